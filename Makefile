@@ -1,0 +1,44 @@
+# twostep: `make run` serves the demo on SQLite, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint migrate demo worker bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput -v0
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+# Serves the app with the mail worker beside it; Ctrl-C stops both.
+run: demo
+	@echo "Serving http://$(HOST):$(PORT)/  (emails are printed here by the mail worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python manage.py send_queued_mail --loop & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	$(BIN)/python manage.py send_queued_mail --loop
+
+lint: install
+	$(BIN)/ruff check twostep tests
+	$(BIN)/ruff format --check twostep tests
+	$(BIN)/mypy twostep
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

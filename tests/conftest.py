@@ -1,0 +1,58 @@
+"""Shared factories: real users in the real database, a fixed secret, frozen time."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+
+from twostep.accounts.models import User
+from twostep.mfa import crypto, totp
+from twostep.mfa.models import TOTPDevice
+from twostep.organizations.models import Membership, Organization
+
+PASSWORD = "correct horse battery staple"
+# RFC 6238 Appendix B's SHA1 secret: known codes at known times.
+SECRET = b"12345678901234567890"
+# A fixed instant in the middle of a 30-second step (step 59_000_000).
+NOW = datetime.fromtimestamp(59_000_000 * 30 + 15, tz=UTC)
+
+
+@pytest.fixture
+def make_user(db):
+    def make(email="ada@example.com", full_name="Ada Lovelace", password=PASSWORD, **fields):
+        return User.objects.create_user(email, password, full_name=full_name, **fields)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user()
+
+
+def enable_2fa(user, secret: bytes = SECRET) -> TOTPDevice:
+    """Give `user` an active authenticator holding `secret`."""
+    return TOTPDevice.objects.create(
+        user=user,
+        encrypted_secret=crypto.encrypt(secret),
+        confirmed_at=timezone.now(),
+        created_at=timezone.now(),
+    )
+
+
+def code_for(secret: bytes = SECRET, when: datetime | None = None, *, steps: int = 0) -> str:
+    """The code an authenticator app shows at `when` (default: now) shifted by `steps`."""
+    moment = (when or timezone.now()).timestamp() + steps * totp.PERIOD
+    return totp.code_at(secret, moment)
+
+
+@pytest.fixture
+def frozen(time_machine):
+    """Time stopped at NOW; move it with frozen.shift(seconds)."""
+    time_machine.move_to(NOW, tick=False)
+    return time_machine
+
+
+def add_membership(user, org_name: str, role: str = "member") -> Membership:
+    org, _ = Organization.objects.get_or_create(name=org_name)
+    return Membership.objects.create(user=user, organization=org, role=role)

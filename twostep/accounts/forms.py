@@ -1,0 +1,67 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordResetForm
+
+from twostep.mail.services import queue_email
+
+from .models import User
+
+
+class LoginForm(forms.Form):
+    email = forms.CharField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Password",
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class SignupForm(forms.Form):
+    full_name = forms.CharField(label="Full name", max_length=150)
+    email = forms.EmailField(label="Email", max_length=254)
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean() or {}
+        one, two = data.get("password1"), data.get("password2")
+        if one and two and one != two:
+            self.add_error("password2", "The two passwords differ.")
+        elif one:
+            candidate = User(email=data.get("email", ""), full_name=data.get("full_name", ""))
+            try:
+                password_validation.validate_password(one, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, delivering through the durable mail queue."""
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        queue_email(to=to_email, template="password_reset", context=context)

@@ -1,0 +1,166 @@
+"""Account use cases: the password step, completing a login, sign-up, password changes."""
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import authenticate, login
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from twostep.audit.models import SecurityEvent
+from twostep.audit.services import client_ip, record
+from twostep.backoff import backoff_delay
+from twostep.mail.services import queue_email
+
+from .models import LoginThrottle, User, normalize_email
+from .tokens import signup_link
+
+INVALID_LOGIN = "Invalid email or password."
+# Password step: per account a few free failures then back-off up to 15 minutes (an
+# attacker cannot lock the owner out for long); per IP more room, up to an hour.
+ACCOUNT_FREE, ACCOUNT_CAP = 5, timedelta(minutes=15)
+IP_FREE, IP_CAP = 20, timedelta(hours=1)
+SESSION_MFA_VERIFIED = "twostep_mfa_verified"
+
+
+class LoginRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class _Key:
+    key: str
+    free: int
+    cap: timedelta
+
+
+def _throttle_keys(email: str, request: HttpRequest) -> list[_Key]:
+    keys = [_Key(f"account:{normalize_email(email)}"[:200], ACCOUNT_FREE, ACCOUNT_CAP)]
+    ip = client_ip(request)
+    if ip:
+        keys.append(_Key(f"ip:{ip}", IP_FREE, IP_CAP))
+    return keys
+
+
+def _wait_message(seconds: float) -> str:
+    wait = math.ceil(seconds)
+    unit = f"{wait} seconds" if wait < 90 else f"{math.ceil(wait / 60)} minutes"
+    return f"Too many failed attempts. Try again in {unit}."
+
+
+def check_password(*, request: HttpRequest, email: str, password: str) -> User:
+    """The first login step. Returns the user or raises LoginRefused.
+
+    The same message for an unknown email and a wrong password, and the hasher runs for
+    both (ModelBackend hashes the password for unknown users), so neither the text nor the
+    timing tells whether an account exists. Throttled per account and per IP.
+    """
+    now = timezone.now()
+    keys = _throttle_keys(email, request)
+    blocked = (
+        LoginThrottle.objects.filter(key__in=[k.key for k in keys], next_try_at__gt=now)
+        .order_by("-next_try_at")
+        .first()
+    )
+    if blocked:
+        raise LoginRefused(_wait_message(((blocked.next_try_at or now) - now).total_seconds()))
+    user = authenticate(request, username=normalize_email(email), password=password)
+    if user is None:
+        _count_failure(keys, now=now, email=email, request=request)
+        raise LoginRefused(INVALID_LOGIN)
+    LoginThrottle.objects.filter(key=keys[0].key).delete()
+    return user
+
+
+def _count_failure(keys: list[_Key], *, now, email: str, request: HttpRequest) -> None:
+    with transaction.atomic():
+        for k in keys:
+            throttle, created = LoginThrottle.objects.select_for_update().get_or_create(
+                key=k.key, defaults={"failure_count": 1, "updated_at": now}
+            )
+            if not created:
+                LoginThrottle.objects.filter(pk=throttle.pk).update(
+                    failure_count=F("failure_count") + 1, updated_at=now
+                )
+                throttle.refresh_from_db()
+            delay = backoff_delay(throttle.failure_count, free=k.free, cap=k.cap)
+            if delay:
+                LoginThrottle.objects.filter(pk=throttle.pk).update(next_try_at=now + delay)
+        subject = User.objects.filter(email=normalize_email(email)).first()
+        if subject is not None:
+            record(type=SecurityEvent.Type.LOGIN_FAILED, subject=subject, request=request)
+
+
+def complete_login(*, request: HttpRequest, user: Any, mfa_verified: bool) -> None:
+    """Log the user in (rotating the session key) and record it."""
+    with transaction.atomic():
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[SESSION_MFA_VERIFIED] = mfa_verified
+        record(
+            type=SecurityEvent.Type.LOGIN, subject=user, request=request, second_factor=mfa_verified
+        )
+
+
+def signup(*, request: HttpRequest, email: str, full_name: str, password: str) -> None:
+    """Create an inactive account and email a confirmation link.
+
+    For an address that already has an account nothing is created: the owner is told by
+    email instead, so the page answers the same whether or not the address is known.
+    """
+    email = normalize_email(email)
+    with transaction.atomic():
+        existing = User.objects.select_for_update().filter(email=email).first()
+        if existing is not None and existing.is_active:
+            queue_email(
+                to=email,
+                template="signup_existing",
+                context={"user": existing, "site": request.build_absolute_uri("/")},
+            )
+            return
+        if existing is None:
+            user = User.objects.create_user(email, password, full_name=full_name, is_active=False)
+            record(type=SecurityEvent.Type.SIGNUP, subject=user, request=request)
+        else:  # an unconfirmed sign-up: send its link again, change nothing else
+            user = existing
+        queue_email(
+            to=email,
+            template="signup_confirm",
+            context={"user": user, "link": signup_link(request, user)},
+        )
+
+
+def confirm_signup(*, request: HttpRequest, user: User) -> None:
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=True)
+        user.is_active = True
+        record(type=SecurityEvent.Type.SIGNUP_CONFIRMED, subject=user, request=request)
+
+
+def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) -> None:
+    """Audit and announce a password change (through Settings or a reset link)."""
+    event = SecurityEvent.Type.PASSWORD_RESET if by_reset else SecurityEvent.Type.PASSWORD_CHANGED
+    record(type=event, subject=user, request=request)
+    queue_email(to=user.email, template="password_changed", context={"user": user})
+
+
+def after_password(*, request: HttpRequest, user: User, next_url: str) -> bool:
+    """Continue a login whose password was right. Returns True when a code is still needed.
+
+    With 2FA on, the session only gets the short-lived pending marker; otherwise the login
+    completes here.
+    """
+    from twostep.mfa import pending
+    from twostep.mfa.services import active_device
+
+    if active_device(user) is None:
+        complete_login(request=request, user=user, mfa_verified=False)
+        return False
+    pending.begin(request, user, next_url=next_url)
+    record(type=SecurityEvent.Type.PASSWORD_OK, subject=user, request=request)
+    return True

@@ -1,0 +1,28 @@
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+
+class SignupTokenGenerator(PasswordResetTokenGenerator):
+    """Confirms a sign-up; the token dies once the account is active."""
+
+    key_salt = "twostep.accounts.tokens.SignupTokenGenerator"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{user.pk}{user.is_active}{user.email}{timestamp}"
+
+
+signup_tokens = SignupTokenGenerator()
+
+
+def signup_link(request: HttpRequest, user) -> str:
+    path = reverse(
+        "accounts:signup_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": signup_tokens.make_token(user),
+        },
+    )
+    return request.build_absolute_uri(path)

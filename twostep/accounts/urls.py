@@ -1,0 +1,29 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("settings/", views.SettingsView.as_view(), name="settings"),
+    path("settings/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/complete/",
+        views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("signup/", views.SignupView.as_view(), name="signup"),
+    path(
+        "signup/confirm/<uidb64>/<token>/", views.SignupConfirmView.as_view(), name="signup_confirm"
+    ),
+]

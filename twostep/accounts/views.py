@@ -1,0 +1,160 @@
+from typing import cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.encoding import force_str
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from twostep.audit.services import describe_browser, recent_for
+from twostep.mfa.models import TOTPDevice
+
+from . import services
+from .forms import LoginForm, QueuedPasswordResetForm, SignupForm
+from .models import User
+from .tokens import signup_tokens
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
+
+
+class LoginView(FormView):
+    template_name = "accounts/login.html"
+    form_class = LoginForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect(safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(next=safe_next(self.request, ""), **kwargs)
+
+    def form_valid(self, form):
+        try:
+            user = services.check_password(request=self.request, **form.cleaned_data)
+        except services.LoginRefused as refused:
+            form.add_error(None, refused.message)
+            return self.form_invalid(form)
+        next_url = safe_next(self.request, reverse(settings.LOGIN_REDIRECT_URL))
+        if services.after_password(request=self.request, user=user, next_url=next_url):
+            return redirect("mfa:login_code")
+        return redirect(next_url)
+
+
+class LogoutView(auth_views.LogoutView):
+    template_name = "accounts/logged_out.html"
+
+
+class ProfileView(LoginRequiredMixin, TemplateView):
+    template_name = "accounts/profile.html"
+
+    def get_context_data(self, **kwargs):
+        user = cast(User, self.request.user)
+        memberships = user.memberships.select_related("organization")
+        return super().get_context_data(memberships=memberships, **kwargs)
+
+
+class SettingsView(LoginRequiredMixin, TemplateView):
+    template_name = "accounts/settings.html"
+
+    def get_context_data(self, **kwargs):
+        user = cast(User, self.request.user)
+        device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+        events = [(event, describe_browser(event.user_agent)) for event in recent_for(user)]
+        return super().get_context_data(device=device, events=events, **kwargs)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:settings")
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.record_password_change(request=self.request, user=form.user, by_reset=False)
+        messages.success(self.request, "Your password has been changed.")
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    form_class = QueuedPasswordResetForm
+    success_url = reverse_lazy("accounts:password_reset_done")
+    email_template_name = "mail/password_reset.txt"
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Sets a new password and never logs in: the next login still asks for the code."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.record_password_change(request=self.request, user=form.user, by_reset=True)
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+class SignupView(FormView):
+    template_name = "accounts/signup.html"
+    form_class = SignupForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.TWOSTEP_SIGNUP:
+            return render(request, "accounts/signup_closed.html", status=404)
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        services.signup(
+            request=self.request,
+            email=data["email"],
+            full_name=data["full_name"],
+            password=data["password1"],
+        )
+        return render(self.request, "accounts/signup_sent.html", {"email": data["email"]})
+
+
+class SignupConfirmView(View):
+    def get(self, request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+        if not settings.TWOSTEP_SIGNUP:
+            raise Http404
+        try:
+            pk = int(force_str(urlsafe_base64_decode(uidb64)))
+        except (TypeError, ValueError, OverflowError):
+            pk = None
+        user = get_user_model().objects.filter(pk=pk).first() if pk else None
+        if user is None or not signup_tokens.check_token(user, token):
+            return render(request, "accounts/signup_invalid.html", status=400)
+        services.confirm_signup(request=request, user=user)
+        messages.success(request, "Your email address is confirmed. You can log in now.")
+        return redirect("accounts:login")

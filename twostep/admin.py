@@ -1,0 +1,32 @@
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from twostep.accounts.services import SESSION_MFA_VERIFIED
+
+
+class TwostepAdminSite(admin.AdminSite):
+    """The Django admin, open only to active staff who logged in with their second factor."""
+
+    site_header = "twostep administration"
+    site_title = "twostep admin"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return super().has_permission(request) and request.session.get(SESSION_MFA_VERIFIED) is True
+
+    def login(self, request, extra_context=None):
+        if request.user.is_authenticated and request.user.is_staff:
+            # Staff without a verified second factor: they must turn 2FA on and log in again.
+            from django.contrib import messages
+
+            messages.warning(
+                request,
+                "The administration requires a login with two-factor authentication. "
+                "Turn it on in Settings, then log out and in again.",
+            )
+            return redirect("accounts:settings")
+        target = request.GET.get("next", reverse("admin:index"))
+        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': target})}")

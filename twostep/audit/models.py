@@ -1,0 +1,67 @@
+from django.conf import settings
+from django.db import models
+
+
+class SecurityEvent(models.Model):
+    """One security-relevant fact, append-only: written with the change it describes.
+
+    `actor` did it, `subject` is the account it concerned (the same person for their own
+    login, a support agent and a customer for a reset). `details` never holds a code or a
+    secret.
+    """
+
+    class Type(models.TextChoices):
+        LOGIN = "login", "Logged in"
+        LOGIN_FAILED = "login_failed", "Wrong password"
+        LOGIN_THROTTLED = "login_throttled", "Login attempts throttled"
+        LOGOUT = "logout", "Logged out"
+        PASSWORD_OK = "password_ok", "Password accepted, code requested"
+        CODE_FAILED = "code_failed", "Wrong authentication code"
+        CODE_REUSE = "code_reuse", "Code reuse"
+        CODE_THROTTLED = "code_throttled", "Code attempts throttled"
+        MFA_LOCKED = "mfa_locked", "Second step locked"
+        MFA_UNLOCKED = "mfa_unlocked", "Second step unlocked"
+        MFA_ENROLMENT_STARTED = "mfa_enrolment_started", "2FA set-up started"
+        MFA_ENABLED = "mfa_enabled", "2FA turned on"
+        MFA_DISABLED = "mfa_disabled", "2FA turned off"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
+        PASSWORD_RESET = "password_reset", "Password reset by email"
+        SIGNUP = "signup", "Account created"
+        SIGNUP_CONFIRMED = "signup_confirmed", "Email address confirmed"
+        KEYS_ROTATED = "keys_rotated", "Secrets re-encrypted under a new key"
+
+    type = models.CharField(max_length=40, choices=Type.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events_acted",
+    )
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["subject", "-created_at"], name="event_subject_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Security events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Security events are append-only.")

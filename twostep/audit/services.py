@@ -1,0 +1,65 @@
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .models import SecurityEvent
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+def record(
+    *,
+    type: str,
+    subject: Any,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    **details: Any,
+) -> SecurityEvent:
+    """Append one event. Call inside the transaction that makes the change it describes.
+
+    `actor` defaults to `subject` (people acting on their own account). Never pass a code
+    or a secret in `details`.
+    """
+    user_agent = request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""
+    return SecurityEvent.objects.create(
+        type=type,
+        subject=subject,
+        actor=actor if actor is not None else subject,
+        ip=client_ip(request),
+        user_agent=user_agent,
+        details=details,
+        created_at=timezone.now(),
+    )
+
+
+def recent_for(user: Any, *, limit: int = 20) -> list[SecurityEvent]:
+    return list(SecurityEvent.objects.filter(subject=user).select_related("actor")[:limit])
+
+
+def describe_browser(user_agent: str) -> str:
+    """A short 'Browser on System' label for a User-Agent header."""
+    browsers = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+    ]
+    systems = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    browser = next((name for token, name in browsers if token in user_agent), "")
+    system = next((name for token, name in systems if token in user_agent), "")
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or (user_agent[:40] if user_agent else "Unknown")

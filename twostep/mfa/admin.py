@@ -1,0 +1,43 @@
+from django.contrib import admin, messages
+
+from . import services
+from .models import TOTPDevice
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(admin.ModelAdmin):
+    """Read-only view of authenticators: the secret is never shown, and 2FA is never
+    removed from here (a reset goes through a verified recovery case)."""
+
+    list_display = ["user", "confirmed_at", "failure_count", "next_try_at", "is_locked"]
+    list_filter = ["confirmed_at"]
+    search_fields = ["user__email", "user__full_name"]
+    fields = readonly_fields = (
+        "user",
+        "created_at",
+        "confirmed_at",
+        "last_used_step",
+        "failure_count",
+        "next_try_at",
+    )
+    actions = ["clear_lock"]
+
+    @admin.display(boolean=True, description="Locked")
+    def is_locked(self, device: TOTPDevice) -> bool:
+        return device.is_locked
+
+    @admin.action(description="Clear the wrong-code throttle and lock")
+    def clear_lock(self, request, queryset):
+        cleared = sum(
+            services.clear_lock(
+                actor=request.user, user=device.user, reason="cleared in the admin", request=request
+            )
+            for device in queryset.select_related("user")
+        )
+        messages.success(request, f"Cleared {cleared} authenticator(s).")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,45 @@
+"""The half-logged-in state between a correct password and a correct code.
+
+It lives in the session (and only there), carries the user id and an expiry, and is never
+a login: Django's `login()` runs only after the second factor, so every other view sees an
+anonymous visitor.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+from django.utils import timezone
+
+SESSION_KEY = "twostep_pending_login"
+
+
+def begin(request: HttpRequest, user: Any, *, next_url: str) -> None:
+    # A new session key: the pending state must not be fixable by whoever set the cookie.
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = {
+        "user_id": user.pk,
+        "until": timezone.now().timestamp() + settings.TWOSTEP_PENDING_LOGIN_SECONDS,
+        "next": next_url,
+    }
+
+
+def pending_user(request: HttpRequest) -> Any | None:
+    """The user who passed the password step in this session, if not expired."""
+    state = request.session.get(SESSION_KEY)
+    if not state:
+        return None
+    if state["until"] < timezone.now().timestamp():
+        clear(request)
+        return None
+    return get_user_model().objects.filter(pk=state["user_id"], is_active=True).first()
+
+
+def next_url(request: HttpRequest) -> str:
+    state = request.session.get(SESSION_KEY) or {}
+    return state.get("next") or ""
+
+
+def clear(request: HttpRequest) -> None:
+    request.session.pop(SESSION_KEY, None)

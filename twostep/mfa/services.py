@@ -1,0 +1,276 @@
+"""Every use case of the authenticator factor. `verify_code` is the only place a code is
+judged: throttling, replay refusal, clock-skew help, audit and owner emails live there, so
+login, enrolment and disabling all get them."""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from twostep.audit.models import SecurityEvent
+from twostep.audit.services import record
+from twostep.backoff import backoff_delay
+from twostep.mail.services import queue_email
+
+from . import crypto, totp
+from .models import BACKOFF_CAP, FREE_FAILURES, LOCK_AFTER, TOTPDevice
+
+
+class AlreadyEnabled(Exception):
+    """The account already has an active authenticator."""
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """The verdict on one submitted code. `message` is safe to show the person."""
+
+    accepted: bool
+    reason: str = ""  # "", "malformed", "wrong", "clock_skew", "reused", "throttled", "locked"
+    message: str = ""
+    retry_at: datetime | None = None
+
+    @classmethod
+    def ok(cls) -> "CodeCheck":
+        return cls(accepted=True)
+
+
+def active_device(user: Any) -> TOTPDevice | None:
+    """The user's confirmed authenticator, or None when 2FA is off."""
+    return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+
+
+def verify_code(
+    *, device: TOTPDevice, code: str, request: HttpRequest | None, purpose: str
+) -> CodeCheck:
+    """Judge `code` for `device` and return the verdict; never raises for bad input.
+
+    `purpose` is "login", "enrol" or "disable"; it decides which emails a failure sends.
+    Do not call inside an outer transaction: failures must be recorded even though the
+    caller then refuses the request.
+    """
+    normalized = totp.normalize_code(code)
+    if normalized is None:
+        return CodeCheck(False, "malformed", "Enter the 6-digit code from your app.")
+    now = timezone.now()
+    refusal = _throttle_refusal(device, now)
+    if refusal:
+        return refusal
+    key = crypto.decrypt(device.encrypted_secret)
+    step = totp.time_step(now.timestamp())
+    matched = totp.matching_step(key, normalized, step)
+    if matched is None:
+        drift = totp.matching_step(key, normalized, step, reach=totp.DRIFT_REACH)
+        return _record_failure(
+            device,
+            now=now,
+            request=request,
+            purpose=purpose,
+            drift_steps=None if drift is None else drift - step,
+        )
+    # One statement both refuses a replay and records the step: of several processes
+    # holding the same code, exactly one sees a row updated. It also re-checks the
+    # throttle, which another process may have raised since we read the row.
+    accepted = (
+        TOTPDevice.objects.filter(
+            pk=device.pk, last_used_step__lt=matched, failure_count__lt=LOCK_AFTER
+        )
+        .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
+        .update(last_used_step=matched, failure_count=0, next_try_at=None)
+    )
+    if accepted:
+        device.last_used_step, device.failure_count, device.next_try_at = matched, 0, None
+        return CodeCheck.ok()
+    device.refresh_from_db()
+    if device.last_used_step >= matched:
+        return _record_reuse(device, request=request, purpose=purpose)
+    return _throttle_refusal(device, now) or CodeCheck(False, "wrong", WRONG_CODE)
+
+
+WRONG_CODE = "That code is not right. Check your app and try the newest code."
+
+
+def _throttle_refusal(device: TOTPDevice, now: datetime) -> CodeCheck | None:
+    if device.is_locked:
+        return CodeCheck(
+            False,
+            "locked",
+            "Too many wrong codes: the second step of this account is locked. "
+            "Contact support to unlock it.",
+        )
+    if device.next_try_at and device.next_try_at > now:
+        wait = math.ceil((device.next_try_at - now).total_seconds())
+        return CodeCheck(
+            False,
+            "throttled",
+            f"Too many wrong codes. Try again in {_duration(wait)}.",
+            retry_at=device.next_try_at,
+        )
+    return None
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minutes"
+
+
+def _record_failure(
+    device: TOTPDevice,
+    *,
+    now: datetime,
+    request: HttpRequest | None,
+    purpose: str,
+    drift_steps: int | None,
+) -> CodeCheck:
+    with transaction.atomic():
+        # Row lock: concurrent wrong codes each count, and each sees the count it made.
+        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        locked.failure_count += 1
+        delay = backoff_delay(locked.failure_count, free=FREE_FAILURES, cap=BACKOFF_CAP)
+        locked.next_try_at = now + delay if delay else None
+        locked.save(update_fields=["failure_count", "next_try_at"])
+        details: dict[str, Any] = {"purpose": purpose, "consecutive": locked.failure_count}
+        if drift_steps is not None:
+            details["clock_drift_seconds"] = drift_steps * totp.PERIOD
+        record(type=SecurityEvent.Type.CODE_FAILED, subject=device.user, request=request, **details)
+        if locked.failure_count == LOCK_AFTER:
+            record(type=SecurityEvent.Type.MFA_LOCKED, subject=device.user, request=request)
+        if purpose == "login" and locked.failure_count == FREE_FAILURES:
+            queue_email(
+                to=device.user.email,
+                template="wrong_codes",
+                context={
+                    "user": device.user,
+                    "count": FREE_FAILURES,
+                    "ip": request.META.get("REMOTE_ADDR") if request else None,
+                },
+            )
+    device.failure_count, device.next_try_at = locked.failure_count, locked.next_try_at
+    if locked.failure_count >= LOCK_AFTER:
+        return _throttle_refusal(device, now) or CodeCheck(False, "locked")
+    if drift_steps is not None:
+        minutes = max(1, round(abs(drift_steps) * totp.PERIOD / 60))
+        direction = "behind" if drift_steps < 0 else "ahead"
+        return CodeCheck(
+            False,
+            "clock_skew",
+            f"That code is from a different time: your phone's clock seems to be about "
+            f"{minutes} minute{'s' if minutes != 1 else ''} {direction}. Set your phone to "
+            "set its date and time automatically, then try the newest code.",
+            retry_at=device.next_try_at,
+        )
+    return CodeCheck(False, "wrong", WRONG_CODE, retry_at=device.next_try_at)
+
+
+def _record_reuse(device: TOTPDevice, *, request: HttpRequest | None, purpose: str) -> CodeCheck:
+    """NIST 800-63B 5.1.5.2: a code already used is refused, logged and reported."""
+    with transaction.atomic():
+        record(
+            type=SecurityEvent.Type.CODE_REUSE,
+            subject=device.user,
+            request=request,
+            purpose=purpose,
+        )
+        if device.is_active:
+            queue_email(
+                to=device.user.email,
+                template="code_reuse",
+                context={
+                    "user": device.user,
+                    "ip": request.META.get("REMOTE_ADDR") if request else None,
+                },
+            )
+    return CodeCheck(
+        False, "reused", "That code has already been used. Wait for the next code in your app."
+    )
+
+
+def start_enrolment(*, user: Any, request: HttpRequest | None) -> TOTPDevice:
+    """A fresh pending authenticator with a new secret, replacing any earlier pending one.
+
+    Raises AlreadyEnabled when 2FA is on. A pending device never protects the account.
+    """
+    with transaction.atomic():
+        existing = TOTPDevice.objects.select_for_update().filter(user=user).first()
+        if existing and existing.is_active:
+            raise AlreadyEnabled
+        if existing:
+            existing.delete()
+        device = TOTPDevice.objects.create(
+            user=user,
+            encrypted_secret=crypto.encrypt(totp.generate_secret()),
+            created_at=timezone.now(),
+        )
+        record(type=SecurityEvent.Type.MFA_ENROLMENT_STARTED, subject=user, request=request)
+    return device
+
+
+def pending_device(user: Any) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
+
+
+def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | None) -> CodeCheck:
+    """Activate a pending device with a first correct code, which is consumed."""
+    check = verify_code(device=device, code=code, request=request, purpose="enrol")
+    if not check.accepted:
+        return check
+    with transaction.atomic():
+        activated = TOTPDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(
+            confirmed_at=timezone.now()
+        )
+        if activated:
+            record(type=SecurityEvent.Type.MFA_ENABLED, subject=device.user, request=request)
+            queue_email(to=device.user.email, template="mfa_enabled", context={"user": device.user})
+    return check
+
+
+def disable(*, user: Any, code: str, request: HttpRequest | None) -> CodeCheck:
+    """Turn 2FA off with a current code. The code is consumed like a login code."""
+    device = active_device(user)
+    if device is None:
+        return CodeCheck(False, "off", "Two-factor authentication is already off.")
+    check = verify_code(device=device, code=code, request=request, purpose="disable")
+    if not check.accepted:
+        return check
+    with transaction.atomic():
+        deleted, _ = TOTPDevice.objects.filter(pk=device.pk).delete()
+        if deleted:
+            record(type=SecurityEvent.Type.MFA_DISABLED, subject=user, request=request)
+            queue_email(to=user.email, template="mfa_disabled", context={"user": user})
+    return check
+
+
+def clear_lock(*, actor: Any, user: Any, reason: str, request: HttpRequest | None = None) -> bool:
+    """Support clears the code-step throttle and lock. Returns whether there was one."""
+    with transaction.atomic():
+        cleared = (
+            TOTPDevice.objects.filter(user=user)
+            .filter(Q(failure_count__gt=0) | Q(next_try_at__isnull=False))
+            .update(failure_count=0, next_try_at=None)
+        )
+        if cleared:
+            record(
+                type=SecurityEvent.Type.MFA_UNLOCKED,
+                subject=user,
+                actor=actor,
+                request=request,
+                reason=reason,
+            )
+    return bool(cleared)
+
+
+def rotate_encryption_keys() -> int:
+    """Re-encrypt every secret under the newest key. Returns how many were rewritten."""
+    rewritten = 0
+    for pk, token in TOTPDevice.objects.values_list("pk", "encrypted_secret").iterator():
+        TOTPDevice.objects.filter(pk=pk, encrypted_secret=token).update(
+            encrypted_secret=crypto.rotate(token)
+        )
+        rewritten += 1
+    return rewritten

@@ -1,0 +1,129 @@
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from twostep.accounts.services import SESSION_MFA_VERIFIED, complete_login
+
+from . import pending, services, totp
+from .forms import CodeForm, DisableForm
+from .models import TOTPDevice
+
+
+class LoginCodeView(FormView):
+    """The second login step. Serves only a session that passed the password step."""
+
+    template_name = "mfa/login_code.html"
+    form_class = CodeForm
+    device: TOTPDevice
+
+    def dispatch(self, request, *args, **kwargs):
+        self.user = pending.pending_user(request)
+        if self.user is None:
+            messages.info(request, "Your login expired. Enter your email and password again.")
+            return redirect("accounts:login")
+        device = services.active_device(self.user)
+        if device is None:  # 2FA was turned off meanwhile: start over
+            pending.clear(request)
+            return redirect("accounts:login")
+        self.device = device
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        check = services.verify_code(
+            device=self.device,
+            code=form.cleaned_data["code"],
+            request=self.request,
+            purpose="login",
+        )
+        if not check.accepted:
+            form.add_error("code", check.message)
+            return self.form_invalid(form)
+        next_url = pending.next_url(self.request) or reverse(settings.LOGIN_REDIRECT_URL)
+        pending.clear(self.request)
+        complete_login(request=self.request, user=self.user, mfa_verified=True)
+        return redirect(next_url)
+
+
+class LoginHelpView(TemplateView):
+    """'Lost access to your authenticator app?': the seed's recovery steps."""
+
+    template_name = "mfa/login_help.html"
+
+
+class EnableView(LoginRequiredMixin, View):
+    """POST from Settings: a fresh secret each time, then the set-up page."""
+
+    def post(self, request):
+        try:
+            services.start_enrolment(user=request.user, request=request)
+        except services.AlreadyEnabled:
+            messages.info(request, "Two-factor authentication is already on.")
+            return redirect("accounts:settings")
+        return redirect("mfa:setup")
+
+
+class SetupView(LoginRequiredMixin, FormView):
+    """Shows the QR code and key of the pending secret; a correct code activates it."""
+
+    template_name = "mfa/setup.html"
+    form_class = CodeForm
+    device: TOTPDevice
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        device = services.pending_device(request.user)
+        if device is None:
+            return redirect("accounts:settings")
+        self.device = device
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        secret = self.device.secret()
+        uri = self.device.provisioning_uri()
+        qr = segno.make(uri, error="m").svg_inline(
+            scale=5, border=2, omitsize=False, title="QR code for your authenticator app"
+        )
+        return super().get_context_data(
+            qr_svg=qr,
+            otpauth_uri=uri,
+            manual_key=totp.grouped(totp.encode_secret(secret)),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        check = services.confirm_enrolment(
+            device=self.device, code=form.cleaned_data["code"], request=self.request
+        )
+        if not check.accepted:
+            form.add_error("code", check.message)
+            return self.form_invalid(form)
+        # This session proved the factor it just set up.
+        self.request.session[SESSION_MFA_VERIFIED] = True
+        messages.success(self.request, "Two-factor authentication is now active.")
+        return redirect("accounts:settings")
+
+
+class DisableView(LoginRequiredMixin, FormView):
+    template_name = "mfa/disable.html"
+    form_class = DisableForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and services.active_device(request.user) is None:
+            return redirect("accounts:settings")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        check = services.disable(
+            user=self.request.user, code=form.cleaned_data["code"], request=self.request
+        )
+        if not check.accepted:
+            form.add_error("code", check.message)
+            return self.form_invalid(form)
+        messages.success(self.request, "Two-factor authentication is now off.")
+        return redirect("accounts:settings")

@@ -1,0 +1,192 @@
+"""twostep settings.
+
+Everything deployment-specific comes from the environment (TWOSTEP_*, DATABASE_URL,
+EMAIL_*). The defaults are safe for development only; with DEBUG off the process refuses
+to start with a development SECRET_KEY or encryption key.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("TWOSTEP_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEVELOPMENT_SECRET_KEY = "dev-only-twostep-secret-key-never-use-in-production"
+# Fernet key: url-safe base64 of 32 bytes. Development only.
+DEVELOPMENT_ENCRYPTION_KEY = "dHdvc3RlcC1kZXZlbG9wbWVudC1vbmx5LWtleS0wMDA="
+
+DEBUG = env_flag("TWOSTEP_DEBUG", True)
+SECRET_KEY = os.environ.get("TWOSTEP_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+# Newest key first: new secrets are encrypted with it, older keys still decrypt.
+TWOSTEP_ENCRYPTION_KEYS = env_list("TWOSTEP_ENCRYPTION_KEYS", [DEVELOPMENT_ENCRYPTION_KEY])
+
+if not DEBUG:
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("Set TWOSTEP_SECRET_KEY (32+ characters) when DEBUG is off.")
+    if DEVELOPMENT_ENCRYPTION_KEY in TWOSTEP_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured(
+            "Set TWOSTEP_ENCRYPTION_KEYS to your own keys when DEBUG is off."
+        )
+
+ALLOWED_HOSTS = env_list("TWOSTEP_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("TWOSTEP_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "twostep.apps.TwostepAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "twostep.accounts",
+    "twostep.mfa",
+    "twostep.organizations",
+    "twostep.audit",
+    "twostep.mail",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "twostep.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "twostep.urls"
+WSGI_APPLICATION = "twostep.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "twostep" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "twostep.context_processors.product",
+            ],
+        },
+    },
+]
+
+# Database: SQLite (WAL) by default, PostgreSQL through DATABASE_URL.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'twostep.sqlite3'}")
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=int(os.environ.get("TWOSTEP_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN,
+        # so concurrent writers queue (busy timeout) instead of failing on lock upgrade.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # A file, not :memory:, so tests can share the database between processes.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+# Security headers. The Content-Security-Policy is set by twostep.middleware.
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SECURE_HSTS_SECONDS = int(os.environ.get("TWOSTEP_HSTS_SECONDS", "31536000"))
+    SECURE_SSL_REDIRECT = env_flag("TWOSTEP_SSL_REDIRECT", True)
+    if env_flag("TWOSTEP_BEHIND_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = os.environ.get("TWOSTEP_TIME_ZONE", "Europe/Brussels")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# Email. Messages are queued in the database (twostep.mail) and delivered by a worker.
+DEFAULT_FROM_EMAIL = os.environ.get("TWOSTEP_FROM_EMAIL", "Bpart <no-reply@bpart.com>")
+if "EMAIL_HOST" in os.environ:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_flag("EMAIL_USE_TLS", False)
+    EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+else:
+    EMAIL_BACKEND = os.environ.get(
+        "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+    )
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"twostep": {"level": "INFO"}},
+}
+
+# Product settings, read here and nowhere else.
+TWOSTEP_PRODUCT_NAME = os.environ.get("TWOSTEP_PRODUCT_NAME", "Bpart")
+TWOSTEP_TOTP_ISSUER = os.environ.get("TWOSTEP_TOTP_ISSUER", "Bpart")
+TWOSTEP_SUPPORT_EMAIL = os.environ.get("TWOSTEP_SUPPORT_EMAIL", "support@bpart.com")
+TWOSTEP_SIGNUP = env_flag("TWOSTEP_SIGNUP", True)
+TWOSTEP_SITE_URL = os.environ.get("TWOSTEP_SITE_URL", "http://127.0.0.1:8000")
+# How long the state between a correct password and a correct code lives.
+TWOSTEP_PENDING_LOGIN_SECONDS = 300

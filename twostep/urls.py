@@ -1,0 +1,8 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("twostep.accounts.urls")),
+    path("", include("twostep.mfa.urls")),
+    path("admin/", admin.site.urls),
+]
