@@ -24,13 +24,13 @@ demo: migrate
 
 # Serves the app with the mail worker beside it; Ctrl-C stops both.
 run: demo
-	@echo "Serving http://$(HOST):$(PORT)/  (emails are printed here by the mail worker)"
+	@echo "Serving http://$(HOST):$(PORT)/  (emails are printed here by the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python manage.py send_queued_mail --loop & \
+	$(BIN)/python manage.py worker --loop & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: install
-	$(BIN)/python manage.py send_queued_mail --loop
+	$(BIN)/python manage.py worker --loop
 
 lint: install
 	$(BIN)/ruff check twostep tests

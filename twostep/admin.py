@@ -1,6 +1,6 @@
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,13 +20,16 @@ class TwostepAdminSite(admin.AdminSite):
     def login(self, request, extra_context=None):
         if request.user.is_authenticated and request.user.is_staff:
             # Staff without a verified second factor: they must turn 2FA on and log in again.
-            from django.contrib import messages
-
             messages.warning(
                 request,
                 "The administration requires a login with two-factor authentication. "
                 "Turn it on in Settings, then log out and in again.",
             )
             return redirect("accounts:settings")
+        if request.user.is_authenticated:
+            # Not staff. Sending them to the login page would bounce them straight back
+            # here (they are logged in): an endless redirect.
+            messages.error(request, "The administration is open to staff only.")
+            return redirect("accounts:profile")
         target = request.GET.get("next", reverse("admin:index"))
         return redirect(f"{reverse('accounts:login')}?{urlencode({'next': target})}")

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "twostep.organizations",
     "twostep.audit",
     "twostep.mail",
+    "twostep.recovery",
+    "twostep.chat",
 ]
 
 MIDDLEWARE = [
@@ -131,6 +133,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+SESSION_ENGINE = "twostep.accounts.sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -157,6 +160,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# twostep/ itself is not an app, so its stylesheet is found here, not by the app finder.
+STATICFILES_DIRS = [BASE_DIR / "twostep" / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 
 # Email. Messages are queued in the database (twostep.mail) and delivered by a worker.
@@ -188,5 +193,10 @@ TWOSTEP_TOTP_ISSUER = os.environ.get("TWOSTEP_TOTP_ISSUER", "Bpart")
 TWOSTEP_SUPPORT_EMAIL = os.environ.get("TWOSTEP_SUPPORT_EMAIL", "support@bpart.com")
 TWOSTEP_SIGNUP = env_flag("TWOSTEP_SIGNUP", True)
 TWOSTEP_SITE_URL = os.environ.get("TWOSTEP_SITE_URL", "http://127.0.0.1:8000")
+# Cooling-off between a support-approved 2FA reset and the reset itself (seconds).
+TWOSTEP_RECOVERY_DELAY = int(os.environ.get("TWOSTEP_RECOVERY_DELAY", str(24 * 60 * 60)))
+# Inbound support email: SMTP listener (python manage.py support_smtp_server).
+TWOSTEP_INBOUND_SMTP_HOST = os.environ.get("TWOSTEP_INBOUND_SMTP_HOST", "127.0.0.1")
+TWOSTEP_INBOUND_SMTP_PORT = int(os.environ.get("TWOSTEP_INBOUND_SMTP_PORT", "2525"))
 # How long the state between a correct password and a correct code lives.
 TWOSTEP_PENDING_LOGIN_SECONDS = 300

@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("twostep.accounts.urls")),
     path("", include("twostep.mfa.urls")),
+    path("", include("twostep.recovery.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,6 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 
@@ -37,6 +38,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Can use the admin and support.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set when support reset this account's 2FA; cleared when 2FA is on again. While set,
+    # each login shows the "re-enable 2FA" recommendation.
+    mfa_reset_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -74,3 +78,19 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failure_count}"
+
+
+class UserSession(AbstractBaseSession):
+    """Django's database session with the logged-in user beside it, so that all the
+    sessions of one account can be ended at once (after a support reset of 2FA)."""
+
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE)
+
+    class Meta:
+        verbose_name = "session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from .sessions import SessionStore
+
+        return SessionStore

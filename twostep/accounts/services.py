@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import authenticate, login
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -50,7 +51,10 @@ def _throttle_keys(email: str, request: HttpRequest) -> list[_Key]:
 
 def _wait_message(seconds: float) -> str:
     wait = math.ceil(seconds)
-    unit = f"{wait} seconds" if wait < 90 else f"{math.ceil(wait / 60)} minutes"
+    if wait < 90:
+        unit = f"{wait} second{'s' if wait != 1 else ''}"
+    else:
+        unit = f"{math.ceil(wait / 60)} minutes"
     return f"Too many failed attempts. Try again in {unit}."
 
 
@@ -105,29 +109,42 @@ def complete_login(*, request: HttpRequest, user: Any, mfa_verified: bool) -> No
         record(
             type=SecurityEvent.Type.LOGIN, subject=user, request=request, second_factor=mfa_verified
         )
+        if mfa_verified:
+            # The owner still holds their factor: a pending support reset must not go on.
+            from twostep.recovery.services import cancel_on_login
+
+            cancel_on_login(user=user)
 
 
 def signup(*, request: HttpRequest, email: str, full_name: str, password: str) -> None:
     """Create an inactive account and email a confirmation link.
 
     For an address that already has an account nothing is created: the owner is told by
-    email instead, so the page answers the same whether or not the address is known.
+    email instead, so the page answers the same whether or not the address is known. Every
+    path hashes the password once, so the time taken does not tell either.
     """
     email = normalize_email(email)
     with transaction.atomic():
         existing = User.objects.select_for_update().filter(email=email).first()
-        if existing is not None and existing.is_active:
+        if existing is None:
+            user = User.objects.create_user(email, password, full_name=full_name, is_active=False)
+            record(type=SecurityEvent.Type.SIGNUP, subject=user, request=request)
+        elif awaiting_confirmation(existing):
+            # The latest sign-up wins. An earlier one may have been someone else's (account
+            # pre-hijacking): the link is bound to the password hash, so it can only ever
+            # activate the password submitted with it.
+            existing.set_password(password)
+            existing.full_name = full_name
+            existing.save(update_fields=["password", "full_name"])
+            user = existing
+        else:  # active, or deactivated by staff: sign-up must not bring it back
+            make_password(password)
             queue_email(
                 to=email,
                 template="signup_existing",
                 context={"user": existing, "site": request.build_absolute_uri("/")},
             )
             return
-        if existing is None:
-            user = User.objects.create_user(email, password, full_name=full_name, is_active=False)
-            record(type=SecurityEvent.Type.SIGNUP, subject=user, request=request)
-        else:  # an unconfirmed sign-up: send its link again, change nothing else
-            user = existing
         queue_email(
             to=email,
             template="signup_confirm",
@@ -135,11 +152,31 @@ def signup(*, request: HttpRequest, email: str, full_name: str, password: str) -
         )
 
 
-def confirm_signup(*, request: HttpRequest, user: User) -> None:
+def awaiting_confirmation(user: User) -> bool:
+    """True for an account created by sign-up whose address was never confirmed.
+
+    An account staff deactivated is inactive too but must never become confirmable again;
+    the append-only audit log tells the two apart.
+    """
+    if user.is_active:
+        return False
+    events = SecurityEvent.objects.filter(subject=user)
+    return (
+        events.filter(type=SecurityEvent.Type.SIGNUP).exists()
+        and not events.filter(type=SecurityEvent.Type.SIGNUP_CONFIRMED).exists()
+    )
+
+
+def confirm_signup(*, request: HttpRequest, user: User) -> bool:
+    """Activate an account awaiting confirmation. Returns False when there is none."""
     with transaction.atomic():
+        locked = User.objects.select_for_update().filter(pk=user.pk).first()
+        if locked is None or not awaiting_confirmation(locked):
+            return False
         User.objects.filter(pk=user.pk).update(is_active=True)
         user.is_active = True
         record(type=SecurityEvent.Type.SIGNUP_CONFIRMED, subject=user, request=request)
+    return True
 
 
 def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) -> None:

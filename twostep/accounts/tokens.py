@@ -6,12 +6,16 @@ from django.utils.http import urlsafe_base64_encode
 
 
 class SignupTokenGenerator(PasswordResetTokenGenerator):
-    """Confirms a sign-up; the token dies once the account is active."""
+    """Confirms a sign-up; the token dies once the account is active.
+
+    The password hash is part of it: a later sign-up for the same address replaces the
+    password, and a link sent for an earlier one must not activate the new password.
+    """
 
     key_salt = "twostep.accounts.tokens.SignupTokenGenerator"
 
     def _make_hash_value(self, user, timestamp):
-        return f"{user.pk}{user.is_active}{user.email}{timestamp}"
+        return f"{user.pk}{user.is_active}{user.email}{user.password}{timestamp}"
 
 
 signup_tokens = SignupTokenGenerator()

@@ -1,4 +1,5 @@
 from typing import cast
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -57,6 +58,8 @@ class LoginView(FormView):
         next_url = safe_next(self.request, reverse(settings.LOGIN_REDIRECT_URL))
         if services.after_password(request=self.request, user=user, next_url=next_url):
             return redirect("mfa:login_code")
+        if user.mfa_reset_at is not None:  # support reset 2FA: recommend turning it on again
+            return redirect(f"{reverse('recovery:reenable')}?{urlencode({'next': next_url})}")
         return redirect(next_url)
 
 
@@ -153,8 +156,11 @@ class SignupConfirmView(View):
         except (TypeError, ValueError, OverflowError):
             pk = None
         user = get_user_model().objects.filter(pk=pk).first() if pk else None
-        if user is None or not signup_tokens.check_token(user, token):
+        if (
+            user is None
+            or not signup_tokens.check_token(user, token)
+            or not services.confirm_signup(request=request, user=user)
+        ):
             return render(request, "accounts/signup_invalid.html", status=400)
-        services.confirm_signup(request=request, user=user)
         messages.success(request, "Your email address is confirmed. You can log in now.")
         return redirect("accounts:login")

@@ -2,6 +2,20 @@ from django.conf import settings
 from django.db import models
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk `update()` and `delete()` would skip the model's guards: refused too.
+
+    (Deleting a user still sets `actor`/`subject` to NULL: Django does that through the
+    base manager, and the event itself stays.)
+    """
+
+    def update(self, **kwargs):
+        raise ValueError("Security events are append-only.")
+
+    def delete(self):
+        raise ValueError("Security events are append-only.")
+
+
 class SecurityEvent(models.Model):
     """One security-relevant fact, append-only: written with the change it describes.
 
@@ -30,6 +44,21 @@ class SecurityEvent(models.Model):
         SIGNUP = "signup", "Account created"
         SIGNUP_CONFIRMED = "signup_confirmed", "Email address confirmed"
         KEYS_ROTATED = "keys_rotated", "Secrets re-encrypted under a new key"
+        RECOVERY_REQUESTED = "recovery_requested", "2FA recovery requested"
+        RECOVERY_MAILBOX_CONFIRMED = (
+            "recovery_mailbox_confirmed",
+            "Recovery request confirmed by email",
+        )
+        CASE_VIEWED = "case_viewed", "Recovery case viewed by support"
+        CASE_ASSIGNED = "case_assigned", "Recovery case assigned"
+        CASE_NOTE = "case_note", "Recovery case verification updated"
+        VOUCH_REQUESTED = "vouch_requested", "Manager asked to vouch"
+        VOUCH_ANSWERED = "vouch_answered", "Manager vouched"
+        CASE_APPROVED = "case_approved", "2FA reset approved"
+        CASE_REJECTED = "case_rejected", "Recovery request rejected"
+        CASE_CANCELLED = "case_cancelled", "2FA reset cancelled"
+        MFA_RESET = "mfa_reset", "2FA reset by support"
+        CHAT_CASE_OPENED = "chat_case_opened", "Recovery case opened from the chat"
 
     type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(
@@ -50,6 +79,8 @@ class SecurityEvent(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,24 +10,28 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
+SUBJECT = object()  # the default actor: people acting on their own account
+
+
 def record(
     *,
     type: str,
     subject: Any,
-    actor: Any = None,
+    actor: Any = SUBJECT,
     request: HttpRequest | None = None,
     **details: Any,
 ) -> SecurityEvent:
     """Append one event. Call inside the transaction that makes the change it describes.
 
-    `actor` defaults to `subject` (people acting on their own account). Never pass a code
-    or a secret in `details`.
+    `actor` defaults to `subject` (people acting on their own account); pass None when
+    nobody known acted (an anonymous recovery request). Never pass a code or a secret in
+    `details`.
     """
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""
     return SecurityEvent.objects.create(
         type=type,
         subject=subject,
-        actor=actor if actor is not None else subject,
+        actor=subject if actor is SUBJECT else actor,
         ip=client_ip(request),
         user_agent=user_agent,
         details=details,
@@ -41,12 +45,18 @@ def recent_for(user: Any, *, limit: int = 20) -> list[SecurityEvent]:
 
 def describe_browser(user_agent: str) -> str:
     """A short 'Browser on System' label for a User-Agent header."""
+    # Most specific first: Edge, Opera and Chromium also say "Chrome/", and every iOS
+    # browser says "Safari/" (there Chrome is "CriOS/", Firefox "FxiOS/", Edge "EdgiOS/").
     browsers = [
         ("Edg/", "Edge"),
+        ("EdgA/", "Edge"),
+        ("EdgiOS/", "Edge"),
         ("OPR/", "Opera"),
         ("Firefox/", "Firefox"),
-        ("Chrome/", "Chrome"),
+        ("FxiOS/", "Firefox"),
         ("Chromium/", "Chromium"),
+        ("Chrome/", "Chrome"),
+        ("CriOS/", "Chrome"),
         ("Safari/", "Safari"),
     ]
     systems = [

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -155,7 +156,8 @@ def _record_failure(
     if locked.failure_count >= LOCK_AFTER:
         return _throttle_refusal(device, now) or CodeCheck(False, "locked")
     if drift_steps is not None:
-        minutes = max(1, round(abs(drift_steps) * totp.PERIOD / 60))
+        # Half up, not round()'s half-to-even: 5 steps (2.5 minutes) reads "about 3".
+        minutes = max(1, (abs(drift_steps) * totp.PERIOD + 30) // 60)
         direction = "behind" if drift_steps < 0 else "ahead"
         return CodeCheck(
             False,
@@ -225,6 +227,8 @@ def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | N
             confirmed_at=timezone.now()
         )
         if activated:
+            # 2FA is on again after a support reset: stop recommending it.
+            get_user_model().objects.filter(pk=device.user_id).update(mfa_reset_at=None)
             record(type=SecurityEvent.Type.MFA_ENABLED, subject=device.user, request=request)
             queue_email(to=device.user.email, template="mfa_enabled", context={"user": device.user})
     return check

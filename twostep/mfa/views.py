@@ -5,7 +5,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView, RedirectView
 
 from twostep.accounts.services import SESSION_MFA_VERIFIED, complete_login
 
@@ -49,10 +49,10 @@ class LoginCodeView(FormView):
         return redirect(next_url)
 
 
-class LoginHelpView(TemplateView):
-    """'Lost access to your authenticator app?': the seed's recovery steps."""
+class LoginHelpView(RedirectView):
+    """'Lost access to your authenticator app?': the recovery page and its request form."""
 
-    template_name = "mfa/login_help.html"
+    pattern_name = "recovery:request"
 
 
 class EnableView(LoginRequiredMixin, View):

@@ -1,0 +1,31 @@
+"""Session engine: Django's database sessions, stored with the user they belong to."""
+
+from typing import TYPE_CHECKING, cast
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+
+if TYPE_CHECKING:
+    from .models import UserSession
+
+
+class SessionStore(DatabaseSessionStore):
+    @classmethod
+    def get_model_class(cls):
+        from .models import UserSession
+
+        return UserSession
+
+    def create_model_instance(self, data):
+        session = cast("UserSession", super().create_model_instance(data))
+        user_id = data.get(SESSION_KEY)
+        session.user_id = int(user_id) if user_id else None
+        return session
+
+
+def end_all_sessions(user) -> int:
+    """Log the account out everywhere. Returns how many sessions were ended."""
+    from .models import UserSession
+
+    deleted, _ = UserSession.objects.filter(user=user).delete()
+    return deleted

@@ -1,0 +1,177 @@
+"""Support chat: plain-text messages between a person and support, polled cheaply.
+
+A message is plain text: it is stored as typed (line breaks normalized) and escaped
+wherever it is shown, in templates and in chat.js (textContent). Polls read one indexed
+range of the `message_poll` index (conversation, id > after).
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from twostep.audit.models import SecurityEvent
+from twostep.audit.services import recent_for
+from twostep.mfa.services import active_device
+from twostep.organizations.models import Membership
+from twostep.recovery.models import RecoveryCase
+
+from .models import MAX_MESSAGE_LENGTH, Conversation, Message
+
+Viewer = Literal["person", "support"]
+POLL_LIMIT = 100
+# A person (not support) may post this many messages per FLOOD_WINDOW in one conversation.
+FLOOD_LIMIT = 10
+FLOOD_WINDOW = timedelta(minutes=1)
+SUMMARY_EVENTS = 5
+
+
+class MessageRefused(Exception):
+    """The message is empty, too long, malformed or one too many; the text says which."""
+
+
+def clean_body(body: str) -> str:
+    """The text to store, or MessageRefused. Length is counted after CRLF -> LF, as the
+    browser's textarea counts it."""
+    text = body.replace("\r\n", "\n").strip()
+    if not text:
+        raise MessageRefused("Write a message first.")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise MessageRefused(
+            f"Your message is {len(text):,} characters long; "
+            f"keep it to {MAX_MESSAGE_LENGTH:,} characters or fewer."
+        )
+    # PostgreSQL cannot store NUL in text: refuse it here instead of failing on save.
+    if "\x00" in text:
+        raise MessageRefused("Your message contains characters that cannot be sent.")
+    return text
+
+
+def conversation_for_user(user: Any, *, create: bool = False) -> Conversation | None:
+    """The logged-in person's own conversation with support (not a case's)."""
+    conversation = Conversation.objects.filter(user=user, case__isnull=True).first()
+    if conversation is None and create:
+        now = timezone.now()
+        conversation = Conversation.objects.create(user=user, created_at=now, updated_at=now)
+    return conversation
+
+
+def conversation_id_for_user(*, user: Any) -> int | None:
+    """The id of the person's own conversation, for a poll (one indexed query)."""
+    return (
+        Conversation.objects.filter(user=user, case__isnull=True)
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def post(
+    *, conversation: Conversation, body: str, author: Any = None, from_support: bool = False
+) -> Message:
+    """Add a message and mark the conversation as waiting for the other side.
+
+    Raises MessageRefused for empty, over-long or malformed text, and when a person (not
+    support) posts more than FLOOD_LIMIT messages within FLOOD_WINDOW.
+    """
+    text = clean_body(body)
+    now = timezone.now()
+    if not from_support and _is_flooding(conversation, now=now):
+        raise MessageRefused("You are sending messages too quickly. Wait a minute and retry.")
+    with transaction.atomic():
+        message = Message.objects.create(
+            conversation=conversation,
+            author=author,
+            from_support=from_support,
+            body=text,
+            created_at=now,
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(
+            updated_at=now, needs_reply=not from_support
+        )
+    return message
+
+
+def _is_flooding(conversation: Conversation, *, now) -> bool:
+    recent = Message.objects.filter(
+        conversation=conversation, from_support=False, created_at__gte=now - FLOOD_WINDOW
+    )
+    return recent.count() >= FLOOD_LIMIT
+
+
+MESSAGE_FIELDS = ("id", "body", "from_support", "created_at", "author__full_name")
+
+
+def messages_after(
+    conversation_id: int, after_id: int = 0, *, limit: int = POLL_LIMIT
+) -> list[dict[str, Any]]:
+    """What a poll returns: up to `limit` messages newer than `after_id`, oldest first, as
+    plain data (one query on the message_poll index).
+
+    Each item: id, body (raw text: escape it), from_support, author (the writer's name, ""
+    when unknown, e.g. a locked-out person), at (local "dd Mon HH:MM"), iso. Who is "You"
+    is for the page to say (chat/thread.html, chat.js), from its viewer.
+    """
+    rows = (
+        Message.objects.filter(conversation_id=conversation_id, id__gt=after_id)
+        .order_by("id")
+        .values(*MESSAGE_FIELDS)[:limit]
+    )
+    return [_as_data(row) for row in rows]
+
+
+def latest_messages(*, conversation_id: int, limit: int = POLL_LIMIT) -> list[dict[str, Any]]:
+    """The last `limit` messages, oldest first, shaped like messages_after (one query): a
+    page shows these, then polls for newer ones."""
+    rows = (
+        Message.objects.filter(conversation_id=conversation_id)
+        .order_by("-id")
+        .values(*MESSAGE_FIELDS)[:limit]
+    )
+    return [_as_data(row) for row in reversed(list(rows))]
+
+
+def _as_data(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "body": row["body"],
+        "from_support": row["from_support"],
+        "author": row["author__full_name"] or "",
+        "at": timezone.localtime(row["created_at"]).strftime("%d %b %H:%M"),
+        "iso": row["created_at"].isoformat(),
+    }
+
+
+def inbox() -> QuerySet[Conversation]:
+    """Conversations with at least one message, those waiting for support first, then by
+    last activity; each with its person or case and `last_body` (the latest message)."""
+    latest = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
+    return (
+        Conversation.objects.filter(Exists(latest))
+        .select_related("user", "case")
+        .annotate(last_body=Subquery(latest.values("body")[:1]))
+        .order_by("-needs_reply", "-updated_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """What support sees of a person beside their conversation."""
+
+    user: Any
+    memberships: list[Membership]
+    mfa_enabled: bool
+    recent_events: list[SecurityEvent]
+    open_cases: list[RecoveryCase]
+
+
+def account_summary(*, user: Any) -> AccountSummary:
+    return AccountSummary(
+        user=user,
+        memberships=list(Membership.objects.filter(user=user).select_related("organization")),
+        mfa_enabled=active_device(user) is not None,
+        recent_events=recent_for(user, limit=SUMMARY_EVENTS),
+        open_cases=list(RecoveryCase.objects.filter(account=user, status__in=RecoveryCase.OPEN)),
+    )

@@ -1,0 +1,152 @@
+from django.conf import settings
+from django.db import models
+
+
+class RecoveryCase(models.Model):
+    """A locked-out person's request to have their 2FA reset, and support's handling of it.
+
+    Nothing advances on a claimed sender address alone: `mailbox_confirmed_at` records that
+    the account's own mailbox opened the confirmation link. The reset itself happens only
+    after approval *and* the cooling-off period (`reset_due_at`), and the owner can cancel.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting email confirmation"
+        IN_VERIFICATION = "in_verification", "In verification"
+        APPROVED = "approved", "Approved, waiting"
+        DONE = "done", "Done"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN = (Status.NEW, Status.AWAITING_CONFIRMATION, Status.IN_VERIFICATION, Status.APPROVED)
+
+    class Source(models.TextChoices):
+        WEB = "web", "Recovery form"
+        EMAIL = "email", "Email to support"
+        CHAT = "chat", "Support chat"
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="recovery_cases",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.NEW)
+    claimed_email = models.EmailField()
+    claimed_name = models.CharField(max_length=200, blank=True)
+    claimed_organizations = models.TextField(blank=True)
+    explanation = models.TextField(blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    # Hashes of the two links mailed to the account's own address.
+    confirm_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    access_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    cancel_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    mailbox_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The verification checklist: the mailbox item is proven by the link, the others are
+    # ticked by the agent.
+    check_name = models.BooleanField(default=False)
+    check_organizations = models.BooleanField(default=False)
+    evidence = models.TextField(blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    reset_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="case_queue")]
+
+    def __str__(self) -> str:
+        return f"Case #{self.pk} ({self.claimed_email}, {self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @property
+    def mailbox_confirmed(self) -> bool:
+        return self.mailbox_confirmed_at is not None
+
+    @property
+    def checklist_complete(self) -> bool:
+        return self.mailbox_confirmed and self.check_name and self.check_organizations
+
+
+class RecoveryRequest(models.Model):
+    """Every request as it arrived (form or email), kept even when it opened no case."""
+
+    source = models.CharField(max_length=10, choices=RecoveryCase.Source.choices)
+    claimed_email = models.CharField(max_length=254, blank=True)
+    claimed_name = models.CharField(max_length=200, blank=True)
+    claimed_organizations = models.TextField(blank=True)
+    explanation = models.TextField(blank=True)
+    raw_message = models.TextField(blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.CharField(max_length=200)
+    case = models.ForeignKey(
+        RecoveryCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["claimed_email", "created_at"], name="request_by_email"),
+            models.Index(fields=["ip", "created_at"], name="request_by_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} from {self.claimed_email}: {self.outcome}"
+
+
+class Vouch(models.Model):
+    """A manager of one of the person's organizations asked to confirm who they are."""
+
+    class Answer(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        CONFIRMED = "confirmed", "Confirmed"
+        DENIED = "denied", "Denied"
+
+    case = models.ForeignKey(RecoveryCase, on_delete=models.CASCADE, related_name="vouches")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vouch_requests"
+    )
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.CASCADE)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answer = models.CharField(max_length=10, choices=Answer.choices, default=Answer.PENDING)
+    comment = models.TextField(blank=True)
+    requested_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at"]
+
+    def __str__(self) -> str:
+        return f"Vouch by {self.manager} for case #{self.case_id}: {self.answer}"

@@ -1,0 +1,39 @@
+"""A small SMTP listener for the support address (aiosmtpd), for a mail server to relay to."""
+
+import asyncio
+
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import close_old_connections
+
+from .inbound import MAX_MESSAGE_BYTES, receive
+
+
+class SupportMailHandler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() != settings.TWOSTEP_SUPPORT_EMAIL.lower():
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        # The ORM is synchronous: run it in a worker thread, off the event loop.
+        await asyncio.to_thread(_store, envelope.original_content or envelope.content)
+        return "250 Message accepted"
+
+
+def _store(raw: bytes) -> None:
+    close_old_connections()
+    try:
+        receive(raw)
+    finally:
+        close_old_connections()
+
+
+def controller(*, host: str, port: int) -> Controller:
+    return Controller(
+        SupportMailHandler(),
+        hostname=host,
+        port=port,
+        server_kwargs={"data_size_limit": MAX_MESSAGE_BYTES},
+    )

@@ -1,0 +1,294 @@
+from typing import cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from twostep.accounts.models import User
+from twostep.accounts.views import safe_next
+from twostep.audit.services import client_ip, recent_for
+from twostep.chat import services as chat
+from twostep.mfa.services import active_device
+
+from . import services
+from .access import mfa_login_required, support_required
+from .forms import (
+    ApproveForm,
+    ChecklistForm,
+    RecoveryRequestForm,
+    RejectForm,
+    VouchAnswerForm,
+    VouchRequestForm,
+)
+from .models import RecoveryCase, Vouch
+
+# The locked-out person's side: no login, only mailed links.
+
+
+def request_recovery(request: HttpRequest) -> HttpResponse:
+    form = RecoveryRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.submit_request(
+            source=RecoveryCase.Source.WEB,
+            claim=services.Claim(
+                email=data["email"],
+                name=data["full_name"],
+                organizations=data["organizations"],
+                explanation=data["explanation"],
+            ),
+            ip=client_ip(request),
+        )
+        return redirect("recovery:sent")
+    return render(request, "recovery/request.html", {"form": form})
+
+
+def request_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "recovery/sent.html", {"answer": services.SAME_ANSWER})
+
+
+def _case_or_404(token: str, purpose: str) -> RecoveryCase:
+    case = services.case_by_link(token=token, purpose=purpose)
+    if case is None:
+        raise Http404("This link is invalid or no longer works.")
+    return case
+
+
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The account's mailbox proves the request: a button, so that mail scanners that open
+    links do not confirm on their own."""
+    case = services.case_by_link(token=token, purpose="confirm")
+    if case is None:
+        return render(request, "recovery/link_invalid.html", status=404)
+    if request.method == "POST":
+        services.confirm_mailbox(case=case)
+        return render(request, "recovery/confirmed.html", {"case": case})
+    return render(request, "recovery/confirm.html", {"case": case})
+
+
+def case_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The person follows their case and talks to support. Never logs in, never touches 2FA."""
+    case = _case_or_404(token, "access")
+    conversation = services.case_conversation(case)
+    error = ""
+    if request.method == "POST":
+        try:
+            chat.post(conversation=conversation, body=request.POST.get("body", ""))
+        except chat.MessageRefused as refused:
+            error = str(refused)
+        else:
+            return redirect("recovery:case", token=token)
+    return render(
+        request,
+        "recovery/case_public.html",
+        {
+            "case": case,
+            "conversation_messages": chat.messages_after(conversation.pk),
+            "poll_url": reverse("recovery:case_messages", kwargs={"token": token}),
+            "post_url": reverse("recovery:case", kwargs={"token": token}),
+            "viewer": "person",
+            "chat_error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+def case_messages(request: HttpRequest, token: str) -> JsonResponse:
+    case = _case_or_404(token, "access")
+    try:
+        after = int(request.GET.get("after", "0"))
+    except ValueError:
+        return JsonResponse({"error": "after must be a number"}, status=400)
+    conversation = services.case_conversation(case)
+    return JsonResponse({"messages": chat.messages_after(conversation.pk, after)})
+
+
+def cancel(request: HttpRequest, token: str) -> HttpResponse:
+    case = services.case_by_link(token=token, purpose="cancel")
+    if case is None:
+        return render(request, "recovery/link_invalid.html", status=404)
+    if request.method == "POST":
+        services.cancel(case=case, reason="cancelled by the owner from the email link")
+        return render(request, "recovery/cancelled.html", {"case": case})
+    return render(request, "recovery/cancel.html", {"case": case})
+
+
+@login_required
+def reenable(request: HttpRequest) -> HttpResponse:
+    """After a support reset: strongly recommend turning 2FA on again (skippable)."""
+    user = cast(User, request.user)
+    next_url = safe_next(request, reverse("accounts:profile"))
+    if user.mfa_reset_at is None or active_device(user) is not None:
+        return redirect(next_url)
+    return render(request, "recovery/reenable.html", {"next": next_url})
+
+
+# The manager asked to vouch.
+
+
+@mfa_login_required
+def vouch(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(
+        Vouch.objects.select_related("case__account", "organization"), pk=pk, manager=request.user
+    )
+    form = VouchAnswerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.answer_vouch(
+                manager=cast(User, request.user),
+                vouch=item,
+                confirmed=form.cleaned_data["answer"] == "confirm",
+                comment=form.cleaned_data["comment"],
+            )
+        except services.RecoveryError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Thank you: your answer was sent to support.")
+        return redirect("recovery:vouch", pk=pk)
+    return render(request, "recovery/vouch.html", {"vouch": item, "form": form})
+
+
+# The support console.
+
+QUEUE_FILTERS = {
+    "open": RecoveryCase.OPEN,
+    **{status.value: (status,) for status in RecoveryCase.Status},
+}
+
+
+@support_required
+def queue(request: HttpRequest) -> HttpResponse:
+    selected = request.GET.get("status", "open")
+    statuses = QUEUE_FILTERS.get(selected, RecoveryCase.OPEN)
+    cases = (
+        RecoveryCase.objects.filter(status__in=statuses)
+        .select_related("account", "assignee")
+        .order_by("created_at")[:200]
+    )
+    return render(
+        request,
+        "support/queue.html",
+        {
+            "section": "cases",
+            "cases": cases,
+            "selected": selected,
+            "now": timezone.now(),
+            "filters": [("open", "Open")] + list(RecoveryCase.Status.choices),
+        },
+    )
+
+
+@support_required
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(RecoveryCase.objects.select_related("account", "assignee"), pk=pk)
+    agent = cast(User, request.user)
+    services.record_view(actor=agent, case=case)
+    conversation = services.case_conversation(case)
+    account = case.account
+    return render(
+        request,
+        "support/case.html",
+        {
+            "section": "cases",
+            "case": case,
+            "own_case": account is not None and account.pk == agent.pk,
+            "comparison": services.compare_claim(case),
+            "account_device": active_device(account) if account else None,
+            "events": recent_for(account, limit=10) if account else [],
+            "vouches": case.vouches.select_related("manager", "organization"),
+            "checklist_form": ChecklistForm(
+                initial={
+                    "name_matches": case.check_name,
+                    "organizations_match": case.check_organizations,
+                    "evidence": case.evidence,
+                }
+            ),
+            "vouch_form": VouchRequestForm(candidates=services.vouch_candidates(case)),
+            "approve_form": ApproveForm(),
+            "delay_hours": round(settings.TWOSTEP_RECOVERY_DELAY / 3600, 1),
+            "reject_form": RejectForm(),
+            "conversation_messages": chat.messages_after(conversation.pk),
+            "poll_url": reverse("recovery:support_case_messages", kwargs={"pk": case.pk}),
+            "post_url": reverse(
+                "recovery:support_case_action", kwargs={"pk": case.pk, "action": "message"}
+            ),
+            "viewer": "support",
+        },
+    )
+
+
+@support_required
+def support_case_messages(request: HttpRequest, pk: int) -> JsonResponse:
+    case = get_object_or_404(RecoveryCase, pk=pk)
+    try:
+        after = int(request.GET.get("after", "0"))
+    except ValueError:
+        return JsonResponse({"error": "after must be a number"}, status=400)
+    conversation = services.case_conversation(case)
+    return JsonResponse({"messages": chat.messages_after(conversation.pk, after)})
+
+
+@require_POST
+@support_required
+def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Every support action on a case: one service call each, errors shown on the page."""
+    case = get_object_or_404(RecoveryCase.objects.select_related("account"), pk=pk)
+    agent = cast(User, request.user)
+    try:
+        done = _run_action(request, agent, case, action)
+    except services.RecoveryError as error:
+        messages.error(request, str(error))
+    except chat.MessageRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        if done:
+            messages.success(request, done)
+    return redirect("recovery:case_detail", pk=pk)
+
+
+def _run_action(request: HttpRequest, agent: User, case: RecoveryCase, action: str) -> str:
+    data = request.POST
+    if action == "assign":
+        services.assign(actor=agent, case=case)
+        return "The case is assigned to you."
+    if action == "checklist":
+        form = ChecklistForm(data)
+        if not form.is_valid():
+            raise services.RecoveryError("The evidence notes are too long.")
+        services.update_checklist(actor=agent, case=case, **form.cleaned_data)
+        return "Verification recorded."
+    if action == "vouch":
+        candidates = services.vouch_candidates(case)
+        vouch_form = VouchRequestForm(data, candidates=candidates)
+        if not vouch_form.is_valid():
+            raise services.RecoveryError("Choose a manager from the list.")
+        membership = next(m for m in candidates if m.pk == vouch_form.cleaned_data["membership"])
+        services.request_vouch(actor=agent, case=case, membership=membership)
+        return f"{membership.user.full_name} was asked to vouch."
+    if action == "approve":
+        approve_form = ApproveForm(data)
+        if not approve_form.is_valid():
+            raise services.RecoveryError("Type the account's email and a reason.")
+        services.approve(actor=agent, case=case, **approve_form.cleaned_data)
+        return "Approved. The reset happens after the cooling-off period unless the owner cancels."
+    if action == "reject":
+        reject_form = RejectForm(data)
+        if not reject_form.is_valid():
+            raise services.RecoveryError("Give the reason for rejecting.")
+        services.reject(actor=agent, case=case, reason=reject_form.cleaned_data["reason"])
+        return "The case is rejected."
+    if action == "message":
+        services.guard_agent(case, agent)
+        chat.post(
+            conversation=services.case_conversation(case),
+            body=data.get("body", ""),
+            author=agent,
+            from_support=True,
+        )
+        return ""
+    raise Http404("Unknown action")
