@@ -33,7 +33,8 @@ def pending_user(request: HttpRequest) -> Any | None:
     if state["until"] < timezone.now().timestamp():
         clear(request)
         return None
-    return get_user_model().objects.filter(pk=state["user_id"], is_active=True).first()
+    users = get_user_model().objects.select_related("totp_device")
+    return users.filter(pk=state["user_id"], is_active=True).first()
 
 
 def next_url(request: HttpRequest) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -41,8 +41,16 @@ class CodeCheck:
 
 
 def active_device(user: Any) -> TOTPDevice | None:
-    """The user's confirmed authenticator, or None when 2FA is off."""
-    return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+    """The user's confirmed authenticator, or None when 2FA is off.
+
+    Reads the relation, so a user loaded with select_related("totp_device") (the login
+    steps, the session's user) costs no query.
+    """
+    try:
+        device = user.totp_device
+    except TOTPDevice.DoesNotExist:
+        return None
+    return device if device.is_active else None
 
 
 def verify_code(
@@ -73,23 +81,38 @@ def verify_code(
             purpose=purpose,
             drift_steps=None if drift is None else drift - step,
         )
-    # One statement both refuses a replay and records the step: of several processes
-    # holding the same code, exactly one sees a row updated. It also re-checks the
-    # throttle, which another process may have raised since we read the row.
-    accepted = (
-        TOTPDevice.objects.filter(
-            pk=device.pk, last_used_step__lt=matched, failure_count__lt=LOCK_AFTER
-        )
-        .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
-        .update(last_used_step=matched, failure_count=0, next_try_at=None)
-    )
-    if accepted:
+    if _consume_step(device, matched, now):
         device.last_used_step, device.failure_count, device.next_try_at = matched, 0, None
         return CodeCheck.ok()
     device.refresh_from_db()
     if device.last_used_step >= matched:
         return _record_reuse(device, request=request, purpose=purpose)
     return _throttle_refusal(device, now) or CodeCheck(False, "wrong", WRONG_CODE)
+
+
+# The table name is the model's own; every value is a query parameter.
+_CONSUME_STEP = (
+    f"UPDATE {TOTPDevice._meta.db_table}"  # noqa: S608
+    " SET last_used_step = %s, failure_count = 0, next_try_at = NULL"
+    " WHERE id = %s AND last_used_step < %s AND failure_count < %s"
+    " AND (next_try_at IS NULL OR next_try_at <= %s)"
+)
+
+
+def _consume_step(device: TOTPDevice, step: int, now: datetime) -> bool:
+    """Record `step` as used, in one conditional UPDATE. True if this call won it.
+
+    The WHERE clause refuses a replay (the step must be newer than the last one used) and
+    re-checks the throttle, which another process may have raised since we read the row:
+    of several processes holding the same code at the same moment, exactly one sees a row
+    updated, on any database, with no lock held in between. Written as SQL because this
+    statement is the whole cost of a code check (the ORM would double it).
+    """
+    connection = connections[router.db_for_write(TOTPDevice)]
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_CONSUME_STEP, [step, device.pk, step, LOCK_AFTER, stamp])
+        return cursor.rowcount == 1
 
 
 WRONG_CODE = "That code is not right. Check your app and try the newest code."
@@ -223,10 +246,12 @@ def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | N
     if not check.accepted:
         return check
     with transaction.atomic():
+        now = timezone.now()
         activated = TOTPDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(
-            confirmed_at=timezone.now()
+            confirmed_at=now
         )
         if activated:
+            device.confirmed_at = now
             # 2FA is on again after a support reset: stop recommending it.
             get_user_model().objects.filter(pk=device.user_id).update(mfa_reset_at=None)
             record(type=SecurityEvent.Type.MFA_ENABLED, subject=device.user, request=request)
@@ -244,6 +269,7 @@ def disable(*, user: Any, code: str, request: HttpRequest | None) -> CodeCheck:
         return check
     with transaction.atomic():
         deleted, _ = TOTPDevice.objects.filter(pk=device.pk).delete()
+        user.totp_device = None  # forget the cached relation: 2FA is off from here on
         if deleted:
             record(type=SecurityEvent.Type.MFA_DISABLED, subject=user, request=request)
             queue_email(to=user.email, template="mfa_disabled", context={"user": user})
@@ -269,12 +295,22 @@ def clear_lock(*, actor: Any, user: Any, reason: str, request: HttpRequest | Non
     return bool(cleared)
 
 
-def rotate_encryption_keys() -> int:
-    """Re-encrypt every secret under the newest key. Returns how many were rewritten."""
-    rewritten = 0
-    for pk, token in TOTPDevice.objects.values_list("pk", "encrypted_secret").iterator():
-        TOTPDevice.objects.filter(pk=pk, encrypted_secret=token).update(
-            encrypted_secret=crypto.rotate(token)
-        )
-        rewritten += 1
+def rotate_encryption_keys(*, batch: int = 500) -> int:
+    """Re-encrypt every secret under the newest key and record it. Returns how many were
+    rewritten; raises InvalidToken (changing nothing) if a secret is under a removed key.
+
+    Pages by primary key instead of iterating a cursor over the table it writes (SQLite
+    gives no isolation between the two). A row is rewritten only if it still holds the
+    token read, so a secret replaced meanwhile is never overwritten with the old one.
+    """
+    rewritten, after = 0, 0
+    devices = TOTPDevice.objects.order_by("pk").values_list("pk", "encrypted_secret")
+    with transaction.atomic():
+        while page := list(devices.filter(pk__gt=after)[:batch]):
+            for pk, token in page:
+                rewritten += TOTPDevice.objects.filter(pk=pk, encrypted_secret=token).update(
+                    encrypted_secret=crypto.rotate(token)
+                )
+            after = page[-1][0]
+        record(type=SecurityEvent.Type.KEYS_ROTATED, subject=None, actor=None, count=rewritten)
     return rewritten

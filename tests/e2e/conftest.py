@@ -1,0 +1,98 @@
+"""Browser fixtures: Debian's Chromium, driven by Playwright's sync API, against live_server.
+
+No browser can be downloaded here, so Playwright is pointed at /usr/bin/chromium. Without it
+the tests skip on a workstation but fail in CI (env CI set): a CI run that silently skipped
+every browser test would prove nothing.
+"""
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+# Playwright's sync API keeps an asyncio loop in this thread; Django would otherwise refuse
+# ORM calls made from the test (the live server runs in its own thread, unaffected).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1000, "height": 800}
+
+
+def require(found: bool, reason: str) -> None:
+    """Skip without `found` on a workstation; fail in CI, where a skip would hide a gap."""
+    if found:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: the browser tests must run in CI.", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator:
+    """One Chromium for the e2e package, closed before any other package's tests run."""
+    require(os.access(CHROMIUM, os.X_OK), f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator:
+    """A fresh browser context (no cookies) whose relative URLs go to the live server."""
+    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def console_errors(page) -> list[str]:
+    """The console's errors and warnings (CSP violations are reported there) and uncaught
+    page errors, collected from the start of the test."""
+    collected: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            collected.append(message.text) if message.type in ("error", "warning") else None
+        ),
+    )
+    page.on("pageerror", lambda error: collected.append(str(error)))
+    return collected
+
+
+@pytest.fixture(scope="session")
+def authenticator() -> Callable[[str, datetime], str]:
+    """The phone's app, played by the real `oathtool`: authenticator(base32_key, at) -> code.
+
+    `at` is passed explicitly (--now), so a code can be taken from the next time step, and
+    so a clock moved by time-machine in this process is honoured.
+    """
+    require(shutil.which("oathtool") is not None, "oathtool not found (apt-get install oathtool)")
+
+    def code(base32_key: str, at: datetime) -> str:
+        moment = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        result = subprocess.run(
+            ["oathtool", "--totp", "-b", base32_key, "--now", moment],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout.strip()
+
+    return code
