@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo worker bench bench-quick clean
+.PHONY: install run test lint migrate demo worker bench bench-deps bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,5 +40,17 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks: PostgreSQL must run (started here if it is down) and wrk must be installed.
+bench-deps: install
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql | sort -V | tail -1)" main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+
+bench: bench-deps
+	$(BIN)/python bench/run.py
+
+bench-quick: bench-deps
+	$(BIN)/python bench/run.py --quick
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var bench/.peer-venv bench/out

@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from twostep.accounts.services import SESSION_MFA_VERIFIED
+from twostep.accounts.services import verified_with_second_factor
 
 
 class TwostepAdminSite(admin.AdminSite):
@@ -15,7 +15,7 @@ class TwostepAdminSite(admin.AdminSite):
     site_title = "twostep admin"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return super().has_permission(request) and request.session.get(SESSION_MFA_VERIFIED) is True
+        return super().has_permission(request) and verified_with_second_factor(request)
 
     def login(self, request, extra_context=None):
         if request.user.is_authenticated and request.user.is_staff:

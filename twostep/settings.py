@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,6 +46,15 @@ if not DEBUG:
         raise ImproperlyConfigured(
             "Set TWOSTEP_ENCRYPTION_KEYS to your own keys when DEBUG is off."
         )
+for _key in TWOSTEP_ENCRYPTION_KEYS:
+    # A malformed key would otherwise surface as an error at the first 2FA login.
+    try:
+        Fernet(_key.encode("ascii"))
+    except ValueError as _error:  # binascii and encoding errors are ValueErrors too
+        raise ImproperlyConfigured(
+            "TWOSTEP_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+            "(url-safe base64 of 32 bytes, as Fernet.generate_key() makes)."
+        ) from _error
 
 ALLOWED_HOSTS = env_list("TWOSTEP_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("TWOSTEP_CSRF_TRUSTED_ORIGINS", [])

@@ -5,5 +5,6 @@ urlpatterns = [
     path("", include("twostep.accounts.urls")),
     path("", include("twostep.mfa.urls")),
     path("", include("twostep.recovery.urls")),
+    path("", include("twostep.chat.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -27,7 +27,8 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **fields)
 
     def get_by_natural_key(self, username: str | None) -> "User":
-        return self.get(email=normalize_email(username or ""))
+        # With the authenticator: the login goes on to ask for a code without another query.
+        return self.select_related("totp_device").get(email=normalize_email(username or ""))
 
 
 class User(AbstractBaseUser, PermissionsMixin):

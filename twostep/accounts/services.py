@@ -25,6 +25,9 @@ INVALID_LOGIN = "Invalid email or password."
 # attacker cannot lock the owner out for long); per IP more room, up to an hour.
 ACCOUNT_FREE, ACCOUNT_CAP = 5, timedelta(minutes=15)
 IP_FREE, IP_CAP = 20, timedelta(hours=1)
+# Failures older than this are forgotten. Without it an IP's count (which no success
+# resets) only grows, and an office behind one address ends up locked out by typos.
+FORGET_FAILURES_AFTER = timedelta(days=1)
 SESSION_MFA_VERIFIED = "twostep_mfa_verified"
 
 
@@ -67,18 +70,21 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     """
     now = timezone.now()
     keys = _throttle_keys(email, request)
-    blocked = (
-        LoginThrottle.objects.filter(key__in=[k.key for k in keys], next_try_at__gt=now)
-        .order_by("-next_try_at")
-        .first()
-    )
-    if blocked:
-        raise LoginRefused(_wait_message(((blocked.next_try_at or now) - now).total_seconds()))
+    throttles = {t.key: t for t in LoginThrottle.objects.filter(key__in=[k.key for k in keys])}
+    waits = [
+        t.next_try_at - now for t in throttles.values() if t.next_try_at and t.next_try_at > now
+    ]
+    if waits:
+        subject = User.objects.filter(email=normalize_email(email)).first()
+        if subject is not None:
+            record(type=SecurityEvent.Type.LOGIN_THROTTLED, subject=subject, request=request)
+        raise LoginRefused(_wait_message(max(waits).total_seconds()))
     user = authenticate(request, username=normalize_email(email), password=password)
     if user is None:
         _count_failure(keys, now=now, email=email, request=request)
         raise LoginRefused(INVALID_LOGIN)
-    LoginThrottle.objects.filter(key=keys[0].key).delete()
+    if keys[0].key in throttles:  # a success clears the account's failures (not the IP's)
+        LoginThrottle.objects.filter(key=keys[0].key).delete()
     return user
 
 
@@ -89,8 +95,9 @@ def _count_failure(keys: list[_Key], *, now, email: str, request: HttpRequest) -
                 key=k.key, defaults={"failure_count": 1, "updated_at": now}
             )
             if not created:
+                forgotten = throttle.updated_at < now - FORGET_FAILURES_AFTER  # row is locked
                 LoginThrottle.objects.filter(pk=throttle.pk).update(
-                    failure_count=F("failure_count") + 1, updated_at=now
+                    failure_count=1 if forgotten else F("failure_count") + 1, updated_at=now
                 )
                 throttle.refresh_from_db()
             delay = backoff_delay(throttle.failure_count, free=k.free, cap=k.cap)
@@ -101,10 +108,27 @@ def _count_failure(keys: list[_Key], *, now, email: str, request: HttpRequest) -
             record(type=SecurityEvent.Type.LOGIN_FAILED, subject=subject, request=request)
 
 
+def record_logout(*, request: HttpRequest) -> None:
+    if request.user.is_authenticated:
+        record(type=SecurityEvent.Type.LOGOUT, subject=request.user, request=request)
+
+
+def verified_with_second_factor(request: HttpRequest) -> bool:
+    """This session's login used the second factor, and 2FA is still on for the account."""
+    from twostep.mfa.services import active_device
+
+    user = request.user
+    return (
+        user.is_authenticated
+        and request.session.get(SESSION_MFA_VERIFIED) is True
+        and active_device(user) is not None
+    )
+
+
 def complete_login(*, request: HttpRequest, user: Any, mfa_verified: bool) -> None:
     """Log the user in (rotating the session key) and record it."""
     with transaction.atomic():
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="twostep.accounts.backends.EmailBackend")
         request.session[SESSION_MFA_VERIFIED] = mfa_verified
         record(
             type=SecurityEvent.Type.LOGIN, subject=user, request=request, second_factor=mfa_verified

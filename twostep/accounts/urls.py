@@ -22,6 +22,8 @@ urlpatterns = [
         views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("api/session/", views.session_status, name="session_status"),
+    path("healthz", views.health, name="health"),
     path("signup/", views.SignupView.as_view(), name="signup"),
     path(
         "signup/confirm/<uidb64>/<token>/", views.SignupConfirmView.as_view(), name="signup_confirm"

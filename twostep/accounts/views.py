@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.encoding import force_str
@@ -16,7 +16,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from twostep.audit.services import describe_browser, recent_for
-from twostep.mfa.models import TOTPDevice
+from twostep.mfa.services import active_device
 
 from . import services
 from .forms import LoginForm, QueuedPasswordResetForm, SignupForm
@@ -66,6 +66,10 @@ class LoginView(FormView):
 class LogoutView(auth_views.LogoutView):
     template_name = "accounts/logged_out.html"
 
+    def post(self, request, *args, **kwargs):
+        services.record_logout(request=request)
+        return super().post(request, *args, **kwargs)
+
 
 class ProfileView(LoginRequiredMixin, TemplateView):
     template_name = "accounts/profile.html"
@@ -81,7 +85,7 @@ class SettingsView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         user = cast(User, self.request.user)
-        device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+        device = active_device(user)
         events = [(event, describe_browser(event.user_agent)) for event in recent_for(user)]
         return super().get_context_data(device=device, events=events, **kwargs)
 
@@ -164,3 +168,27 @@ class SignupConfirmView(View):
             return render(request, "accounts/signup_invalid.html", status=400)
         messages.success(request, "Your email address is confirmed. You can log in now.")
         return redirect("accounts:login")
+
+
+def session_status(request: HttpRequest) -> JsonResponse:
+    """Who is logged in and their 2FA state, for scripts and the front end.
+
+    One database round trip: the session row comes with its user and authenticator.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"authenticated": False}, status=401)
+    return JsonResponse(
+        {
+            "authenticated": True,
+            "email": user.email,
+            "full_name": user.full_name,
+            "two_factor": active_device(user) is not None,
+            "verified_with_two_factor": request.session.get(services.SESSION_MFA_VERIFIED) is True,
+        }
+    )
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    """For load balancers: the process answers. Touches neither the session nor the database."""
+    return HttpResponse("ok", content_type="text/plain")

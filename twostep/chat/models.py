@@ -32,7 +32,13 @@ class Conversation(models.Model):
             models.CheckConstraint(
                 condition=models.Q(user__isnull=False) | models.Q(case__isnull=False),
                 name="conversation_has_a_person",
-            )
+            ),
+            # A person has one conversation of their own (case conversations aside).
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(case__isnull=True),
+                name="one_own_conversation_per_person",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,9 +5,10 @@ wherever it is shown, in templates and in chat.js (textContent). Polls read one 
 range of the `message_poll` index (conversation, id > after).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
@@ -21,7 +22,6 @@ from twostep.recovery.models import RecoveryCase
 
 from .models import MAX_MESSAGE_LENGTH, Conversation, Message
 
-Viewer = Literal["person", "support"]
 POLL_LIMIT = 100
 # A person (not support) may post this many messages per FLOOD_WINDOW in one conversation.
 FLOOD_LIMIT = 10
@@ -50,12 +50,15 @@ def clean_body(body: str) -> str:
     return text
 
 
-def conversation_for_user(user: Any, *, create: bool = False) -> Conversation | None:
-    """The logged-in person's own conversation with support (not a case's)."""
-    conversation = Conversation.objects.filter(user=user, case__isnull=True).first()
-    if conversation is None and create:
-        now = timezone.now()
-        conversation = Conversation.objects.create(user=user, created_at=now, updated_at=now)
+def conversation_for_user(*, user: Any, create: bool = False) -> Conversation | None:
+    """The logged-in person's own conversation with support (not a case's); with `create`,
+    made on first use. A unique constraint keeps it one per person under concurrency."""
+    if not create:
+        return Conversation.objects.filter(user=user, case__isnull=True).first()
+    now = timezone.now()
+    conversation, _ = Conversation.objects.get_or_create(
+        user=user, case=None, defaults={"created_at": now, "updated_at": now}
+    )
     return conversation
 
 
@@ -101,6 +104,37 @@ def _is_flooding(conversation: Conversation, *, now) -> bool:
     return recent.count() >= FLOOD_LIMIT
 
 
+def post_for_user(*, user: Any, body: str) -> Message:
+    """A logged-in person writes to support. The text is judged before anything is stored,
+    so a refused message (MessageRefused) leaves no empty conversation behind."""
+    clean_body(body)
+    conversation = conversation_for_user(user=user, create=True)
+    assert conversation is not None
+    return post(conversation=conversation, body=body, author=user)
+
+
+def reply(*, agent: Any, conversation: Conversation, body: str) -> Message:
+    """Support answers. Raises MessageRefused for bad text, and when the conversation is
+    about the agent's own account (their chat, or a case on it): another agent answers."""
+    case = conversation.case
+    person_id = conversation.user_id or (case.account_id if case is not None else None)
+    if person_id is not None and person_id == agent.pk:
+        raise MessageRefused(
+            "This conversation is about your own account: another agent answers it."
+        )
+    return post(conversation=conversation, body=body, author=agent, from_support=True)
+
+
+def poll_position(raw: str | None) -> int | None:
+    """The `after` of a poll request as a message id (missing: 0), or None when it is not
+    a plain number that fits a database id (a huge one would overflow SQLite)."""
+    if raw is None or raw == "":
+        return 0
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
+        return None
+    return int(raw)
+
+
 MESSAGE_FIELDS = ("id", "body", "from_support", "created_at", "author__full_name")
 
 
@@ -114,12 +148,21 @@ def messages_after(
     when unknown, e.g. a locked-out person), at (local "dd Mon HH:MM"), iso. Who is "You"
     is for the page to say (chat/thread.html, chat.js), from its viewer.
     """
-    rows = (
-        Message.objects.filter(conversation_id=conversation_id, id__gt=after_id)
-        .order_by("id")
-        .values(*MESSAGE_FIELDS)[:limit]
+    found = Message.objects.filter(conversation_id=conversation_id, id__gt=after_id)
+    return _newer(found, limit=limit)
+
+
+def own_messages_after(*, user: Any, after_id: int = 0) -> list[dict[str, Any]]:
+    """messages_after for the person's own conversation, found by user in the same query
+    (the conversation's unique index, then message_poll): nobody else's can come back."""
+    found = Message.objects.filter(
+        conversation__user=user, conversation__case__isnull=True, id__gt=after_id
     )
-    return [_as_data(row) for row in rows]
+    return _newer(found, limit=POLL_LIMIT)
+
+
+def _newer(found: QuerySet[Message], *, limit: int) -> list[dict[str, Any]]:
+    return [_as_data(row) for row in found.order_by("id").values(*MESSAGE_FIELDS)[:limit]]
 
 
 def latest_messages(*, conversation_id: int, limit: int = POLL_LIMIT) -> list[dict[str, Any]]:

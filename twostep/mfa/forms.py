@@ -2,12 +2,15 @@ from django import forms
 
 from . import totp
 
+INVALID = "Enter the 6-digit code from your app (numbers only)."
+
 
 class CodeForm(forms.Form):
     """Accepts '123456', '123 456' and '123-456'; anything else gets a clear error."""
 
     code = forms.CharField(
         label="6-digit code",
+        error_messages={"required": INVALID},
         widget=forms.TextInput(
             attrs={
                 "inputmode": "numeric",
@@ -22,7 +25,7 @@ class CodeForm(forms.Form):
     def clean_code(self) -> str:
         code = totp.normalize_code(self.cleaned_data["code"])
         if code is None:
-            raise forms.ValidationError("Enter the 6-digit code from your app (numbers only).")
+            raise forms.ValidationError(INVALID)
         return code
 
 

@@ -4,7 +4,7 @@ login, enrolment and disabling all get them."""
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -84,7 +84,10 @@ def verify_code(
     if _consume_step(device, matched, now):
         device.last_used_step, device.failure_count, device.next_try_at = matched, 0, None
         return CodeCheck.ok()
-    device.refresh_from_db()
+    try:
+        device.refresh_from_db()
+    except TOTPDevice.DoesNotExist:
+        return DEVICE_GONE
     if device.last_used_step >= matched:
         return _record_reuse(device, request=request, purpose=purpose)
     return _throttle_refusal(device, now) or CodeCheck(False, "wrong", WRONG_CODE)
@@ -115,6 +118,10 @@ def _consume_step(device: TOTPDevice, step: int, now: datetime) -> bool:
         return cursor.rowcount == 1
 
 
+REUSE_EMAIL_QUIET = timedelta(minutes=10)
+DEVICE_GONE = CodeCheck(
+    False, "off", "Two-factor authentication was turned off meanwhile. Log in again."
+)
 WRONG_CODE = "That code is not right. Check your app and try the newest code."
 
 
@@ -154,7 +161,9 @@ def _record_failure(
 ) -> CodeCheck:
     with transaction.atomic():
         # Row lock: concurrent wrong codes each count, and each sees the count it made.
-        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        locked = TOTPDevice.objects.select_for_update().filter(pk=device.pk).first()
+        if locked is None:
+            return DEVICE_GONE
         locked.failure_count += 1
         delay = backoff_delay(locked.failure_count, free=FREE_FAILURES, cap=BACKOFF_CAP)
         locked.next_try_at = now + delay if delay else None
@@ -194,15 +203,26 @@ def _record_failure(
 
 
 def _record_reuse(device: TOTPDevice, *, request: HttpRequest | None, purpose: str) -> CodeCheck:
-    """NIST 800-63B 5.1.5.2: a code already used is refused, logged and reported."""
+    """NIST 800-63B 5.1.5.2: a code already used is refused, logged and reported.
+
+    Every reuse is logged; the owner gets one email per burst (a double click or a race
+    between tabs would otherwise send one per losing request).
+    """
     with transaction.atomic():
+        # Serialise reuse reports per device, so that of racing losers only one emails.
+        list(TOTPDevice.objects.select_for_update().filter(pk=device.pk).values_list("pk"))
+        recent = SecurityEvent.objects.filter(
+            subject=device.user,
+            type=SecurityEvent.Type.CODE_REUSE,
+            created_at__gte=timezone.now() - REUSE_EMAIL_QUIET,
+        ).exists()
         record(
             type=SecurityEvent.Type.CODE_REUSE,
             subject=device.user,
             request=request,
             purpose=purpose,
         )
-        if device.is_active:
+        if device.is_active and not recent:
             queue_email(
                 to=device.user.email,
                 template="code_reuse",

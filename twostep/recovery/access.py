@@ -5,19 +5,11 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from twostep.accounts.services import SESSION_MFA_VERIFIED
-from twostep.mfa.services import active_device
+from twostep.accounts.services import verified_with_second_factor
 
 
 def is_support_agent(request) -> bool:
-    user = request.user
-    return (
-        user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and request.session.get(SESSION_MFA_VERIFIED) is True
-        and active_device(user) is not None
-    )
+    return request.user.is_staff and verified_with_second_factor(request)
 
 
 def support_required(view):
@@ -41,7 +33,7 @@ def mfa_login_required(view):
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if request.session.get(SESSION_MFA_VERIFIED) is not True:
+        if not verified_with_second_factor(request):
             raise PermissionDenied("This page needs a login with two-factor authentication.")
         return view(request, *args, **kwargs)
 

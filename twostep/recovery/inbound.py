@@ -9,18 +9,22 @@ import re
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parseaddr
+from html.parser import HTMLParser
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
-from django.utils.html import strip_tags
 
 from .models import RecoveryCase, RecoveryRequest
 from .services import Claim, submit_request
 
 MAX_MESSAGE_BYTES = 256 * 1024
+# "Name: …", "Organizations: …", and the help centre's own wording: "Your full name: …",
+# "The organization(s) you manage or work with: …".
 _FIELD = re.compile(
-    r"^\s*[-*•]?\s*(full\s*name|name|organi[sz]ations?(?:\s*\(s\))?|organi[sz]ation\(s\))\s*:\s*(.*)$",
+    r"^\s*[-*•]?\s*(?:(?:your|my|the)\s+)?"
+    r"(full\s*name|name|organi[sz]ations?(?:\s*\(s\))?)"
+    r"(?:\s+(?:i|you|we)\s+[a-z ]{1,40})?\s*:\s*(.*)$",
     re.IGNORECASE,
 )
 _BULLET = re.compile(r"^\s*[-*•]\s+(.+)$")
@@ -32,7 +36,7 @@ class UnreadableMessage(Exception):
 
 def receive(raw: bytes) -> RecoveryRequest:
     """Store and act on one inbound message. Never raises for bad input."""
-    text = raw[:MAX_MESSAGE_BYTES].decode("utf-8", errors="replace")
+    text = _storable(raw[:MAX_MESSAGE_BYTES].decode("utf-8", errors="replace"))
     if len(raw) > MAX_MESSAGE_BYTES:
         return _rejected(text, f"rejected: larger than {MAX_MESSAGE_BYTES // 1024} KB")
     try:
@@ -40,6 +44,11 @@ def receive(raw: bytes) -> RecoveryRequest:
     except UnreadableMessage as error:
         return _rejected(text, f"rejected: {error}")
     return submit_request(source=RecoveryCase.Source.EMAIL, claim=claim, raw_message=text)
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL: keep the rest of the message as it came."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _rejected(raw_text: str, outcome: str) -> RecoveryRequest:
@@ -56,6 +65,7 @@ def parse(raw: bytes) -> Claim:
     try:
         message = message_from_bytes(raw, policy=policy.default)
         display_name, address = parseaddr(str(message.get("From", "")))
+        subject = str(message.get("Subject", "")).strip()
     except Exception as error:  # noqa: BLE001 - any parser failure is an unreadable message
         raise UnreadableMessage("the headers cannot be read") from error
     try:
@@ -64,14 +74,13 @@ def parse(raw: bytes) -> Claim:
         raise UnreadableMessage("no valid sender address") from error
     body = _body_text(message)  # type: ignore[arg-type]
     name, organizations, explanation = _fields(body)
-    subject = str(message.get("Subject", "")).strip()
     if subject and subject.lower() not in explanation.lower():
         explanation = f"{subject}\n\n{explanation}".strip()
     return Claim(
         email=address,
-        name=(name or display_name).strip()[:200],
-        organizations="\n".join(organizations)[:1000],
-        explanation=explanation[:5000],
+        name=_storable((name or display_name).strip()[:200]),
+        organizations=_storable("\n".join(organizations)[:1000]),
+        explanation=_storable(explanation[:5000]),
     )
 
 
@@ -86,8 +95,47 @@ def _body_text(message: EmailMessage) -> str:
     if not isinstance(content, str):
         return ""
     if part.get_content_subtype() == "html":
-        content = strip_tags(content)
+        content = _html_text(content)
     return content
+
+
+class _HTMLText(HTMLParser):
+    """The text of an HTML body, one line per block or <br>, entities decoded; quoted
+    replies (<blockquote>), scripts and styles left out."""
+
+    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol"}
+    SKIP = {"blockquote", "script", "style", "head", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+        if tag == "li" and not self.skipping:
+            self.parts.append("- ")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def _html_text(html: str) -> str:
+    parser = _HTMLText()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _fields(body: str) -> tuple[str, list[str], str]:

@@ -100,11 +100,14 @@ def submit_request(
             ip=ip,
             created_at=now,
         )
+        # The account's row lock makes simultaneous requests for one account (a double
+        # click, the form and an email at once) take turns, so each one's rate-limit count
+        # and open-case lookup see the others' rows: one case, and no more than the limit.
+        account = User.objects.select_for_update().filter(email=email, is_active=True).first()
         if is_rate_limited(email=email, ip=ip):
             request.outcome = "rate limited"
             request.save()
             return request
-        account = User.objects.filter(email=email, is_active=True).first()
         if account is None:
             request.outcome = "no account for this address"
             request.save()
@@ -327,13 +330,16 @@ def request_vouch(*, actor: User, case: RecoveryCase, membership: Membership) ->
 def answer_vouch(*, manager: User, vouch: Vouch, confirmed: bool, comment: str) -> None:
     if vouch.manager_id != manager.pk:
         raise RecoveryError("This request was sent to another manager.")
-    if vouch.answer != Vouch.Answer.PENDING:
-        raise RecoveryError("You have already answered this request.")
+    answer = Vouch.Answer.CONFIRMED if confirmed else Vouch.Answer.DENIED
+    now = timezone.now()
     with transaction.atomic():
-        vouch.answer = Vouch.Answer.CONFIRMED if confirmed else Vouch.Answer.DENIED
-        vouch.comment = comment
-        vouch.answered_at = timezone.now()
-        vouch.save(update_fields=["answer", "comment", "answered_at"])
+        # Conditional: of two answers sent at once (two tabs, a double click) one counts.
+        answered = Vouch.objects.filter(pk=vouch.pk, answer=Vouch.Answer.PENDING).update(
+            answer=answer, comment=comment, answered_at=now
+        )
+        if not answered:
+            raise RecoveryError("You have already answered this request.")
+        vouch.answer, vouch.comment, vouch.answered_at = answer, comment, now
         _event(
             SecurityEvent.Type.VOUCH_ANSWERED,
             case=vouch.case,
@@ -452,8 +458,10 @@ def perform_due_resets() -> int:
 def _perform_reset(pk: int) -> bool:
     now = timezone.now()
     with transaction.atomic():
+        # Lock the case row only: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the outer joins that select_related makes for account and approved_by.
         case = (
-            RecoveryCase.objects.select_for_update()
+            RecoveryCase.objects.select_for_update(of=("self",))
             .select_related("account", "approved_by")
             .filter(pk=pk, status=Status.APPROVED, reset_due_at__lte=now)
             .first()

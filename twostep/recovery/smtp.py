@@ -35,5 +35,5 @@ def controller(*, host: str, port: int) -> Controller:
         SupportMailHandler(),
         hostname=host,
         port=port,
-        server_kwargs={"data_size_limit": MAX_MESSAGE_BYTES},
+        data_size_limit=MAX_MESSAGE_BYTES,
     )

@@ -209,9 +209,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
             ),
             "vouch_form": VouchRequestForm(candidates=services.vouch_candidates(case)),
-            "approve_form": ApproveForm(),
+            # Two forms have a "reason" field: distinct ids keep each label on its own box.
+            "approve_form": ApproveForm(auto_id="approve_%s"),
             "delay_hours": round(settings.TWOSTEP_RECOVERY_DELAY / 3600, 1),
-            "reject_form": RejectForm(),
+            "reject_form": RejectForm(auto_id="reject_%s"),
             "conversation_messages": chat.messages_after(conversation.pk),
             "poll_url": reverse("recovery:support_case_messages", kwargs={"pk": case.pk}),
             "post_url": reverse(

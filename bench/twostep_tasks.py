@@ -1,0 +1,161 @@
+"""Work done inside twostep's own environment for the benchmark (run as a script with
+DATABASE_URL set): seed accounts, count SQL statements, time the code check."""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "twostep.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from twostep.accounts.models import User  # noqa: E402
+from twostep.mfa import crypto, totp  # noqa: E402
+from twostep.mfa.models import TOTPDevice  # noqa: E402
+from twostep.mfa.services import verify_code  # noqa: E402
+
+SECRET = bytes.fromhex(
+    os.environ.get("BENCH_SECRET_HEX", "3132333435363738393031323334353637383930")
+)
+PASSWORD = os.environ.get("BENCH_PASSWORD", "bench-password-1")
+
+
+def email(i: int) -> str:
+    return f"bench{i}@example.com"
+
+
+def seed(users: int) -> None:
+    """`users` accounts with 2FA on, all sharing one password hash and one secret."""
+    call_command("migrate", verbosity=0)
+    password_hash = make_password(PASSWORD)
+    token = crypto.encrypt(SECRET)
+    now = timezone.now()
+    User.objects.all().delete()
+    if connection.vendor == "postgresql":
+        _copy_seed(users, password_hash, token, now)
+    else:
+        batch = 5000
+        for start in range(0, users, batch):
+            chunk = range(start, min(users, start + batch))
+            created = User.objects.bulk_create(
+                User(email=email(i), full_name=f"Bench {i}", password=password_hash) for i in chunk
+            )
+            TOTPDevice.objects.bulk_create(
+                TOTPDevice(user=u, encrypted_secret=token, confirmed_at=now, created_at=now)
+                for u in created
+            )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")
+
+
+def _copy_seed(users: int, password_hash: str, token: str, now) -> None:
+    stamp = now.isoformat()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE accounts_user RESTART IDENTITY CASCADE")
+        raw = cursor.cursor  # psycopg 3 cursor, for COPY
+        with raw.copy(
+            "COPY accounts_user (id, email, full_name, password, is_superuser, is_staff, "
+            "is_active, date_joined) FROM STDIN"
+        ) as copy:
+            for i in range(users):
+                copy.write_row(
+                    (i + 1, email(i), f"Bench {i}", password_hash, False, False, True, stamp)
+                )
+        with raw.copy(
+            "COPY mfa_totpdevice (user_id, encrypted_secret, confirmed_at, last_used_step, "
+            "failure_count, created_at) FROM STDIN"
+        ) as copy:
+            for i in range(users):
+                copy.write_row((i + 1, token, stamp, -1, 0, stamp))
+        cursor.execute("SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s)", [users])
+
+
+def count_statements(user_index: int) -> dict:
+    """SQL statements of one full login and of one authenticated page, in process."""
+    client = Client()
+    counts = {}
+    steps = [
+        ("form", lambda: client.get("/login/")),
+        (
+            "password",
+            lambda: client.post("/login/", {"email": email(user_index), "password": PASSWORD}),
+        ),
+        ("code", lambda: client.post("/login/code/", {"code": totp.code_at(SECRET, time.time())})),
+        ("auth_page", lambda: client.get("/api/session/")),
+    ]
+    for name, step in steps:
+        with CaptureQueriesContext(connection) as queries:
+            response = step()
+        counts[name] = len(queries.captured_queries)
+        counts[f"{name}_status"] = response.status_code
+    counts["login_total"] = counts["form"] + counts["password"] + counts["code"]
+    return counts
+
+
+def time_code_check(first_user: int, n: int) -> dict:
+    """verify_code (the one conditional UPDATE, plus decrypt and HMACs) against a bare
+    single-row UPDATE on the same table, interleaved in blocks."""
+    devices = list(
+        TOTPDevice.objects.select_related("user").filter(
+            user__email__in=[email(i) for i in range(first_user, first_user + n)]
+        )
+    )
+    code = totp.code_at(SECRET, time.time())
+    check_times, update_times = [], []
+    block = 50
+    with connection.cursor() as cursor:
+        for start in range(0, len(devices), block):
+            for device in devices[start : start + block]:
+                t0 = time.perf_counter()
+                result = verify_code(device=device, code=code, request=None, purpose="login")
+                check_times.append(time.perf_counter() - t0)
+                if not result.accepted:
+                    raise SystemExit(f"code check refused: {result.reason}")
+            for device in devices[start : start + block]:
+                t0 = time.perf_counter()
+                cursor.execute(
+                    "UPDATE mfa_totpdevice SET failure_count = 0 WHERE id = %s", [device.pk]
+                )
+                update_times.append(time.perf_counter() - t0)
+    return {
+        "n": len(devices),
+        "code_check_median_us": statistics.median(check_times) * 1e6,
+        "bare_update_median_us": statistics.median(update_times) * 1e6,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="task", required=True)
+    sub.add_parser("seed").add_argument("--users", type=int, required=True)
+    sub.add_parser("count").add_argument("--user", type=int, required=True)
+    timing = sub.add_parser("codecheck")
+    timing.add_argument("--first-user", type=int, required=True)
+    timing.add_argument("--n", type=int, default=1000)
+    args = parser.parse_args()
+    if args.task == "seed":
+        seed(args.users)
+        print(json.dumps({"seeded": args.users}))
+    elif args.task == "count":
+        print(json.dumps(count_statements(args.user)))
+    else:
+        print(json.dumps(time_code_check(args.first_user, args.n)))
+
+
+if __name__ == "__main__":
+    main()

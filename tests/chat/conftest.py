@@ -1,0 +1,61 @@
+"""Chat fixtures: a logged-in person, a support agent whose session passed 2FA."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import add_membership, enable_2fa
+from twostep.accounts.services import SESSION_MFA_VERIFIED
+from twostep.chat import services
+from twostep.chat.models import Message
+
+
+@pytest.fixture
+def person(make_user):
+    user = make_user("ada@example.com", "Ada Lovelace")
+    add_membership(user, "Analytical Engines", role="manager")
+    add_membership(user, "Difference Club", role="member")
+    return user
+
+
+@pytest.fixture
+def person_client(client, person):
+    client.force_login(person)
+    return client
+
+
+def agent_session(client: Client, agent) -> Client:
+    """Log `agent` in as the support check wants: session passed 2FA, device active."""
+    client.force_login(agent)
+    session = client.session
+    session[SESSION_MFA_VERIFIED] = True
+    session.save()
+    return client
+
+
+@pytest.fixture
+def agent(make_user):
+    user = make_user("grace@example.com", "Grace Hopper", is_staff=True)
+    enable_2fa(user)
+    return user
+
+
+@pytest.fixture
+def agent_client(agent):
+    return agent_session(Client(), agent)
+
+
+def say(client: Client, body: str):
+    return client.post(reverse("chat:help"), {"body": body})
+
+
+def stored(user) -> list[str]:
+    return list(
+        Message.objects.filter(conversation__user=user)
+        .order_by("id")
+        .values_list("body", flat=True)
+    )
+
+
+def conversation_of(user):
+    return services.conversation_for_user(user=user)

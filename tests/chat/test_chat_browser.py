@@ -1,0 +1,156 @@
+"""The chat in a real Chromium: each side sees the other's new messages without a reload,
+under the site's Content-Security-Policy."""
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.db import connections
+
+from tests.conftest import PASSWORD, add_membership, code_for, enable_2fa
+from twostep.chat import services
+
+# Playwright's sync API keeps an asyncio loop in this thread; the ORM calls made from the
+# test would otherwise be refused (the live server runs in its own thread).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# A poll every 3 s: a message shows within one or two of them.
+POLL_WAIT_MS = 10_000
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    if not os.access(CHROMIUM, os.X_OK):
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}: the browser tests must run in CI.")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        # While Playwright's loop runs, Django keeps this thread's database connections
+        # apart (asgiref's Local) from the ones outside it: close those opened by the test,
+        # or PostgreSQL cannot drop the test database at the end.
+        connections.close_all()
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server) -> Iterator:
+    """open_page(console): a page in a fresh context (no cookies) whose console messages and
+    page errors go to `console`. The contexts close before the browser does."""
+    contexts = []
+
+    def open_one(console: list[str]):
+        context = browser.new_context(base_url=live_server.url)
+        contexts.append(context)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: console.append(
+                f"{message.type}: {message.text} ({message.location.get('url', '')})"
+            ),
+        )
+        page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+        return page
+
+    yield open_one
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, email: str, code: str | None = None) -> None:
+    page.goto("/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    if code is not None:
+        page.get_by_label("6-digit code").fill(code)
+        page.get_by_role("button", name="Verify").click()
+    page.wait_for_url(re.compile(r"/profile/$"))
+
+
+def mark_no_reload(page) -> None:
+    """A flag that only lives as long as this document: a reload would drop it."""
+    page.evaluate("window.__stillTheSamePage = true")
+
+
+def still_the_same_page(page) -> bool:
+    return page.evaluate("window.__stillTheSamePage === true")
+
+
+def test_each_side_sees_new_messages_without_a_reload_under_the_csp(open_page, make_user):
+    from playwright.sync_api import expect
+
+    person = make_user("ada@example.com", "Ada Lovelace")
+    add_membership(person, "Analytical Engines", role="manager")
+    agent = make_user("grace@example.com", "Grace Hopper", is_staff=True)
+    enable_2fa(agent)
+    console: list[str] = []
+
+    # The person opens "Need help?" from the header and writes.
+    ada = open_page(console)
+    log_in(ada, person.email)
+    ada.get_by_test_id("need-help").click()
+    ada.wait_for_url(re.compile(r"/help/$"))
+    ada.get_by_label("Your message").fill("I lost my phone <b>help</b>")
+    ada.get_by_role("button", name="Send").click()
+    thread = ada.locator("[data-chat-messages]")
+    expect(thread).to_contain_text("I lost my phone <b>help</b>")
+    conversation = services.conversation_for_user(user=person)
+    assert conversation is not None
+
+    # Support opens the conversation; the person's next message appears there by polling.
+    grace = open_page(console)
+    log_in(grace, agent.email, code=code_for())
+    grace.goto(f"/support/chats/{conversation.pk}/")
+    expect(grace.get_by_test_id("account-summary")).to_contain_text("Analytical Engines")
+    mark_no_reload(grace)
+    services.post_for_user(user=person, body="Are you there?")
+    expect(grace.locator("[data-chat-messages]")).to_contain_text(
+        "Are you there?", timeout=POLL_WAIT_MS
+    )
+    assert still_the_same_page(grace)
+
+    # Support answers (through the service, as the console would); the person's open page
+    # shows it, as text, without a reload.
+    mark_no_reload(ada)
+    services.post(
+        conversation=conversation,
+        body="Yes! <img src=x onerror=alert(1)> Let's open a case.",
+        author=agent,
+        from_support=True,
+    )
+    answer = thread.locator(".chat-message", has_text="Let's open a case.")
+    expect(answer).to_be_visible(timeout=POLL_WAIT_MS)
+    expect(answer.locator(".chat-body")).to_have_text(
+        "Yes! <img src=x onerror=alert(1)> Let's open a case."
+    )
+    expect(answer.locator(".chat-author")).to_have_text("Support")
+    expect(thread.locator("img")).to_have_count(0)
+    assert still_the_same_page(ada)
+
+    csp = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
+    assert csp == [], csp
+    errors = [
+        line
+        for line in console
+        if line.startswith(("error", "pageerror")) and not line.endswith("/favicon.ico)")
+    ]
+    assert errors == [], errors

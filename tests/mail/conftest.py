@@ -1,0 +1,66 @@
+"""A real SMTP server (aiosmtpd) on 127.0.0.1, and the settings that send to it."""
+
+import email
+import socket
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.accounts.factories import make_user  # noqa: F401 - overrides the shared one
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[Message]:
+        return [email.message_from_bytes(e.original_content) for e in self.envelopes]
+
+
+def free_port() -> int:
+    """A port nothing listens on (the OS just handed it out and it was closed again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SMTPServer:
+    """Start and stop a listener on a fixed port, so a test can stage an outage."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.inbox = Inbox()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(
+            self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="smtp.test"
+        )
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """Django set up to send over SMTP to 127.0.0.1:<port>; the server is not started."""
+    server = SMTPServer(free_port())
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.stop()

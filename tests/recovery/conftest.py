@@ -1,0 +1,179 @@
+"""Recovery fixtures: the locked-out person, the agent, the vouching manager, cases in each
+state, and the mailed links read back from the outgoing queue."""
+
+import functools
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import PASSWORD, SECRET, add_membership, code_for, enable_2fa
+from twostep.accounts.models import User
+from twostep.accounts.services import SESSION_MFA_VERIFIED
+from twostep.audit.models import SecurityEvent
+from twostep.mail.models import OutgoingEmail
+from twostep.recovery import services
+from twostep.recovery.models import RecoveryCase
+
+SITE = "http://testserver"
+ORGANIZATION = "Analytical Engines"
+
+
+@functools.cache
+def hashed(password: str) -> str:
+    return make_password(password)
+
+
+@pytest.fixture
+def make_user(db):
+    """tests/conftest.py's factory with the Argon2 hash computed once per run: logins
+    still verify a real hash, but creating a user costs no hashing."""
+
+    def make(email="ada@example.com", full_name="Ada Lovelace", password=PASSWORD, **fields):
+        user = User.objects.create_user(email, None, full_name=full_name, **fields)
+        user.password = hashed(password)
+        user.save(update_fields=["password"])
+        return user
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    """Mailed links point at the test client's host, so their paths can be followed."""
+    settings.TWOSTEP_SITE_URL = SITE
+
+
+@pytest.fixture
+def ada(make_user, frozen):
+    """The locked-out person: 2FA on (SECRET), member of Analytical Engines."""
+    user = make_user()
+    enable_2fa(user)
+    add_membership(user, ORGANIZATION)
+    return user
+
+
+@pytest.fixture
+def charles(make_user, frozen):
+    """A manager of Ada's organization, with 2FA on."""
+    user = make_user("charles@example.com", full_name="Charles Babbage")
+    enable_2fa(user)
+    add_membership(user, ORGANIZATION, role="manager")
+    return user
+
+
+@pytest.fixture
+def grace(make_user, frozen):
+    """A support agent: staff, with 2FA on."""
+    user = make_user("grace@example.com", full_name="Grace Hopper", is_staff=True)
+    enable_2fa(user)
+    return user
+
+
+def claim(
+    email: str = "ada@example.com",
+    name: str = "Ada Lovelace",
+    organizations: str = ORGANIZATION,
+    explanation: str = "I lost my phone",
+) -> services.Claim:
+    return services.Claim(
+        email=email, name=name, organizations=organizations, explanation=explanation
+    )
+
+
+def file_request(ip: str | None = "198.51.100.7", **fields) -> RecoveryCase | None:
+    """A request through the recovery form's service; returns the case it opened or joined."""
+    request = services.submit_request(source=RecoveryCase.Source.WEB, claim=claim(**fields), ip=ip)
+    return request.case
+
+
+@pytest.fixture
+def case(ada) -> RecoveryCase:
+    """Ada's case, awaiting the confirmation of her mailbox."""
+    opened = file_request()
+    assert opened is not None
+    return opened
+
+
+@pytest.fixture
+def verified_case(case) -> RecoveryCase:
+    """Ada's case with her mailbox confirmed: in verification."""
+    services.confirm_mailbox(case=case)
+    assert case.status == RecoveryCase.Status.IN_VERIFICATION
+    return case
+
+
+@pytest.fixture
+def checked_case(verified_case, grace) -> RecoveryCase:
+    """In verification, with the whole checklist ticked by Grace."""
+    services.update_checklist(
+        actor=grace,
+        case=verified_case,
+        name_matches=True,
+        organizations_match=True,
+        evidence="Called Ada on the phone number in our CRM.",
+    )
+    return verified_case
+
+
+@pytest.fixture
+def approved_case(checked_case, grace) -> RecoveryCase:
+    services.approve(
+        actor=grace, case=checked_case, typed_email="ada@example.com", reason="identity checked"
+    )
+    checked_case.refresh_from_db()
+    return checked_case
+
+
+def emails_to(address: str) -> list[OutgoingEmail]:
+    return list(OutgoingEmail.objects.filter(to=address).order_by("id"))
+
+
+def mailed_path(email: OutgoingEmail, url_name: str) -> str:
+    """The path of the link to `url_name` (e.g. "recovery:confirm") in a queued email."""
+    prefix = reverse(url_name, kwargs={"token": "TOKEN"}).removesuffix("TOKEN/")
+    links = re.findall(rf"{re.escape(SITE)}{re.escape(prefix)}[\w-]+/", email.body)
+    assert len(links) == 1, f"expected one {url_name} link in:\n{email.body}"
+    return urlsplit(links[0]).path
+
+
+def last_email_path(address: str, url_name: str) -> str:
+    return mailed_path(emails_to(address)[-1], url_name)
+
+
+def log_in(client: Client, user, *, secret: bytes = SECRET, steps: int = 0):
+    """Both real login steps, password then code (`steps` ahead of the frozen clock)."""
+    response = client.post(reverse("accounts:login"), {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    if response["Location"] == reverse("mfa:login_code"):
+        response = client.post(reverse("mfa:login_code"), {"code": code_for(secret, steps=steps)})
+        assert response.status_code == 302, response.content
+    assert client.session.get("_auth_user_id") == str(user.pk)
+    return response
+
+
+def verified_session(client: Client, user) -> Client:
+    """What `log_in` leaves behind (a login whose session passed 2FA), without hashing.
+    It only counts as verified while the user's 2FA is on (give them a device)."""
+    client.force_login(user)
+    session = client.session
+    session[SESSION_MFA_VERIFIED] = True
+    session.save()
+    return client
+
+
+@pytest.fixture
+def agent(client, grace) -> Client:
+    """A client with Grace logged in with 2FA."""
+    return verified_session(client, grace)
+
+
+def case_events(case: RecoveryCase, type: str) -> list[SecurityEvent]:
+    return [
+        event
+        for event in SecurityEvent.objects.filter(type=type).order_by("id")
+        if event.details.get("case") == case.pk
+    ]

@@ -1,0 +1,97 @@
+"""Requests arriving at the same moment (a double-click, the form and an email at once)
+still open one case: each thread below has its own database connection, as app processes
+behind a load balancer would."""
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from tests.recovery.conftest import claim
+from twostep.audit.models import SecurityEvent
+from twostep.recovery import services
+from twostep.recovery.models import RecoveryCase, RecoveryRequest, Vouch
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORKERS = 6
+ROUNDS = 5
+
+
+def at_once(*calls: Callable[[], object]) -> list[BaseException]:
+    """Run each call in its own thread (and connection), all released together; returns
+    what they raised."""
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            call()
+        except BaseException as error:  # reported to the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return errors
+
+
+def submit_at_once(source: str, count: int) -> list[BaseException]:
+    def submit() -> None:
+        services.submit_request(source=source, claim=claim(), ip=None)
+
+    return at_once(*[submit] * count)
+
+
+def test_simultaneous_requests_for_one_account_open_a_single_case(make_user, grace):
+    make_user()
+    for _ in range(ROUNDS):
+        # Below the per-address limit: every request is let through and must join.
+        errors = submit_at_once(RecoveryCase.Source.WEB, services.MAX_REQUESTS_PER_EMAIL)
+
+        assert errors == []
+        opened = RecoveryCase.objects.filter(status__in=RecoveryCase.OPEN)
+        assert opened.count() == 1
+        outcomes = sorted(RecoveryRequest.objects.values_list("outcome", flat=True))
+        assert outcomes == ["joined the open case"] * 2 + ["opened a case"]
+        services.reject(actor=grace, case=opened.get(), reason="next round")
+        RecoveryRequest.objects.all().delete()
+
+
+def test_simultaneous_requests_never_exceed_the_rate_limit(make_user):
+    make_user()
+
+    errors = submit_at_once(RecoveryCase.Source.EMAIL, WORKERS)
+
+    assert errors == []
+    outcomes = list(RecoveryRequest.objects.values_list("outcome", flat=True))
+    assert len(outcomes) == WORKERS
+    assert outcomes.count("rate limited") == WORKERS - services.MAX_REQUESTS_PER_EMAIL
+
+
+def test_a_vouch_is_answered_once_when_answers_arrive_together(charles, grace, verified_case):
+    membership = services.vouch_candidates(verified_case)[0]
+    vouch = services.request_vouch(actor=grace, case=verified_case, membership=membership)
+
+    def answer(confirmed: bool) -> Callable[[], None]:
+        def call() -> None:
+            mine = Vouch.objects.get(pk=vouch.pk)  # each request loads its own copy
+            services.answer_vouch(manager=charles, vouch=mine, confirmed=confirmed, comment="")
+
+        return call
+
+    errors = at_once(*[answer(n % 2 == 0) for n in range(WORKERS)])
+
+    assert len(errors) == WORKERS - 1
+    assert all(isinstance(error, services.RecoveryError) for error in errors)
+    answers = SecurityEvent.objects.filter(type=SecurityEvent.Type.VOUCH_ANSWERED)
+    (event,) = answers
+    vouch.refresh_from_db()
+    assert event.details["answer"] == vouch.answer

@@ -1,0 +1,261 @@
+"""The recovery form: same answer for everyone, a case only the account's mailbox confirms,
+repeated requests joining it, rate limits, and bad input that changes nothing."""
+
+import socket
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from tests.conftest import PASSWORD
+from tests.recovery.conftest import ORGANIZATION, emails_to, file_request, last_email_path
+from twostep.audit.models import SecurityEvent
+from twostep.mail.models import OutgoingEmail
+from twostep.mail.services import deliver_due
+from twostep.recovery import services
+from twostep.recovery.models import RecoveryCase, RecoveryRequest
+
+REQUEST = "/recover/"
+
+
+def form(email: str = "ada@example.com", **fields) -> dict[str, str]:
+    return {
+        "email": email,
+        "full_name": "Ada Lovelace",
+        "organizations": ORGANIZATION,
+        "explanation": "I lost my phone",
+        **fields,
+    }
+
+
+def test_code_page_links_to_the_recovery_page_with_the_seed_steps(client, ada):
+    client.post(reverse("accounts:login"), {"email": ada.email, "password": PASSWORD})
+    code_page = client.get(reverse("mfa:login_code"))
+    assert code_page.status_code == 200
+    help_url = reverse("mfa:login_help")
+    assert f'href="{help_url}">Lost access to your authenticator app?</a>' in code_page.text
+
+    page = client.get(help_url, follow=True)
+
+    assert page.redirect_chain == [(REQUEST, 302)]
+    for words in (
+        "Lost access to your authenticator app?",
+        "The organization(s) you manage or work with",
+        "I lost my phone",
+        "Recovery is only possible after manual identity verification",
+        "support@bpart.com",
+    ):
+        assert words in page.text
+    for field in ("email", "full_name", "organizations", "explanation"):
+        assert f'name="{field}"' in page.text
+
+
+def test_known_and_unknown_addresses_get_the_same_answer(client, ada):
+    known = client.post(REQUEST, form("ada@example.com"))
+    unknown = client.post(REQUEST, form("nobody@example.com"))
+
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
+    page = client.get(known["Location"])
+    assert services.SAME_ANSWER in page.text
+    assert (
+        "If this address belongs to an account, we have sent it a link to confirm the request"
+        in page.text
+    )
+    assert RecoveryCase.objects.count() == 1
+    assert emails_to("nobody@example.com") == []
+
+
+def test_request_opens_a_case_awaiting_confirmation(client, ada):
+    client.post(REQUEST, form("  Ada@Example.COM "), REMOTE_ADDR="203.0.113.5")
+
+    case = RecoveryCase.objects.get()
+    assert case.account == ada
+    assert case.status == RecoveryCase.Status.AWAITING_CONFIRMATION
+    assert case.source == RecoveryCase.Source.WEB
+    assert (case.claimed_name, case.claimed_organizations) == ("Ada Lovelace", ORGANIZATION)
+    assert case.explanation == "I lost my phone"
+    assert case.mailbox_confirmed_at is None
+    request = RecoveryRequest.objects.get()
+    assert (request.case, request.ip, request.outcome) == (case, "203.0.113.5", "opened a case")
+    assert SecurityEvent.objects.filter(type=SecurityEvent.Type.RECOVERY_REQUESTED).count() == 1
+
+
+def test_confirmation_goes_only_to_the_accounts_own_address(ada):
+    file_request(email="ADA@example.com")
+
+    (email,) = OutgoingEmail.objects.all()
+    assert email.to == "ada@example.com"
+    assert email.subject == "Confirm your request to reset two-factor authentication"
+    assert last_email_path(ada.email, "recovery:confirm")
+    assert last_email_path(ada.email, "recovery:case")
+
+
+def test_confirm_link_shows_a_button_and_get_changes_nothing(client, case):
+    path = last_email_path("ada@example.com", "recovery:confirm")
+
+    page = client.get(path)
+
+    assert page.status_code == 200
+    assert "Yes, this request is mine" in page.text
+    assert '<form method="post">' in page.text
+    case.refresh_from_db()
+    assert case.status == RecoveryCase.Status.AWAITING_CONFIRMATION
+    assert case.mailbox_confirmed_at is None
+
+
+def test_posting_the_confirm_link_proves_the_mailbox(client, case, frozen):
+    path = last_email_path("ada@example.com", "recovery:confirm")
+
+    page = client.post(path)
+
+    assert page.status_code == 200
+    assert "your request is confirmed" in page.text
+    case.refresh_from_db()
+    assert case.status == RecoveryCase.Status.IN_VERIFICATION
+    assert case.mailbox_confirmed_at is not None
+    assert case.mailbox_confirmed
+    assert SecurityEvent.objects.filter(
+        type=SecurityEvent.Type.RECOVERY_MAILBOX_CONFIRMED, subject=case.account
+    ).exists()
+    # The link is spent.
+    assert client.get(path).status_code == 404
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_made_up_confirm_link_is_404_and_confirms_nothing(client, case):
+    response = client.post("/recover/confirm/not-a-real-token/")
+
+    assert response.status_code == 404
+    case.refresh_from_db()
+    assert case.mailbox_confirmed_at is None
+
+
+def test_repeated_request_joins_the_open_case(client, case):
+    client.post(REQUEST, form(explanation="Still locked out, please hurry"))
+
+    assert RecoveryCase.objects.count() == 1
+    latest = RecoveryRequest.objects.order_by("-id").first()
+    assert latest is not None
+    assert (latest.case, latest.outcome) == (case, "joined the open case")
+    bodies = [message.body for message in services.case_conversation(case).messages.all()]
+    assert any("Still locked out, please hurry" in body for body in bodies)
+    # The mailbox is still unconfirmed: a fresh link goes to the account's address again.
+    assert [email.to for email in OutgoingEmail.objects.all()] == ["ada@example.com"] * 2
+
+
+def test_a_request_after_the_mailbox_confirmation_does_not_mail_again(verified_case):
+    joined = file_request(explanation="Any news?")
+
+    assert joined == verified_case
+    assert len(emails_to("ada@example.com")) == 1
+
+
+def test_fourth_request_for_one_address_within_an_hour_opens_nothing(case, grace, frozen):
+    file_request()
+    file_request()
+    services.reject(actor=grace, case=case, reason="spam")  # nothing open to join any more
+
+    fourth = file_request()
+
+    assert fourth is None
+    assert RecoveryCase.objects.count() == 1
+    assert RecoveryRequest.objects.order_by("-id")[0].outcome == "rate limited"
+    assert len(emails_to("ada@example.com")) == 3
+
+    frozen.shift(3601)
+    assert file_request() is not None
+    assert RecoveryCase.objects.count() == 2
+
+
+def test_rate_limit_is_per_address(case):
+    file_request()
+    file_request()
+
+    assert file_request(email="someone.else@example.com") is None  # unknown, not limited
+    assert RecoveryRequest.objects.order_by("-id")[0].outcome == "no account for this address"
+
+
+def test_eleventh_request_from_one_ip_within_an_hour_opens_nothing(ada):
+    for n in range(services.MAX_REQUESTS_PER_IP):
+        file_request(ip="203.0.113.9", email=f"stranger{n}@example.com")
+
+    assert file_request(ip="203.0.113.9") is None
+    assert RecoveryRequest.objects.order_by("-id")[0].outcome == "rate limited"
+    assert not RecoveryCase.objects.exists()
+    assert OutgoingEmail.objects.count() == 0
+
+    assert file_request(ip="198.51.100.1") is not None
+
+
+def test_rate_limited_request_gets_the_same_answer(client, ada):
+    for _ in range(services.MAX_REQUESTS_PER_EMAIL):
+        client.post(REQUEST, form())
+
+    response = client.post(REQUEST, form())
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("recovery:sent")
+    assert RecoveryRequest.objects.order_by("-id")[0].outcome == "rate limited"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"email": "not an address"}, "email"),
+        ({"email": ""}, "email"),
+        ({"email": "a" * 250 + "@example.com"}, "email"),
+        ({"full_name": ""}, "full_name"),
+        ({"full_name": "A" * 201}, "full_name"),
+        ({"organizations": "O" * 1001}, "organizations"),
+        ({"explanation": "x" * 5001}, "explanation"),
+        ({"explanation": "I lost\x00 my phone"}, "explanation"),
+        ({"full_name": "Ada\x00"}, "full_name"),
+    ],
+    ids=[
+        "bad-email",
+        "no-email",
+        "long-email",
+        "no-name",
+        "long-name",
+        "long-organizations",
+        "long-explanation",
+        "nul-in-explanation",
+        "nul-in-name",
+    ],
+)
+def test_bad_form_input_gets_an_error_and_writes_nothing(client, ada, fields, field):
+    response = client.post(REQUEST, form(**fields))
+
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert 'class="error" role="alert"' in response.text
+    assert not RecoveryRequest.objects.exists()
+    assert not RecoveryCase.objects.exists()
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_get_of_the_request_page_writes_nothing(client, ada):
+    assert client.get(REQUEST).status_code == 200
+    assert not RecoveryRequest.objects.exists()
+
+
+def test_confirmation_email_survives_an_smtp_outage(settings, ada, frozen):
+    with socket.socket() as probe:  # a port nobody listens on: the SMTP server is down
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", dead_port, 2
+
+    file_request()
+    assert deliver_due() == 0
+
+    (queued,) = OutgoingEmail.objects.all()
+    assert queued.status == OutgoingEmail.Status.QUEUED
+    assert queued.attempts == 1 and queued.last_error
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # back up
+    frozen.shift(60)
+    assert deliver_due() == 1
+    (sent,) = mail.outbox
+    assert sent.to == ["ada@example.com"]
+    assert "/recover/confirm/" in sent.body

@@ -1,0 +1,146 @@
+"""Security headers, templates fit for a strict CSP, and an admin that needs 2FA."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.accounts.login_steps import log_in
+from tests.accounts.url_patterns import every_url
+from tests.conftest import enable_2fa
+from twostep.mfa.services import start_enrolment
+
+TEMPLATE_ROOT = Path(settings.BASE_DIR) / "twostep"
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+INLINE_STYLE = re.compile(r"<style\b|\sstyle\s*=", re.IGNORECASE)
+EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
+
+
+def csp(response) -> dict[str, str]:
+    directives = (
+        part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";")
+    )
+    return {name: value for name, value in directives}
+
+
+@pytest.mark.parametrize("path", ["/login/", "/signup/", "/password-reset/", "/profile/", "/nope/"])
+def test_every_response_carries_a_strict_content_security_policy(client, db, path):
+    response = client.get(path)
+    policy = csp(response)
+
+    assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+    assert "'unsafe-eval'" not in response["Content-Security-Policy"]
+    assert policy["default-src"] == "'self'"
+    assert policy["script-src"] == "'self'"
+    assert policy["style-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["object-src"] == "'none'"
+    assert policy["base-uri"] == "'none'"
+
+
+def test_pages_refuse_framing_and_leak_no_referrer(client, db):
+    response = client.get("/login/")
+
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+def test_cookies_are_httponly_and_samesite(client, db):
+    response = client.get("/login/")
+    csrf = response.cookies[settings.CSRF_COOKIE_NAME]
+
+    assert csrf["httponly"] and csrf["samesite"] == "Lax"
+    assert settings.SESSION_COOKIE_HTTPONLY and settings.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def templates() -> list[Path]:
+    found = sorted(TEMPLATE_ROOT.glob("**/templates/**/*.html"))
+    assert found, "no templates found"
+    return found
+
+
+@pytest.mark.parametrize("template", templates(), ids=lambda p: str(p.relative_to(TEMPLATE_ROOT)))
+def test_no_template_has_inline_script_style_or_event_handler(template):
+    text = template.read_text()
+
+    assert not INLINE_SCRIPT.search(text), "inline <script>"
+    assert not INLINE_STYLE.search(text), "<style> or style= attribute"
+    assert not EVENT_HANDLER.search(text), "on...= event handler attribute"
+
+
+def test_rendered_pages_have_no_inline_script_or_style(make_user):
+    # Templates include others (widgets, the QR code): check what is actually served.
+    ada = make_user()
+    start_enrolment(user=ada, request=None)  # the set-up page with its QR code
+    client = Client()
+    client.force_login(ada)
+    served = 0
+    for url in every_url(dummy=str(ada.pk)):
+        if url.path.startswith("/admin/"):
+            continue
+        response = client.get(url.path)
+        if "text/html" not in response.get("Content-Type", ""):
+            continue
+        page = response.content.decode()
+        assert not INLINE_SCRIPT.search(page), f"inline <script> on {url}"
+        assert not INLINE_STYLE.search(page), f"inline style on {url}"
+        served += 1
+    assert served >= 5
+    assert b"<svg" in client.get("/settings/2fa/setup/").content
+
+
+def test_the_admin_sends_anonymous_visitors_to_the_login_page(client, db):
+    response = client.get("/admin/", follow=True)
+
+    assert response.redirect_chain[-1] == ("/login/?next=%2Fadmin%2F", 302)
+
+
+def test_staff_without_2fa_are_refused_the_admin_with_a_message(client, make_user):
+    sam = make_user("sam@example.com", "Sam Support", is_staff=True)
+    log_in(client, sam)
+
+    response = client.get("/admin/", follow=True)
+
+    assert response.redirect_chain[-1] == ("/settings/", 302)
+    assert b"The administration requires a login with two-factor authentication." in (
+        response.content
+    )
+    assert client.get("/admin/accounts/user/").status_code == 302
+
+
+def test_staff_who_logged_in_with_password_and_code_get_the_admin(client, make_user, frozen):
+    sam = make_user("sam@example.com", "Sam Support", is_staff=True, is_superuser=True)
+    enable_2fa(sam)
+    log_in(client, sam)
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 200
+    assert b"Site administration" in response.content
+    assert client.get("/admin/accounts/user/").status_code == 200
+
+
+def test_staff_with_2fa_on_but_a_session_without_the_code_are_refused(client, make_user):
+    sam = make_user("sam@example.com", "Sam Support", is_staff=True, is_superuser=True)
+    enable_2fa(sam)
+    client.force_login(sam)  # a session that never proved the second factor
+
+    response = client.get("/admin/", follow=True)
+
+    assert response.redirect_chain[-1] == ("/settings/", 302)
+
+
+def test_a_non_staff_user_with_2fa_is_refused_the_admin(client, make_user, frozen):
+    ada = make_user()
+    enable_2fa(ada)
+    log_in(client, ada)
+
+    response = client.get("/admin/", follow=True)  # no redirect loop
+
+    assert response.redirect_chain[-1] == ("/profile/", 302)
+    assert b"The administration is open to staff only." in response.content
+    assert client.get("/admin/accounts/user/").status_code == 302

@@ -1,0 +1,144 @@
+"""The settings module with DEBUG off: development keys refused, cookies Secure."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.management.utils import get_random_secret_key
+
+from twostep.settings import DEVELOPMENT_ENCRYPTION_KEY, DEVELOPMENT_SECRET_KEY
+
+PROPER_SECRET_KEY = get_random_secret_key()  # what startproject writes: 50 characters
+SHOW = (
+    "import json; from django.conf import settings as s; "
+    "print(json.dumps({n: getattr(s, n) for n in ("
+    "'DEBUG', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SESSION_COOKIE_NAME', "
+    "'CSRF_COOKIE_NAME', 'SECURE_HSTS_SECONDS', 'SECURE_SSL_REDIRECT')}))"
+)
+
+
+def production_env(tmp_path, **env: str) -> dict[str, str]:
+    """This process's environment without our settings (nor test-only switches like
+    DJANGO_ALLOW_ASYNC_UNSAFE, which other tests set), DEBUG off, and `env` added."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TWOSTEP_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
+    clean.update(DJANGO_SETTINGS_MODULE="twostep.settings", TWOSTEP_VAR_DIR=str(tmp_path))
+    clean.update({"TWOSTEP_DEBUG": "0", **env})
+    return clean
+
+
+def run_settings(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh interpreter with DEBUG off and `env` added.
+
+    (Reading a setting loads the module; `manage.py check` below does the full set-up.)
+    """
+    return subprocess.run(
+        [sys.executable, "-c", SHOW],
+        env=production_env(tmp_path, **env),
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def proper_keys() -> dict[str, str]:
+    return {
+        "TWOSTEP_SECRET_KEY": PROPER_SECRET_KEY,
+        "TWOSTEP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+
+
+def test_proper_secret_key_is_fifty_characters():
+    assert len(PROPER_SECRET_KEY) == 50
+
+
+@pytest.mark.parametrize(
+    "secret_key", [None, DEVELOPMENT_SECRET_KEY, "too-short-31-characters-long-xx"]
+)
+def test_debug_off_refuses_a_development_or_short_secret_key(tmp_path, secret_key):
+    env = proper_keys()
+    if secret_key is None:
+        del env["TWOSTEP_SECRET_KEY"]
+    else:
+        env["TWOSTEP_SECRET_KEY"] = secret_key
+
+    result = run_settings(tmp_path, **env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set TWOSTEP_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        None,
+        DEVELOPMENT_ENCRYPTION_KEY,
+        f"{Fernet.generate_key().decode()},{DEVELOPMENT_ENCRYPTION_KEY}",
+    ],
+)
+def test_debug_off_refuses_the_development_encryption_key(tmp_path, keys):
+    env = proper_keys()
+    if keys is None:
+        del env["TWOSTEP_ENCRYPTION_KEYS"]
+    else:
+        env["TWOSTEP_ENCRYPTION_KEYS"] = keys
+
+    result = run_settings(tmp_path, **env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set TWOSTEP_ENCRYPTION_KEYS" in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_a_malformed_encryption_key_is_refused_at_start(tmp_path, debug):
+    env = proper_keys()
+    env["TWOSTEP_ENCRYPTION_KEYS"] += ",not-a-fernet-key"
+
+    result = run_settings(tmp_path, **env, TWOSTEP_DEBUG=debug)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: TWOSTEP_ENCRYPTION_KEYS holds a value" in result.stderr
+
+
+def test_debug_off_starts_with_proper_keys_and_secure_cookies(tmp_path):
+    result = run_settings(tmp_path, **proper_keys())
+
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["DEBUG"] is False
+    assert shown["SESSION_COOKIE_SECURE"] is True
+    assert shown["CSRF_COOKIE_SECURE"] is True
+    assert shown["SESSION_COOKIE_NAME"].startswith("__Host-")
+    assert shown["CSRF_COOKIE_NAME"].startswith("__Host-")
+    assert shown["SECURE_HSTS_SECONDS"] >= 31536000
+    assert shown["SECURE_SSL_REDIRECT"] is True
+
+
+def test_debug_off_passes_the_deployment_checks(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        env=production_env(tmp_path, **proper_keys()),
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Only the HSTS choices that depend on the domain (subdomains, preload list) remain.
+    warnings = set(re.findall(r"\((\w+\.\w+)\)", result.stdout + result.stderr))
+    assert warnings <= {"security.W005", "security.W021"}
+
+
+def test_the_test_run_uses_development_defaults():
+    # The suite itself runs with DEBUG's development keys; production refuses them (above).
+    assert settings.SECRET_KEY == DEVELOPMENT_SECRET_KEY
