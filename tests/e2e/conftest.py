@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API keeps an asyncio loop in this thread; Django would otherwise refuse
 # ORM calls made from the test (the live server runs in its own thread, unaffected).
@@ -49,6 +50,10 @@ def browser() -> Iterator:
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         yield chromium
+        # While Playwright's loop runs, Django keeps this thread's database connections
+        # apart (asgiref's Local) from the ones outside it: close those opened by the tests,
+        # or PostgreSQL cannot drop the test database at the end.
+        connections.close_all()
         chromium.close()
 
 

@@ -15,7 +15,7 @@ from twostep.accounts.models import User
 from twostep.accounts.services import SESSION_MFA_VERIFIED
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
-from twostep.recovery import services
+from twostep.recovery import services, support
 from twostep.recovery.models import RecoveryCase
 
 SITE = "http://testserver"
@@ -109,7 +109,7 @@ def verified_case(case) -> RecoveryCase:
 @pytest.fixture
 def checked_case(verified_case, grace) -> RecoveryCase:
     """In verification, with the whole checklist ticked by Grace."""
-    services.update_checklist(
+    support.update_checklist(
         actor=grace,
         case=verified_case,
         name_matches=True,
@@ -121,7 +121,7 @@ def checked_case(verified_case, grace) -> RecoveryCase:
 
 @pytest.fixture
 def approved_case(checked_case, grace) -> RecoveryCase:
-    services.approve(
+    support.approve(
         actor=grace, case=checked_case, typed_email="ada@example.com", reason="identity checked"
     )
     checked_case.refresh_from_db()

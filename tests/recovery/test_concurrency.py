@@ -10,7 +10,7 @@ from django.db import connection
 
 from tests.recovery.conftest import claim
 from twostep.audit.models import SecurityEvent
-from twostep.recovery import services
+from twostep.recovery import services, support
 from twostep.recovery.models import RecoveryCase, RecoveryRequest, Vouch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,7 +61,7 @@ def test_simultaneous_requests_for_one_account_open_a_single_case(make_user, gra
         assert opened.count() == 1
         outcomes = sorted(RecoveryRequest.objects.values_list("outcome", flat=True))
         assert outcomes == ["joined the open case"] * 2 + ["opened a case"]
-        services.reject(actor=grace, case=opened.get(), reason="next round")
+        support.reject(actor=grace, case=opened.get(), reason="next round")
         RecoveryRequest.objects.all().delete()
 
 
@@ -77,13 +77,13 @@ def test_simultaneous_requests_never_exceed_the_rate_limit(make_user):
 
 
 def test_a_vouch_is_answered_once_when_answers_arrive_together(charles, grace, verified_case):
-    membership = services.vouch_candidates(verified_case)[0]
-    vouch = services.request_vouch(actor=grace, case=verified_case, membership=membership)
+    membership = support.vouch_candidates(verified_case)[0]
+    vouch = support.request_vouch(actor=grace, case=verified_case, membership=membership)
 
     def answer(confirmed: bool) -> Callable[[], None]:
         def call() -> None:
             mine = Vouch.objects.get(pk=vouch.pk)  # each request loads its own copy
-            services.answer_vouch(manager=charles, vouch=mine, confirmed=confirmed, comment="")
+            support.answer_vouch(manager=charles, vouch=mine, confirmed=confirmed, comment="")
 
         return call
 

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.recovery.conftest import ORGANIZATION, emails_to
-from twostep.recovery import inbound, services
+from twostep.recovery import inbound, services, support
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 from twostep.recovery.smtp import controller
 
@@ -187,11 +187,11 @@ def test_forged_sender_opens_a_case_that_waits_for_the_real_mailbox(ada, grace):
     # The link goes to the account's address, which the forger does not read.
     assert [email.to for email in emails_to(ada.email)] == ["ada@example.com"]
     with pytest.raises(services.RecoveryError):
-        services.update_checklist(
+        support.update_checklist(
             actor=grace, case=case, name_matches=True, organizations_match=True, evidence="x"
         )
     with pytest.raises(services.RecoveryError):
-        services.approve(actor=grace, case=case, typed_email=ada.email, reason="looks fine")
+        support.approve(actor=grace, case=case, typed_email=ada.email, reason="looks fine")
     case.refresh_from_db()
     assert case.status == RecoveryCase.Status.AWAITING_CONFIRMATION
     assert case.approved_at is None

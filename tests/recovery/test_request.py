@@ -12,7 +12,7 @@ from tests.recovery.conftest import ORGANIZATION, emails_to, file_request, last_
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
-from twostep.recovery import services
+from twostep.recovery import services, support
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 REQUEST = "/recover/"
@@ -154,7 +154,7 @@ def test_a_request_after_the_mailbox_confirmation_does_not_mail_again(verified_c
 def test_fourth_request_for_one_address_within_an_hour_opens_nothing(case, grace, frozen):
     file_request()
     file_request()
-    services.reject(actor=grace, case=case, reason="spam")  # nothing open to join any more
+    support.reject(actor=grace, case=case, reason="spam")  # nothing open to join any more
 
     fourth = file_request()
 

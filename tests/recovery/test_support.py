@@ -27,7 +27,7 @@ from twostep.accounts.models import User, UserSession
 from twostep.audit.models import SecurityEvent
 from twostep.chat.models import Conversation, Message
 from twostep.mfa.models import LOCK_AFTER, TOTPDevice
-from twostep.recovery import services
+from twostep.recovery import services, support
 from twostep.recovery.models import RecoveryCase, Vouch
 
 Status = RecoveryCase.Status
@@ -118,7 +118,7 @@ def test_queue_shows_each_open_case_with_status_age_and_assignee(agent, grace, m
     second = file_request(email="bob@example.com", name="Bob Byron")
     assert first is not None and second is not None
     services.confirm_mailbox(case=second)
-    services.assign(actor=grace, case=first)
+    support.assign(actor=grace, case=first)
 
     response = agent.get(QUEUE)
 
@@ -132,7 +132,7 @@ def test_queue_shows_each_open_case_with_status_age_and_assignee(agent, grace, m
 
 
 def test_queue_filters_by_status(agent, grace, case):
-    services.reject(actor=grace, case=case, reason="not her")
+    support.reject(actor=grace, case=case, reason="not her")
 
     assert list(agent.get(QUEUE).context["cases"]) == []
     assert list(agent.get(QUEUE, {"status": "rejected"}).context["cases"]) == [case]
@@ -250,7 +250,7 @@ def test_actions_need_post(agent, verified_case):
 
 
 def ask_charles(agent: Client, case: RecoveryCase):
-    membership = services.vouch_candidates(case)[0]
+    membership = support.vouch_candidates(case)[0]
     return act(agent, case, "vouch", membership=str(membership.pk))
 
 
@@ -388,7 +388,7 @@ def test_agent_cannot_approve_a_case_about_their_own_account(agent, grace, make_
 
 def test_approval_is_refused_after_a_manager_denied(agent, charles, checked_case):
     ask_charles(agent, checked_case)
-    services.answer_vouch(
+    support.answer_vouch(
         manager=charles, vouch=Vouch.objects.get(), confirmed=False, comment="Not her voice."
     )
 
@@ -421,7 +421,7 @@ def test_approval_starts_the_cooling_off_and_mails_a_cancel_link(agent, grace, c
 
 def test_recovery_delay_comes_from_the_setting(settings, grace, checked_case):
     settings.TWOSTEP_RECOVERY_DELAY = 3600
-    services.approve(actor=grace, case=checked_case, typed_email="ada@example.com", reason="ok")
+    support.approve(actor=grace, case=checked_case, typed_email="ada@example.com", reason="ok")
 
     checked_case.refresh_from_db()
     assert checked_case.reset_due_at - checked_case.approved_at == timedelta(hours=1)
@@ -693,14 +693,14 @@ def test_a_case_opened_from_the_chat_still_needs_the_mailbox_and_the_checks(grac
     conversation = Conversation.objects.create(
         user=ada, created_at=ada.date_joined, updated_at=ada.date_joined
     )
-    case = services.open_case_from_chat(
+    case = support.open_case_from_chat(
         actor=grace, conversation=conversation, note="Ada says she lost her phone."
     )
 
     assert case.status == Status.AWAITING_CONFIRMATION
     assert [email.to for email in emails_to(ada.email)] == [ada.email]
     with pytest.raises(services.RecoveryError):
-        services.approve(actor=grace, case=case, typed_email=ada.email, reason="she asked")
+        support.approve(actor=grace, case=case, typed_email=ada.email, reason="she asked")
     (event,) = case_events(case, Type.CHAT_CASE_OPENED)
     assert (event.actor, event.details["reason"]) == (grace, "Ada says she lost her phone.")
 

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from twostep.accounts.models import User
 from twostep.recovery.access import support_required
-from twostep.recovery.services import RecoveryError, open_case_from_chat
+from twostep.recovery.services import RecoveryError
+from twostep.recovery.support import open_case_from_chat
 
 from . import services
 from .forms import OpenCaseForm

@@ -1,6 +1,6 @@
-"""Lockout recovery: a request opens a case, the account's own mailbox confirms it, support
-verifies by hand (checklist, vouching managers), approves, and only after a cooling-off
-period that the owner can cut short by cancelling is the 2FA removed.
+"""Lockout recovery, the person's side: a request opens a case, the account's own mailbox
+confirms it, and after support's approval (recovery.support) and a cooling-off period that
+the owner can cut short by cancelling, the 2FA is removed.
 
 Every step is an audit event naming actor, subject, case and reason, written in the same
 transaction as the change.
@@ -24,9 +24,8 @@ from twostep.audit.services import record
 from twostep.chat.models import Conversation, Message
 from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
-from twostep.organizations.models import Membership
 
-from .models import RecoveryCase, RecoveryRequest, Vouch
+from .models import RecoveryCase, RecoveryRequest
 
 Status = RecoveryCase.Status
 # Requests per claimed address and per IP address within an hour.
@@ -50,7 +49,7 @@ class Claim:
     explanation: str
 
 
-def _token() -> tuple[str, str]:
+def new_token() -> tuple[str, str]:
     """A fresh link token and the hash stored in its place."""
     token = secrets.token_urlsafe(32)
     return token, _hash(token)
@@ -60,11 +59,13 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _link(name: str, token: str) -> str:
+def site_link(name: str, token: str) -> str:
     return settings.TWOSTEP_SITE_URL.rstrip("/") + reverse(name, kwargs={"token": token})
 
 
-def _event(type: str, *, case: RecoveryCase, actor: Any, reason: str = "", **details: Any):
+def record_case_event(
+    type: str, *, case: RecoveryCase, actor: Any, reason: str = "", **details: Any
+):
     return record(
         type=type, subject=case.account, actor=actor, case=case.pk, reason=reason, **details
     )
@@ -118,7 +119,7 @@ def submit_request(
             .first()
         )
         if case is None:
-            case = _open_case(account=account, source=source, claim=claim, now=now)
+            case = open_case(account=account, source=source, claim=claim, now=now)
             request.outcome = "opened a case"
         else:
             _join_case(case, claim=claim, now=now)
@@ -126,11 +127,11 @@ def submit_request(
         request.case = case
         request.save()
         if not case.mailbox_confirmed:
-            _send_confirmation(case)
+            send_links(case)
     return request
 
 
-def _open_case(*, account: User, source: str, claim: Claim, now) -> RecoveryCase:
+def open_case(*, account: User, source: str, claim: Claim, now) -> RecoveryCase:
     case = RecoveryCase.objects.create(
         account=account,
         source=source,
@@ -143,7 +144,7 @@ def _open_case(*, account: User, source: str, claim: Claim, now) -> RecoveryCase
         updated_at=now,
     )
     Conversation.objects.create(case=case, created_at=now, updated_at=now)
-    _event(SecurityEvent.Type.RECOVERY_REQUESTED, case=case, actor=None, source=source)
+    record_case_event(SecurityEvent.Type.RECOVERY_REQUESTED, case=case, actor=None, source=source)
     return case
 
 
@@ -172,11 +173,11 @@ def case_conversation(case: RecoveryCase) -> Conversation:
     return conversation
 
 
-def _send_confirmation(case: RecoveryCase) -> None:
+def send_links(case: RecoveryCase) -> None:
     """Mail fresh confirmation and case links to the account's own address."""
     assert case.account is not None
-    confirm, case.confirm_token_hash = _token()
-    access, case.access_token_hash = _token()
+    confirm, case.confirm_token_hash = new_token()
+    access, case.access_token_hash = new_token()
     case.save(update_fields=["confirm_token_hash", "access_token_hash"])
     queue_email(
         to=case.account.email,
@@ -184,8 +185,8 @@ def _send_confirmation(case: RecoveryCase) -> None:
         context={
             "user": case.account,
             "case": case,
-            "confirm_link": _link("recovery:confirm", confirm),
-            "case_link": _link("recovery:case", access),
+            "confirm_link": site_link("recovery:confirm", confirm),
+            "case_link": site_link("recovery:case", access),
         },
     )
 
@@ -215,204 +216,13 @@ def confirm_mailbox(*, case: RecoveryCase) -> None:
             locked.status = Status.IN_VERIFICATION
         locked.updated_at = now
         locked.save()
-        _event(SecurityEvent.Type.RECOVERY_MAILBOX_CONFIRMED, case=locked, actor=None)
+        record_case_event(SecurityEvent.Type.RECOVERY_MAILBOX_CONFIRMED, case=locked, actor=None)
     case.refresh_from_db()
-
-
-# Support actions. `actor` is the agent; each one is refused on the agent's own account.
-
-
-def guard_agent(case: RecoveryCase, actor: User) -> None:
-    if case.account_id is not None and case.account_id == actor.pk:
-        raise RecoveryError("You cannot act on a case about your own account.")
-
-
-def record_view(*, actor: User, case: RecoveryCase) -> None:
-    _event(SecurityEvent.Type.CASE_VIEWED, case=case, actor=actor)
-
-
-def assign(*, actor: User, case: RecoveryCase) -> None:
-    guard_agent(case, actor)
-    with transaction.atomic():
-        RecoveryCase.objects.filter(pk=case.pk).update(assignee=actor, updated_at=timezone.now())
-        case.assignee = actor
-        _event(SecurityEvent.Type.CASE_ASSIGNED, case=case, actor=actor)
-
-
-def update_checklist(
-    *,
-    actor: User,
-    case: RecoveryCase,
-    name_matches: bool,
-    organizations_match: bool,
-    evidence: str,
-) -> None:
-    """Record the agent's verification: what was checked and the evidence for it."""
-    guard_agent(case, actor)
-    if case.status != Status.IN_VERIFICATION:
-        raise RecoveryError("Only a case in verification can be checked.")
-    with transaction.atomic():
-        case.check_name = name_matches
-        case.check_organizations = organizations_match
-        case.evidence = evidence
-        case.verified_by = actor
-        case.updated_at = timezone.now()
-        case.save(
-            update_fields=[
-                "check_name",
-                "check_organizations",
-                "evidence",
-                "verified_by",
-                "updated_at",
-            ]
-        )
-        _event(
-            SecurityEvent.Type.CASE_NOTE,
-            case=case,
-            actor=actor,
-            reason=evidence,
-            name_matches=name_matches,
-            organizations_match=organizations_match,
-        )
-
-
-def vouch_candidates(case: RecoveryCase) -> list[Membership]:
-    """Managers of the account's organizations who could vouch, the account itself excluded."""
-    if case.account is None:
-        return []
-    org_ids = Membership.objects.filter(user=case.account).values("organization")
-    return list(
-        Membership.objects.filter(
-            organization__in=org_ids, role=Membership.Role.MANAGER, user__is_active=True
-        )
-        .exclude(user=case.account)
-        .select_related("user", "organization")
-    )
-
-
-def request_vouch(*, actor: User, case: RecoveryCase, membership: Membership) -> Vouch:
-    guard_agent(case, actor)
-    if case.status != Status.IN_VERIFICATION:
-        raise RecoveryError("Vouching is asked for while the case is in verification.")
-    if membership.pk not in {m.pk for m in vouch_candidates(case)}:
-        raise RecoveryError("Only a manager of one of the person's organizations can vouch.")
-    if membership.user_id == actor.pk:
-        raise RecoveryError("Ask another manager: you cannot vouch on your own request.")
-    with transaction.atomic():
-        vouch = Vouch.objects.create(
-            case=case,
-            manager=membership.user,
-            organization=membership.organization,
-            requested_by=actor,
-            requested_at=timezone.now(),
-        )
-        _event(
-            SecurityEvent.Type.VOUCH_REQUESTED,
-            case=case,
-            actor=actor,
-            manager=membership.user.email,
-            organization=membership.organization.name,
-        )
-        queue_email(
-            to=membership.user.email,
-            template="vouch_request",
-            context={
-                "manager": membership.user,
-                "person": case.account,
-                "organization": membership.organization,
-                "link": settings.TWOSTEP_SITE_URL.rstrip("/")
-                + reverse("recovery:vouch", kwargs={"pk": vouch.pk}),
-            },
-        )
-    return vouch
-
-
-def answer_vouch(*, manager: User, vouch: Vouch, confirmed: bool, comment: str) -> None:
-    if vouch.manager_id != manager.pk:
-        raise RecoveryError("This request was sent to another manager.")
-    answer = Vouch.Answer.CONFIRMED if confirmed else Vouch.Answer.DENIED
-    now = timezone.now()
-    with transaction.atomic():
-        # Conditional: of two answers sent at once (two tabs, a double click) one counts.
-        answered = Vouch.objects.filter(pk=vouch.pk, answer=Vouch.Answer.PENDING).update(
-            answer=answer, comment=comment, answered_at=now
-        )
-        if not answered:
-            raise RecoveryError("You have already answered this request.")
-        vouch.answer, vouch.comment, vouch.answered_at = answer, comment, now
-        _event(
-            SecurityEvent.Type.VOUCH_ANSWERED,
-            case=vouch.case,
-            actor=manager,
-            reason=comment,
-            answer=vouch.answer,
-        )
-
-
-def approve(*, actor: User, case: RecoveryCase, typed_email: str, reason: str) -> None:
-    """Approve the reset; it happens after TWOSTEP_RECOVERY_DELAY unless cancelled.
-
-    Raises RecoveryError unless the case is in verification, its checklist (mailbox
-    confirmed, name, organizations) is complete, no vouch was denied, the agent typed the
-    account's email and the account is not the agent's own.
-    """
-    guard_agent(case, actor)
-    if case.status != Status.IN_VERIFICATION:
-        raise RecoveryError("Only a case in verification can be approved.")
-    if not case.checklist_complete:
-        raise RecoveryError("Complete the verification checklist first.")
-    if case.vouches.filter(answer=Vouch.Answer.DENIED).exists():
-        raise RecoveryError("A manager denied this person's identity.")
-    assert case.account is not None
-    if normalize_email(typed_email) != case.account.email:
-        raise RecoveryError("Type the account's email address exactly to approve.")
-    if not reason.strip():
-        raise RecoveryError("Give the reason for approving.")
-    now = timezone.now()
-    cancel, cancel_hash = _token()
-    with transaction.atomic():
-        updated = RecoveryCase.objects.filter(pk=case.pk, status=Status.IN_VERIFICATION).update(
-            status=Status.APPROVED,
-            approved_by=actor,
-            approved_at=now,
-            reset_due_at=now + timedelta(seconds=settings.TWOSTEP_RECOVERY_DELAY),
-            cancel_token_hash=cancel_hash,
-            updated_at=now,
-        )
-        if not updated:
-            raise RecoveryError("The case changed meanwhile; reload it.")
-        case.refresh_from_db()
-        _event(SecurityEvent.Type.CASE_APPROVED, case=case, actor=actor, reason=reason)
-        queue_email(
-            to=case.account.email,
-            template="recovery_approved",
-            context={
-                "user": case.account,
-                "case": case,
-                "due": case.reset_due_at,
-                "cancel_link": _link("recovery:cancel", cancel),
-            },
-        )
-
-
-def reject(*, actor: User, case: RecoveryCase, reason: str) -> None:
-    guard_agent(case, actor)
-    if not case.is_open:
-        raise RecoveryError("This case is already closed.")
-    if not reason.strip():
-        raise RecoveryError("Give the reason for rejecting.")
-    _close(
-        case,
-        status=Status.REJECTED,
-        actor=actor,
-        reason=reason,
-        event=SecurityEvent.Type.CASE_REJECTED,
-    )
 
 
 def cancel(*, case: RecoveryCase, reason: str, actor: Any = None) -> bool:
     """The owner (cancel link, or a login with 2FA) stops a case. Returns whether it did."""
-    return _close(
+    return close_case(
         case,
         status=Status.CANCELLED,
         actor=actor,
@@ -421,7 +231,7 @@ def cancel(*, case: RecoveryCase, reason: str, actor: Any = None) -> bool:
     )
 
 
-def _close(case: RecoveryCase, *, status: str, actor: Any, reason: str, event: str) -> bool:
+def close_case(case: RecoveryCase, *, status: str, actor: Any, reason: str, event: str) -> bool:
     now = timezone.now()
     with transaction.atomic():
         closed = RecoveryCase.objects.filter(pk=case.pk, status__in=RecoveryCase.OPEN).update(
@@ -434,7 +244,7 @@ def _close(case: RecoveryCase, *, status: str, actor: Any, reason: str, event: s
         )
         if closed:
             case.refresh_from_db()
-            _event(event, case=case, actor=actor, reason=reason)
+            record_case_event(event, case=case, actor=actor, reason=reason)
     return bool(closed)
 
 
@@ -493,66 +303,3 @@ def _perform_reset(pk: int) -> bool:
             },
         )
     return True
-
-
-def open_case_from_chat(*, actor: User, conversation: Conversation, note: str) -> RecoveryCase:
-    """Support opens a case for the person in a chat. The case still needs the mailbox
-    confirmation and the checklist: a chat message alone never resets anything."""
-    person = conversation.user
-    if person is None:
-        raise RecoveryError("This conversation already belongs to a case.")
-    if person.pk == actor.pk:
-        raise RecoveryError("You cannot open a case about your own account.")
-    existing = RecoveryCase.objects.filter(account=person, status__in=RecoveryCase.OPEN).first()
-    if existing is not None:
-        return existing
-    claim = Claim(email=person.email, name="", organizations="", explanation=note)
-    now = timezone.now()
-    with transaction.atomic():
-        case = _open_case(account=person, source=RecoveryCase.Source.CHAT, claim=claim, now=now)
-        _event(
-            SecurityEvent.Type.CHAT_CASE_OPENED,
-            case=case,
-            actor=actor,
-            reason=note,
-            conversation=conversation.pk,
-        )
-        _send_confirmation(case)
-    return case
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """The claim beside the account, for the agent's case page."""
-
-    name_matches: bool
-    matched_organizations: list[str]
-    unmatched_claims: list[str]
-    other_memberships: list[Membership]
-
-
-def _words(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
-def compare_claim(case: RecoveryCase) -> Comparison:
-    memberships = (
-        list(Membership.objects.filter(user=case.account).select_related("organization"))
-        if case.account
-        else []
-    )
-    claimed = [
-        part.strip()
-        for part in case.claimed_organizations.replace(";", "\n").replace(",", "\n").splitlines()
-        if part.strip()
-    ]
-    by_name = {_words(m.organization.name): m for m in memberships}
-    matched = [c for c in claimed if _words(c) in by_name]
-    matched_keys = {_words(c) for c in matched}
-    return Comparison(
-        name_matches=bool(case.account)
-        and _words(case.claimed_name) == _words(case.account.full_name if case.account else ""),
-        matched_organizations=matched,
-        unmatched_claims=[c for c in claimed if _words(c) not in by_name],
-        other_memberships=[m for k, m in by_name.items() if k not in matched_keys],
-    )

@@ -15,7 +15,7 @@ from twostep.audit.services import client_ip, recent_for
 from twostep.chat import services as chat
 from twostep.mfa.services import active_device
 
-from . import services
+from . import services, support
 from .access import mfa_login_required, support_required
 from .forms import (
     ApproveForm,
@@ -139,7 +139,7 @@ def vouch(request: HttpRequest, pk: int) -> HttpResponse:
     form = VouchAnswerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.answer_vouch(
+            support.answer_vouch(
                 manager=cast(User, request.user),
                 vouch=item,
                 confirmed=form.cleaned_data["answer"] == "confirm",
@@ -187,7 +187,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(RecoveryCase.objects.select_related("account", "assignee"), pk=pk)
     agent = cast(User, request.user)
-    services.record_view(actor=agent, case=case)
+    support.record_view(actor=agent, case=case)
     conversation = services.case_conversation(case)
     account = case.account
     return render(
@@ -197,7 +197,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "section": "cases",
             "case": case,
             "own_case": account is not None and account.pk == agent.pk,
-            "comparison": services.compare_claim(case),
+            "comparison": support.compare_claim(case),
             "account_device": active_device(account) if account else None,
             "events": recent_for(account, limit=10) if account else [],
             "vouches": case.vouches.select_related("manager", "organization"),
@@ -208,7 +208,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     "evidence": case.evidence,
                 }
             ),
-            "vouch_form": VouchRequestForm(candidates=services.vouch_candidates(case)),
+            "vouch_form": VouchRequestForm(candidates=support.vouch_candidates(case)),
             # Two forms have a "reason" field: distinct ids keep each label on its own box.
             "approve_form": ApproveForm(auto_id="approve_%s"),
             "delay_hours": round(settings.TWOSTEP_RECOVERY_DELAY / 3600, 1),
@@ -255,36 +255,36 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 def _run_action(request: HttpRequest, agent: User, case: RecoveryCase, action: str) -> str:
     data = request.POST
     if action == "assign":
-        services.assign(actor=agent, case=case)
+        support.assign(actor=agent, case=case)
         return "The case is assigned to you."
     if action == "checklist":
         form = ChecklistForm(data)
         if not form.is_valid():
             raise services.RecoveryError("The evidence notes are too long.")
-        services.update_checklist(actor=agent, case=case, **form.cleaned_data)
+        support.update_checklist(actor=agent, case=case, **form.cleaned_data)
         return "Verification recorded."
     if action == "vouch":
-        candidates = services.vouch_candidates(case)
+        candidates = support.vouch_candidates(case)
         vouch_form = VouchRequestForm(data, candidates=candidates)
         if not vouch_form.is_valid():
             raise services.RecoveryError("Choose a manager from the list.")
         membership = next(m for m in candidates if m.pk == vouch_form.cleaned_data["membership"])
-        services.request_vouch(actor=agent, case=case, membership=membership)
+        support.request_vouch(actor=agent, case=case, membership=membership)
         return f"{membership.user.full_name} was asked to vouch."
     if action == "approve":
         approve_form = ApproveForm(data)
         if not approve_form.is_valid():
             raise services.RecoveryError("Type the account's email and a reason.")
-        services.approve(actor=agent, case=case, **approve_form.cleaned_data)
+        support.approve(actor=agent, case=case, **approve_form.cleaned_data)
         return "Approved. The reset happens after the cooling-off period unless the owner cancels."
     if action == "reject":
         reject_form = RejectForm(data)
         if not reject_form.is_valid():
             raise services.RecoveryError("Give the reason for rejecting.")
-        services.reject(actor=agent, case=case, reason=reject_form.cleaned_data["reason"])
+        support.reject(actor=agent, case=case, reason=reject_form.cleaned_data["reason"])
         return "The case is rejected."
     if action == "message":
-        services.guard_agent(case, agent)
+        support.guard_agent(case, agent)
         chat.post(
             conversation=services.case_conversation(case),
             body=data.get("body", ""),

@@ -1,53 +1,18 @@
 """The chat in a real Chromium: each side sees the other's new messages without a reload,
 under the site's Content-Security-Policy."""
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
-from django.db import connections
 
 from tests.conftest import PASSWORD, add_membership, code_for, enable_2fa
 from twostep.chat import services
 
-# Playwright's sync API keeps an asyncio loop in this thread; the ORM calls made from the
-# test would otherwise be refused (the live server runs in its own thread).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # A poll every 3 s: a message shows within one or two of them.
 POLL_WAIT_MS = 10_000
-
-
-@pytest.fixture
-def browser() -> Iterator:
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium not found at {CHROMIUM}: the browser tests must run in CI.")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        # While Playwright's loop runs, Django keeps this thread's database connections
-        # apart (asgiref's Local) from the ones outside it: close those opened by the test,
-        # or PostgreSQL cannot drop the test database at the end.
-        connections.close_all()
-        chromium.close()
 
 
 @pytest.fixture
