@@ -117,7 +117,13 @@ DATABASES = {
         conn_health_checks=env_flag("TWOSTEP_CONN_HEALTH_CHECKS", False),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side parameters let psycopg prepare the statements a process repeats (the
+    # session load, the code check): PostgreSQL then skips parsing and planning them.
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": env_flag("TWOSTEP_PG_SERVER_SIDE_BINDING", True)
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN,
         # so concurrent writers queue (busy timeout) instead of failing on lock upgrade.
