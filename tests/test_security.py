@@ -144,3 +144,19 @@ def test_a_non_staff_user_with_2fa_is_refused_the_admin(client, make_user, froze
     assert response.redirect_chain[-1] == ("/profile/", 302)
     assert b"The administration is open to staff only." in response.content
     assert client.get("/admin/accounts/user/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/login/", {"password"}),
+        ("/login/code/", {"code"}),
+        ("/settings/2fa/setup/", {"code"}),
+        ("/settings/2fa/disable/", {"code"}),
+        ("/signup/", {"password1", "password2"}),
+    ],
+)
+def test_codes_and_passwords_are_hidden_from_error_reports(client, db, path, fields):
+    """Django's error reports (logs, admin emails) show these POST fields as stars."""
+    response = client.post(path, {name: "123456" for name in fields})
+    assert fields <= set(getattr(response.wsgi_request, "sensitive_post_parameters", ()))

@@ -10,9 +10,11 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
 from twostep.audit.services import describe_browser, recent_for
@@ -37,6 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
 
 
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class LoginView(FormView):
     template_name = "accounts/login.html"
     form_class = LoginForm
@@ -131,6 +134,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
 
 
+@method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
 class SignupView(FormView):
     template_name = "accounts/signup.html"
     form_class = SignupForm

@@ -32,7 +32,6 @@ class SecurityEvent(models.Model):
         PASSWORD_OK = "password_ok", "Password accepted, code requested"
         CODE_FAILED = "code_failed", "Wrong authentication code"
         CODE_REUSE = "code_reuse", "Code reuse"
-        CODE_THROTTLED = "code_throttled", "Code attempts throttled"
         MFA_LOCKED = "mfa_locked", "Second step locked"
         MFA_UNLOCKED = "mfa_unlocked", "Second step unlocked"
         MFA_ENROLMENT_STARTED = "mfa_enrolment_started", "2FA set-up started"

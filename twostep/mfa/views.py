@@ -4,7 +4,9 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, RedirectView
 
 from twostep.accounts.services import SESSION_MFA_VERIFIED, complete_login
@@ -14,6 +16,7 @@ from .forms import CodeForm, DisableForm
 from .models import TOTPDevice
 
 
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
 class LoginCodeView(FormView):
     """The second login step. Serves only a session that passed the password step."""
 
@@ -67,6 +70,7 @@ class EnableView(LoginRequiredMixin, View):
         return redirect("mfa:setup")
 
 
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
 class SetupView(LoginRequiredMixin, FormView):
     """Shows the QR code and key of the pending secret; a correct code activates it."""
 
@@ -109,6 +113,7 @@ class SetupView(LoginRequiredMixin, FormView):
         return redirect("accounts:settings")
 
 
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
 class DisableView(LoginRequiredMixin, FormView):
     template_name = "mfa/disable.html"
     form_class = DisableForm
