@@ -33,8 +33,8 @@ worker: install
 	$(BIN)/python manage.py worker --loop
 
 lint: install
-	$(BIN)/ruff check twostep tests
-	$(BIN)/ruff format --check twostep tests
+	$(BIN)/ruff check twostep tests bench
+	$(BIN)/ruff format --check twostep tests bench
 	$(BIN)/mypy twostep
 
 test: lint

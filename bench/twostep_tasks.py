@@ -2,9 +2,9 @@
 DATABASE_URL set): seed accounts, count SQL statements, time the code check."""
 
 import argparse
-import random
 import json
 import os
+import random
 import statistics
 import sys
 import time
