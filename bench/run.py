@@ -269,28 +269,19 @@ def run(argv: list, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
+def psql(database: str, *commands: str) -> str:
+    """Run SQL commands as the postgres superuser on 127.0.0.1."""
+    argv = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-qtA"]
+    for command in commands:
+        argv += ["-c", command]
+    return run(argv)
+
+
 def settle(url: str) -> None:
     """Let PostgreSQL finish its background work (vacuum, statistics, writing dirty pages)
     before a measurement, instead of during it."""
-    if url.startswith("sqlite:"):
-        return
-    name = url.rsplit("/", 1)[1]
-    run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            name,
-            "-q",
-            "-c",
-            "VACUUM ANALYZE",
-            "-c",
-            "CHECKPOINT",
-        ]
-    )
+    if not url.startswith("sqlite:"):
+        psql(url.rsplit("/", 1)[1], "VACUUM ANALYZE", "CHECKPOINT")
 
 
 def reset_database(url: str) -> None:
@@ -300,22 +291,7 @@ def reset_database(url: str) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     name = url.rsplit("/", 1)[1]
-    run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-q",
-            "-c",
-            f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
-            "-c",
-            f"CREATE DATABASE {name}",
-        ]
-    )
+    psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
 
 
 # --- measurements ------------------------------------------------------------------------
@@ -539,19 +515,7 @@ def machine() -> dict:
             " argon2.__version__, psycopg.__version__)",
         ]
     ).split()
-    pg = run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-tAc",
-            "SHOW server_version",
-        ]
-    ).strip()
+    pg = psql("postgres", "SHOW server_version").strip()
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
