@@ -55,6 +55,7 @@ class Plan:
     replay_rounds: int
     replay_sessions: int
     scale_sizes: tuple[int, int]
+    logins_wanted: int  # the login phases last long enough for about this many logins
     workers: int = 2
     concurrency: int = 4
     replay_workers: int = 4
@@ -66,9 +67,15 @@ FULL = Plan(
     replay_rounds=200,
     replay_sessions=8,
     scale_sizes=(1_000, 1_000_000),
+    logins_wanted=400,
 )
 QUICK = Plan(
-    seconds=4, login_users=800, replay_rounds=20, replay_sessions=6, scale_sizes=(1_000, 20_000)
+    seconds=4,
+    login_users=800,
+    replay_rounds=20,
+    replay_sessions=6,
+    scale_sizes=(1_000, 20_000),
+    logins_wanted=40,
 )
 
 
@@ -552,6 +559,8 @@ def main() -> None:
     # 1. Logins per second against the raw argon2 rate, at both parameter sets.
     for profile, params in PROFILES.items():
         raw = argon2_rate(params, plan.seconds / 2)
+        # Long enough for plan.logins_wanted logins: at 10 a second, 12 s would be noise.
+        seconds = max(plan.seconds, plan.logins_wanted / raw)
         results = {}
         for key, site in sites.items():
             deployment = Deployment(site, f"{PG}/bench_{key}", params)
@@ -563,7 +572,7 @@ def main() -> None:
                     server,
                     list(range(plan.login_users - 10)),
                     concurrency=plan.concurrency,
-                    seconds=plan.seconds,
+                    seconds=seconds,
                 )
                 load["rss_mib"] = server.worker_rss_mib()
             results[key] = load

@@ -262,3 +262,19 @@ def test_a_completed_login_is_recorded_with_ip_and_browser(client, user):
     assert (event.subject, event.actor, event.ip) == (user, user, "192.0.2.1")
     assert event.user_agent == "Firefox/121.0"
     assert event.details == {"second_factor": False}
+
+
+@throttle_test
+def test_a_throttled_login_is_recorded_for_the_account(client, user, frozen):
+    fail_on(client, user.email, times=5)
+    submit_password(client, user.email)
+    assert SecurityEvent.objects.filter(
+        subject=user, type=SecurityEvent.Type.LOGIN_THROTTLED
+    ).exists()
+
+
+def test_logging_out_is_recorded(client, user):
+    log_in(client, user)
+    client.post("/logout/")
+    [event] = SecurityEvent.objects.filter(subject=user, type=SecurityEvent.Type.LOGOUT)
+    assert event.ip == "127.0.0.1"

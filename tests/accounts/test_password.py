@@ -181,3 +181,9 @@ def test_an_inactive_account_gets_no_reset_email(client, make_user):
 
 def test_the_reset_page_links_from_the_login_page(client):
     assert b'href="/password-reset/"' in client.get(LOGIN).content
+
+
+def test_a_reset_request_is_recorded_for_the_account(client, user, mailoutbox):
+    ask_reset(client, user.email)
+    [event] = SecurityEvent.objects.filter(subject=user, type="password_reset_requested")
+    assert event.ip == "127.0.0.1"
