@@ -10,7 +10,6 @@ from django.test import Client
 from tests.accounts.login_steps import log_in
 from tests.accounts.url_patterns import every_url
 from tests.conftest import enable_2fa
-from twostep.mfa.services import start_enrolment
 
 TEMPLATE_ROOT = Path(settings.BASE_DIR) / "twostep"
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
@@ -75,9 +74,9 @@ def test_no_template_has_inline_script_style_or_event_handler(template):
 def test_rendered_pages_have_no_inline_script_or_style(make_user):
     # Templates include others (widgets, the QR code): check what is actually served.
     ada = make_user()
-    start_enrolment(user=ada, request=None)  # the set-up page with its QR code
     client = Client()
     client.force_login(ada)
+    client.post("/settings/2fa/enable/")  # the set-up page with its QR code, for this session
     served = 0
     for url in every_url(dummy=str(ada.pk)):
         if url.path.startswith("/admin/"):
@@ -160,3 +159,37 @@ def test_codes_and_passwords_are_hidden_from_error_reports(client, db, path, fie
     """Django's error reports (logs, admin emails) show these POST fields as stars."""
     response = client.post(path, {name: "123456" for name in fields})
     assert fields <= set(getattr(response.wsgi_request, "sensitive_post_parameters", ()))
+
+
+def test_staff_cannot_change_a_users_email_in_the_admin(client, make_user, frozen):
+    # Support must not redirect someone's recovery emails to a mailbox of their choosing.
+    sam = make_user("sam@example.com", "Sam Support", is_staff=True, is_superuser=True)
+    enable_2fa(sam)
+    ada = make_user()
+    log_in(client, sam)
+    url = f"/admin/accounts/user/{ada.pk}/change/"
+
+    page = client.get(url)
+    response = client.post(
+        url,
+        {
+            "email": "sam.private@example.com",
+            "full_name": "Ada Lovelace",
+            "is_active": "on",
+            "date_joined_0": "2024-01-01",
+            "date_joined_1": "00:00:00",
+            "initial-date_joined_0": "2024-01-01",
+            "initial-date_joined_1": "00:00:00",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+    assert response.status_code == 302  # saved, with the address left alone
+    ada.refresh_from_db()
+    assert ada.email == "ada@example.com"
+    assert page.status_code == 200
+    assert b'name="email"' not in page.content
+    assert client.get("/admin/accounts/user/add/").content.count(b'name="email"') == 1

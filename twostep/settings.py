@@ -224,5 +224,9 @@ TWOSTEP_RECOVERY_DELAY = int(os.environ.get("TWOSTEP_RECOVERY_DELAY", str(24 * 6
 # Inbound support email: SMTP listener (python manage.py support_smtp_server).
 TWOSTEP_INBOUND_SMTP_HOST = os.environ.get("TWOSTEP_INBOUND_SMTP_HOST", "127.0.0.1")
 TWOSTEP_INBOUND_SMTP_PORT = int(os.environ.get("TWOSTEP_INBOUND_SMTP_PORT", "2525"))
+# How many reverse proxies in front of the app add X-Forwarded-For (0: use REMOTE_ADDR).
+# Behind one proxy every request has its address: set this, or the per-IP throttles see
+# all clients as one.
+TWOSTEP_TRUSTED_PROXIES = int(os.environ.get("TWOSTEP_TRUSTED_PROXIES", "0"))
 # How long the state between a correct password and a correct code lives.
 TWOSTEP_PENDING_LOGIN_SECONDS = 300

@@ -278,3 +278,39 @@ def test_logging_out_is_recorded(client, user):
     client.post("/logout/")
     [event] = SecurityEvent.objects.filter(subject=user, type=SecurityEvent.Type.LOGOUT)
     assert event.ip == "127.0.0.1"
+
+
+@throttle_test
+def test_behind_a_trusted_proxy_the_ip_throttle_uses_the_forwarded_address(
+    client, make_user, frozen, settings
+):
+    settings.TWOSTEP_TRUSTED_PROXIES = 1
+    grace = make_user("grace@example.com", "Grace Hopper")
+    proxy = "127.0.0.1"  # every request reaches the app from the proxy
+    attacker = {"REMOTE_ADDR": proxy, "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    for n in range(20):
+        fail_on(client, f"guess{n}@example.com", 1, **attacker)
+
+    refused = submit_password(Client(), grace.email, PASSWORD, **attacker)
+    neighbour = {"REMOTE_ADDR": proxy, "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    elsewhere = submit_password(Client(), grace.email, PASSWORD, **neighbour)
+
+    assert "Try again in 1 second." in error_text(refused)
+    assert elsewhere.status_code == 302  # another client behind the same proxy logs in
+    assert SecurityEvent.objects.filter(subject=grace, ip="198.51.100.7").exists()
+
+
+def test_a_forwarded_header_is_ignored_without_a_trusted_proxy(client, user, settings):
+    settings.TWOSTEP_TRUSTED_PROXIES = 0
+    log_in(client, user, REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR="203.0.113.50")
+    [login] = SecurityEvent.objects.filter(subject=user, type=SecurityEvent.Type.LOGIN)
+    assert login.ip == "192.0.2.10"
+
+
+def test_the_client_cannot_choose_its_forwarded_address(client, user, settings):
+    """With one trusted proxy, only the address that proxy appended counts."""
+    settings.TWOSTEP_TRUSTED_PROXIES = 1
+    spoofed = "203.0.113.66, 198.51.100.23"  # the client sent the first, the proxy the last
+    log_in(client, user, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=spoofed)
+    [login] = SecurityEvent.objects.filter(subject=user, type=SecurityEvent.Type.LOGIN)
+    assert login.ip == "198.51.100.23"

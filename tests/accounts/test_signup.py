@@ -36,6 +36,15 @@ def confirmation_link(mailoutbox) -> str:
     return LINK.search(message.body)[1]
 
 
+def confirm(link: str, **extra):
+    """Open the link in a fresh browser, then press the button on the page it shows."""
+    browser = Client()
+    page = browser.get(link)
+    if page.status_code != 200:
+        return page
+    return browser.post(link, **extra)
+
+
 def test_sign_up_creates_an_inactive_account_and_emails_a_link(client):
     response = sign_up(client)
 
@@ -66,7 +75,7 @@ def test_opening_the_link_activates_the_account_and_it_can_log_in(client, mailou
     sign_up(client)
     link = confirmation_link(mailoutbox)
 
-    response = Client().get(link, follow=True)
+    response = confirm(link, follow=True)
 
     assert response.redirect_chain == [("/login/", 302)]
     assert b"Your email address is confirmed. You can log in now." in response.content
@@ -79,12 +88,14 @@ def test_opening_the_link_activates_the_account_and_it_can_log_in(client, mailou
 def test_the_link_works_once(client, mailoutbox):
     sign_up(client)
     link = confirmation_link(mailoutbox)
-    Client().get(link)
+    confirm(link)
 
     again = Client().get(link)
+    again_post = Client().post(link)
 
-    assert again.status_code == 400
+    assert again.status_code == again_post.status_code == 400
     assert b"This link does not work" in again.content
+    assert b"This link does not work" in again_post.content
     assert SecurityEvent.objects.filter(type="signup_confirmed").count() == 1
 
 
@@ -93,7 +104,9 @@ def test_a_tampered_link_does_not_work(client, mailoutbox):
     link = confirmation_link(mailoutbox)
 
     assert Client().get(link[:-3] + "xx/").status_code == 400
+    assert Client().post(link[:-3] + "xx/").status_code == 400
     assert Client().get("/signup/confirm/!!/x/").status_code == 400
+    assert Client().post("/signup/confirm/!!/x/").status_code == 400
     assert not User.objects.get().is_active
 
 
@@ -146,7 +159,8 @@ def test_a_second_sign_up_before_confirmation_replaces_the_first_and_kills_its_l
     second_link = confirmation_link(mailoutbox)
 
     assert Client().get(first_link).status_code == 400
-    assert Client().get(second_link).status_code == 302
+    assert Client().post(first_link).status_code == 400
+    assert confirm(second_link).status_code == 302
     grace = User.objects.get()
     assert (grace.full_name, grace.is_active) == ("Grace Hopper", True)
     assert check_password("nanoseconds and bugs", grace.password)
@@ -156,14 +170,15 @@ def test_a_second_sign_up_before_confirmation_replaces_the_first_and_kills_its_l
 def test_a_deactivated_account_cannot_come_back_through_sign_up(client, mailoutbox):
     sign_up(client)
     link = confirmation_link(mailoutbox)
-    Client().get(link)
+    confirm(link)
     User.objects.update(is_active=False)  # staff deactivated the account
 
     old_link = Client().get(link)
+    old_link_post = Client().post(link)
     sign_up(Client())
     deliver_due()
 
-    assert old_link.status_code == 400
+    assert old_link.status_code == old_link_post.status_code == 400
     assert mailoutbox[-1].subject == "Someone tried to sign up with your address"
     assert not User.objects.get().is_active
 
@@ -188,7 +203,7 @@ def test_signing_up_again_before_confirming_sends_a_fresh_link(client, mailoutbo
 
     assert User.objects.count() == 1
     assert len(links) == 2
-    assert Client().get(links[1]).status_code == 302
+    assert confirm(links[1]).status_code == 302
 
 
 @pytest.mark.parametrize(
@@ -219,9 +234,11 @@ def test_with_sign_up_off_the_page_and_the_confirm_link_are_closed(client, make_
 
     page = client.get("/signup/")
     post = sign_up(client, email="newcomer@example.com")
-    confirm = client.get(link)
+    confirm_page = client.get(link)
+    confirm_post = client.post(link)
 
-    assert page.status_code == post.status_code == confirm.status_code == 404
+    assert page.status_code == post.status_code == 404
+    assert confirm_page.status_code == confirm_post.status_code == 404
     assert b"Sign-up is closed" in page.content
     assert User.objects.count() == 1 and not User.objects.get().is_active
     assert b'href="/signup/"' not in client.get("/login/").content
@@ -229,3 +246,39 @@ def test_with_sign_up_off_the_page_and_the_confirm_link_are_closed(client, make_
 
 def test_with_sign_up_on_the_login_page_links_to_it(client):
     assert b'href="/signup/"' in client.get("/login/").content
+
+
+def test_opening_the_link_only_shows_a_button_and_changes_nothing(client, mailoutbox):
+    # Mail scanners open links: a GET must not confirm (account pre-hijacking).
+    sign_up(client)
+    link = confirmation_link(mailoutbox)
+
+    first = Client().get(link)
+    second = Client().get(link)
+
+    assert first.status_code == second.status_code == 200
+    page = first.content.decode()
+    assert re.search(
+        r'<form method="post">\s*<input type="hidden" name="csrfmiddlewaretoken"', page
+    )
+    assert re.search(r'<button type="submit"[^>]*>Confirm my email address</button>', page)
+    assert "grace@example.com" in page
+    assert not User.objects.get().is_active
+    assert not SecurityEvent.objects.filter(type="signup_confirmed").exists()
+    assert confirm(link).status_code == 302
+    assert User.objects.get().is_active
+
+
+def test_the_confirm_button_needs_the_csrf_token(client, mailoutbox, settings):
+    sign_up(client)
+    link = confirmation_link(mailoutbox)
+    browser = Client(enforce_csrf_checks=True)
+    browser.get(link)
+
+    forged = browser.post(link)
+    token = browser.cookies[settings.CSRF_COOKIE_NAME].value
+    real = browser.post(link, {"csrfmiddlewaretoken": token})
+
+    assert forged.status_code == 403
+    assert real.status_code == 302
+    assert User.objects.get().is_active

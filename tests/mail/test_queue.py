@@ -87,3 +87,14 @@ def test_a_message_is_given_up_only_after_the_last_attempt(queued, smtp_server, 
     assert queued.status == "failed"
     assert "ConnectionRefusedError" in queued.last_error
     assert deliver_due() == 0
+
+
+def test_a_delivered_body_is_erased_from_the_queue(user, mailoutbox, frozen):
+    """Bodies may carry one-time links (password reset, recovery): none stays in the database
+    once the message has left."""
+    message = queue_email(to=user.email, template="password_changed", context={"user": user})
+    assert deliver_due() == 1
+    assert user.full_name in mailoutbox[0].body
+    message.refresh_from_db()
+    assert message.status == OutgoingEmail.Status.SENT
+    assert user.full_name not in message.body

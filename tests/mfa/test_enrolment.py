@@ -5,6 +5,7 @@ import html
 import pytest
 from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.contrib.messages import get_messages
+from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import code_for, enable_2fa
@@ -212,3 +213,31 @@ def test_disable_service_when_2fa_is_off_says_so(user):
     check = services.disable(user=user, code="123456", request=None)
     assert (check.accepted, check.reason) == (False, "off")
     assert not events(user, SecurityEvent.Type.MFA_DISABLED)
+
+
+def test_only_the_session_that_started_enrolment_sees_the_new_secret(make_user):
+    owner = make_user("owner@example.com")
+    mine, other = Client(), Client()
+    mine.force_login(owner)
+    other.force_login(owner)  # e.g. someone else who knows the password
+    mine.post("/settings/2fa/enable/")
+    key = totp.grouped(totp.encode_secret(TOTPDevice.objects.get(user=owner).secret()))
+
+    assert key in mine.get("/settings/2fa/setup/").content.decode()
+    refused = other.get("/settings/2fa/setup/")
+    assert refused.status_code == 302 and key not in refused.content.decode()
+
+
+def test_turning_2fa_on_ends_the_accounts_other_sessions(make_user, frozen):
+    owner = make_user("owner@example.com")
+    mine, other = Client(), Client()
+    mine.force_login(owner)
+    other.force_login(owner)
+    mine.post("/settings/2fa/enable/")
+    secret = TOTPDevice.objects.get(user=owner).secret()
+
+    mine.post("/settings/2fa/setup/", {"code": code_for(secret)})
+
+    assert TOTPDevice.objects.get(user=owner).is_active
+    assert mine.get("/settings/").status_code == 200
+    assert other.get("/settings/").status_code == 302  # logged out

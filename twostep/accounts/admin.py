@@ -44,3 +44,9 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Changing the address of an existing account would redirect its recovery emails
+        # without audit or notice; only the add form sets it.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "email"] if obj is not None else readonly

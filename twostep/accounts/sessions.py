@@ -136,6 +136,14 @@ def _session_loader(alias: str) -> _SessionLoader:
     return _SessionLoader(alias)
 
 
+def end_other_sessions(user, *, keep: str | None) -> int:
+    """Log the account out everywhere but in the session `keep`."""
+    from .models import UserSession
+
+    deleted, _ = UserSession.objects.filter(user=user).exclude(session_key=keep or "").delete()
+    return deleted
+
+
 def end_all_sessions(user) -> int:
     """Log the account out everywhere. Returns how many sessions were ended."""
     from .models import UserSession

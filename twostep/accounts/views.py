@@ -156,7 +156,10 @@ class SignupView(FormView):
 
 
 class SignupConfirmView(View):
-    def get(self, request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The emailed link shows a button; only the POST activates, so that mail scanners that
+    open links do not confirm an address (and pre-hijack the account) on their own."""
+
+    def pending_user(self, uidb64: str, token: str) -> User | None:
         if not settings.TWOSTEP_SIGNUP:
             raise Http404
         try:
@@ -167,8 +170,20 @@ class SignupConfirmView(View):
         if (
             user is None
             or not signup_tokens.check_token(user, token)
-            or not services.confirm_signup(request=request, user=user)
+            or not services.awaiting_confirmation(user)
         ):
+            return None
+        return cast(User, user)
+
+    def get(self, request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+        user = self.pending_user(uidb64, token)
+        if user is None:
+            return render(request, "accounts/signup_invalid.html", status=400)
+        return render(request, "accounts/signup_confirm.html", {"email": user.email})
+
+    def post(self, request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+        user = self.pending_user(uidb64, token)
+        if user is None or not services.confirm_signup(request=request, user=user):
             return render(request, "accounts/signup_invalid.html", status=400)
         messages.success(request, "Your email address is confirmed. You can log in now.")
         return redirect("accounts:login")

@@ -1,5 +1,7 @@
+import ipaddress
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -7,7 +9,20 @@ from .models import SecurityEvent
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    """The client's address: REMOTE_ADDR, or behind TWOSTEP_TRUSTED_PROXIES proxies the
+    address the outermost of them saw (X-Forwarded-For, counted from the right, so a
+    client cannot choose it by sending the header itself)."""
+    if request is None:
+        return None
+    hops = settings.TWOSTEP_TRUSTED_PROXIES
+    if hops:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if len(forwarded) >= hops:
+            try:
+                return str(ipaddress.ip_address(forwarded[-hops].strip()))
+            except ValueError:
+                pass
+    return request.META.get("REMOTE_ADDR")
 
 
 SUBJECT = object()  # the default actor: people acting on their own account

@@ -21,6 +21,7 @@ from .models import OutgoingEmail
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+ERASED = "(erased after delivery)"
 RETRY_CAP = timedelta(hours=1)
 
 
@@ -83,7 +84,8 @@ def deliver_due(*, batch: int = 50) -> int:
             message.attempts += 1
             message.sent_at = timezone.now()
             message.last_error = ""
-            message.save(update_fields=["status", "attempts", "sent_at", "last_error"])
+            message.body = ERASED  # it may carry one-time links: none kept once delivered
+            message.save(update_fields=["status", "attempts", "sent_at", "last_error", "body"])
             sent += 1
     return sent
 
@@ -93,8 +95,9 @@ def _record_failure(message: OutgoingEmail, error: Exception) -> None:
     message.last_error = f"{type(error).__name__}: {error}"[:500]
     if message.attempts >= MAX_ATTEMPTS:
         message.status = OutgoingEmail.Status.FAILED
+        message.body = ERASED
     message.next_attempt_at = timezone.now() + retry_delay(message.attempts)
-    message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+    message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at", "body"])
     logger.warning(
         "Email %s to be retried (attempt %s): %s", message.pk, message.attempts, message.last_error
     )

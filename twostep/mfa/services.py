@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from twostep.accounts.sessions import end_other_sessions
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.backoff import backoff_delay
@@ -242,6 +243,8 @@ def start_enrolment(*, user: Any, request: HttpRequest | None) -> TOTPDevice:
     Raises AlreadyEnabled when 2FA is on. A pending device never protects the account.
     """
     with transaction.atomic():
+        # Lock the user: two "Enable" clicks at once must not both insert a device.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         existing = TOTPDevice.objects.select_for_update().filter(user=user).first()
         if existing and existing.is_active:
             raise AlreadyEnabled
@@ -274,6 +277,10 @@ def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | N
             device.confirmed_at = now
             # 2FA is on again after a support reset: stop recommending it.
             get_user_model().objects.filter(pk=device.user_id).update(mfa_reset_at=None)
+            # Often the answer to a leaked password: other sessions (the leak's) end here.
+            end_other_sessions(
+                device.user, keep=request.session.session_key if request is not None else None
+            )
             record(type=SecurityEvent.Type.MFA_ENABLED, subject=device.user, request=request)
             queue_email(to=device.user.email, template="mfa_enabled", context={"user": device.user})
     return check

@@ -58,15 +58,21 @@ class LoginHelpView(RedirectView):
     pattern_name = "recovery:request"
 
 
+ENROLMENT_SESSION_KEY = "twostep_enrolment"
+
+
 class EnableView(LoginRequiredMixin, View):
     """POST from Settings: a fresh secret each time, then the set-up page."""
 
     def post(self, request):
         try:
-            services.start_enrolment(user=request.user, request=request)
+            device = services.start_enrolment(user=request.user, request=request)
         except services.AlreadyEnabled:
             messages.info(request, "Two-factor authentication is already on.")
             return redirect("accounts:settings")
+        # Only this session may see the new secret: another session with the password
+        # (an intruder's, maybe) must not copy it before it starts protecting the account.
+        request.session[ENROLMENT_SESSION_KEY] = device.pk
         return redirect("mfa:setup")
 
 
@@ -82,7 +88,7 @@ class SetupView(LoginRequiredMixin, FormView):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         device = services.pending_device(request.user)
-        if device is None:
+        if device is None or request.session.get(ENROLMENT_SESSION_KEY) != device.pk:
             return redirect("accounts:settings")
         self.device = device
         return super().dispatch(request, *args, **kwargs)

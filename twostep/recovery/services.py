@@ -25,13 +25,14 @@ from twostep.chat.models import Conversation, Message
 from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
-from .models import RecoveryCase, RecoveryRequest
+from .models import RecoveryCase, RecoveryRequest, Vouch
 
 Status = RecoveryCase.Status
 # Requests per claimed address and per IP address within an hour.
 MAX_REQUESTS_PER_EMAIL = 3
 MAX_REQUESTS_PER_IP = 10
 RATE_WINDOW = timedelta(hours=1)
+MANAGER_DENIED = "a manager denied the person's identity"
 SAME_ANSWER = (
     "If this address belongs to an account, we have sent it a link to confirm the request."
 )
@@ -277,6 +278,16 @@ def _perform_reset(pk: int) -> bool:
             .first()
         )
         if case is None or case.account is None:  # cancelled meanwhile
+            return False
+        if case.vouches.filter(answer=Vouch.Answer.DENIED).exists():
+            # answer_vouch() closes such a case; never reset one that slipped through.
+            close_case(
+                case,
+                status=Status.REJECTED,
+                actor=None,
+                reason=MANAGER_DENIED,
+                event=SecurityEvent.Type.CASE_REJECTED,
+            )
             return False
         account = case.account
         TOTPDevice.objects.filter(user=account).delete()

@@ -20,6 +20,7 @@ from twostep.organizations.models import Membership
 
 from .models import RecoveryCase, Vouch
 from .services import (
+    MANAGER_DENIED,
     Claim,
     RecoveryError,
     Status,
@@ -61,21 +62,24 @@ def update_checklist(
     guard_agent(case, actor)
     if case.status != Status.IN_VERIFICATION:
         raise RecoveryError("Only a case in verification can be checked.")
+    now = timezone.now()
     with transaction.atomic():
+        # Conditional: a checklist form loaded before the approval must not untick an
+        # approved case.
+        updated = RecoveryCase.objects.filter(pk=case.pk, status=Status.IN_VERIFICATION).update(
+            check_name=name_matches,
+            check_organizations=organizations_match,
+            evidence=evidence,
+            verified_by=actor,
+            updated_at=now,
+        )
+        if not updated:
+            raise RecoveryError("Only a case in verification can be checked.")
         case.check_name = name_matches
         case.check_organizations = organizations_match
         case.evidence = evidence
         case.verified_by = actor
-        case.updated_at = timezone.now()
-        case.save(
-            update_fields=[
-                "check_name",
-                "check_organizations",
-                "evidence",
-                "verified_by",
-                "updated_at",
-            ]
-        )
+        case.updated_at = now
         record_case_event(
             SecurityEvent.Type.CASE_NOTE,
             case=case,
@@ -109,6 +113,10 @@ def request_vouch(*, actor: User, case: RecoveryCase, membership: Membership) ->
     if membership.user_id == actor.pk:
         raise RecoveryError("Ask another manager: you cannot vouch on your own request.")
     with transaction.atomic():
+        # The case row's lock orders this against approve(), which checks the vouches.
+        locked = RecoveryCase.objects.select_for_update().get(pk=case.pk)
+        if locked.status != Status.IN_VERIFICATION:
+            raise RecoveryError("Vouching is asked for while the case is in verification.")
         vouch = Vouch.objects.create(
             case=case,
             manager=membership.user,
@@ -143,6 +151,8 @@ def answer_vouch(*, manager: User, vouch: Vouch, confirmed: bool, comment: str) 
     answer = Vouch.Answer.CONFIRMED if confirmed else Vouch.Answer.DENIED
     now = timezone.now()
     with transaction.atomic():
+        # The case row's lock orders this against approve(), which checks the vouches.
+        case = RecoveryCase.objects.select_for_update().get(pk=vouch.case_id)
         # Conditional: of two answers sent at once (two tabs, a double click) one counts.
         answered = Vouch.objects.filter(pk=vouch.pk, answer=Vouch.Answer.PENDING).update(
             answer=answer, comment=comment, answered_at=now
@@ -152,35 +162,49 @@ def answer_vouch(*, manager: User, vouch: Vouch, confirmed: bool, comment: str) 
         vouch.answer, vouch.comment, vouch.answered_at = answer, comment, now
         record_case_event(
             SecurityEvent.Type.VOUCH_ANSWERED,
-            case=vouch.case,
+            case=case,
             actor=manager,
             reason=comment,
             answer=vouch.answer,
         )
+        if not confirmed and case.status in (Status.IN_VERIFICATION, Status.APPROVED):
+            # A denial stops the case, even one already approved and cooling off.
+            close_case(
+                case,
+                status=Status.REJECTED,
+                actor=manager,
+                reason=MANAGER_DENIED,
+                event=SecurityEvent.Type.CASE_REJECTED,
+            )
 
 
 def approve(*, actor: User, case: RecoveryCase, typed_email: str, reason: str) -> None:
     """Approve the reset; it happens after TWOSTEP_RECOVERY_DELAY unless cancelled.
 
     Raises RecoveryError unless the case is in verification, its checklist (mailbox
-    confirmed, name, organizations) is complete, no vouch was denied, the agent typed the
-    account's email and the account is not the agent's own.
+    confirmed, name, organizations) is complete, every vouch asked for was answered and
+    none denied, the agent typed the account's email and the account is not the agent's own.
+    The checks read the case's locked row, not the (possibly stale) `case` passed in.
     """
     guard_agent(case, actor)
-    if case.status != Status.IN_VERIFICATION:
-        raise RecoveryError("Only a case in verification can be approved.")
-    if not case.checklist_complete:
-        raise RecoveryError("Complete the verification checklist first.")
-    if case.vouches.filter(answer=Vouch.Answer.DENIED).exists():
-        raise RecoveryError("A manager denied this person's identity.")
-    assert case.account is not None
-    if normalize_email(typed_email) != case.account.email:
-        raise RecoveryError("Type the account's email address exactly to approve.")
-    if not reason.strip():
-        raise RecoveryError("Give the reason for approving.")
     now = timezone.now()
     cancel, cancel_hash = new_token()
     with transaction.atomic():
+        locked = RecoveryCase.objects.select_for_update().get(pk=case.pk)
+        if locked.status != Status.IN_VERIFICATION:
+            raise RecoveryError("Only a case in verification can be approved.")
+        if not locked.checklist_complete:
+            raise RecoveryError("Complete the verification checklist first.")
+        answers = set(locked.vouches.values_list("answer", flat=True))
+        if Vouch.Answer.DENIED in answers:
+            raise RecoveryError("A manager denied this person's identity.")
+        if Vouch.Answer.PENDING in answers:
+            raise RecoveryError("Wait for the manager's answer first.")
+        assert case.account is not None
+        if normalize_email(typed_email) != case.account.email:
+            raise RecoveryError("Type the account's email address exactly to approve.")
+        if not reason.strip():
+            raise RecoveryError("Give the reason for approving.")
         updated = RecoveryCase.objects.filter(pk=case.pk, status=Status.IN_VERIFICATION).update(
             status=Status.APPROVED,
             approved_by=actor,
