@@ -181,7 +181,8 @@ def test_the_account_back_off_passes_and_the_right_password_works_again(client, 
     response = submit_password(client, user.email, PASSWORD)
 
     assert response.status_code == 302
-    assert not LoginThrottle.objects.filter(key="account:ada@example.com").exists()
+    cleared = LoginThrottle.objects.get(key="account:ada@example.com")
+    assert (cleared.failure_count, cleared.next_try_at) == (0, None)
 
 
 @throttle_test

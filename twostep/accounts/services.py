@@ -7,8 +7,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate, login
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -69,43 +68,81 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     timing tells whether an account exists. Throttled per account and per IP.
     """
     now = timezone.now()
-    keys = _throttle_keys(email, request)
-    throttles = {t.key: t for t in LoginThrottle.objects.filter(key__in=[k.key for k in keys])}
-    waits = [
-        t.next_try_at - now for t in throttles.values() if t.next_try_at and t.next_try_at > now
-    ]
-    if waits:
+    account, *others = keys = _throttle_keys(email, request)
+    wait = _reserve_attempt(keys, now=now)
+    if wait is not None:
         subject = User.objects.filter(email=normalize_email(email)).first()
         if subject is not None:
             record(type=SecurityEvent.Type.LOGIN_THROTTLED, subject=subject, request=request)
-        raise LoginRefused(_wait_message(max(waits).total_seconds()))
+        raise LoginRefused(_wait_message(wait.total_seconds()))
     user = authenticate(request, username=normalize_email(email), password=password)
     if user is None:
-        _count_failure(keys, now=now, email=email, request=request)
+        with transaction.atomic():
+            for key in others:  # the account's failure was counted in advance
+                _count(key, now=now)
+            subject = User.objects.filter(email=normalize_email(email)).first()
+            if subject is not None:
+                record(type=SecurityEvent.Type.LOGIN_FAILED, subject=subject, request=request)
         raise LoginRefused(INVALID_LOGIN)
-    if keys[0].key in throttles:  # a success clears the account's failures (not the IP's)
-        LoginThrottle.objects.filter(key=keys[0].key).delete()
+    # A success clears the account's failures, the one reserved for this attempt included.
+    LoginThrottle.objects.filter(key=account.key).update(
+        failure_count=0, next_try_at=None, updated_at=now
+    )
     return user
 
 
-def _count_failure(keys: list[_Key], *, now, email: str, request: HttpRequest) -> None:
+def _reserve_attempt(keys: list[_Key], *, now) -> timedelta | None:
+    """Refuse the attempt if a key must still wait; otherwise count it against the account
+    before the password is checked (a success takes it back).
+
+    Check and count happen under the account row's lock, so a burst of parallel guesses
+    cannot all pass a check that none of them has counted against yet: it gets the free
+    tries and then the back-off, as sequential guesses do.
+    """
+    account = keys[0]
     with transaction.atomic():
-        for k in keys:
-            throttle, created = LoginThrottle.objects.select_for_update().get_or_create(
-                key=k.key, defaults={"failure_count": 1, "updated_at": now}
-            )
-            if not created:
-                forgotten = throttle.updated_at < now - FORGET_FAILURES_AFTER  # row is locked
-                LoginThrottle.objects.filter(pk=throttle.pk).update(
-                    failure_count=1 if forgotten else F("failure_count") + 1, updated_at=now
-                )
-                throttle.refresh_from_db()
-            delay = backoff_delay(throttle.failure_count, free=k.free, cap=k.cap)
-            if delay:
-                LoginThrottle.objects.filter(pk=throttle.pk).update(next_try_at=now + delay)
-        subject = User.objects.filter(email=normalize_email(email)).first()
-        if subject is not None:
-            record(type=SecurityEvent.Type.LOGIN_FAILED, subject=subject, request=request)
+        locked = LoginThrottle.objects.select_for_update().filter(key__in=[k.key for k in keys])
+        rows = {t.key: t for t in locked}
+        row = rows.get(account.key) or _locked_row(account, now=now)
+        waits = [
+            t.next_try_at - now
+            for t in (*rows.values(), row)
+            if t and t.next_try_at and t.next_try_at > now
+        ]
+        if waits:
+            return max(waits)
+        if row is not None:
+            _increment(row, account, now=now)
+    return None
+
+
+def _count(key: _Key, *, now) -> None:
+    """One more consecutive failure for `key`. Call inside a transaction."""
+    row = _locked_row(key, now=now)
+    if row is not None:
+        _increment(row, key, now=now)
+
+
+def _locked_row(key: _Key, *, now) -> LoginThrottle | None:
+    """The key's row, locked; or None after creating it with its first failure counted."""
+    row = LoginThrottle.objects.select_for_update().filter(key=key.key).first()
+    if row is not None:
+        return row
+    try:
+        with transaction.atomic():
+            LoginThrottle.objects.create(key=key.key, failure_count=1, updated_at=now)
+        return None
+    except IntegrityError:  # a concurrent first failure created it: wait for its lock
+        return LoginThrottle.objects.select_for_update().get(key=key.key)
+
+
+def _increment(row: LoginThrottle, key: _Key, *, now) -> None:
+    forgotten = row.updated_at < now - FORGET_FAILURES_AFTER
+    row.failure_count = 1 if forgotten else row.failure_count + 1
+    delay = backoff_delay(row.failure_count, free=key.free, cap=key.cap)
+    row.next_try_at = now + delay if delay else None
+    row.updated_at = now
+    row.save(update_fields=["failure_count", "next_try_at", "updated_at"])
 
 
 def record_logout(*, request: HttpRequest) -> None:
