@@ -1,5 +1,5 @@
 """Work done inside twostep's own environment for the benchmark (run as a script with
-DATABASE_URL set): seed accounts, count SQL statements, time the code check."""
+DATABASE_URL set): seed accounts and time the code check."""
 
 import argparse
 import json
@@ -20,8 +20,6 @@ django.setup()
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from twostep.accounts.models import User  # noqa: E402
@@ -86,28 +84,6 @@ def _copy_seed(users: int, password_hash: str, token: str, now) -> None:
         cursor.execute("SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s)", [users])
 
 
-def count_statements(user_index: int) -> dict:
-    """SQL statements of one full login and of one authenticated page, in process."""
-    client = Client()
-    counts = {}
-    steps = [
-        ("form", lambda: client.get("/login/")),
-        (
-            "password",
-            lambda: client.post("/login/", {"email": email(user_index), "password": PASSWORD}),
-        ),
-        ("code", lambda: client.post("/login/code/", {"code": totp.code_at(SECRET, time.time())})),
-        ("auth_page", lambda: client.get("/api/session/")),
-    ]
-    for name, step in steps:
-        with CaptureQueriesContext(connection) as queries:
-            response = step()
-        counts[name] = len(queries.captured_queries)
-        counts[f"{name}_status"] = response.status_code
-    counts["login_total"] = counts["form"] + counts["password"] + counts["code"]
-    return counts
-
-
 WARM_UP = 10
 
 
@@ -162,7 +138,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="task", required=True)
     sub.add_parser("seed").add_argument("--users", type=int, required=True)
-    sub.add_parser("count").add_argument("--user", type=int, required=True)
     timing = sub.add_parser("codecheck")
     timing.add_argument("--first-user", type=int, required=True)
     timing.add_argument("--n", type=int, default=1000)
@@ -170,8 +145,6 @@ def main() -> None:
     if args.task == "seed":
         seed(args.users)
         print(json.dumps({"seeded": args.users}))
-    elif args.task == "count":
-        print(json.dumps(count_statements(args.user)))
     else:
         print(json.dumps(time_code_check(args.first_user, args.n)))
 

@@ -143,12 +143,17 @@ def _support_page(
 @support_required
 @require_GET
 def support_poll(request: HttpRequest, pk: int) -> JsonResponse:
+    if not Conversation.objects.filter(pk=pk).exists():
+        raise Http404("No such conversation.")
+    return messages_json(request, conversation_id=pk)
+
+
+def messages_json(request: HttpRequest, *, conversation_id: int) -> JsonResponse:
+    """A poll's answer: the messages of the conversation after `?after=<id>`, or 400."""
     after = services.poll_position(request.GET.get("after"))
     if after is None:
         return JsonResponse(BAD_AFTER, status=400)
-    if not Conversation.objects.filter(pk=pk).exists():
-        raise Http404("No such conversation.")
-    return JsonResponse({"messages": services.messages_after(pk, after)})
+    return JsonResponse({"messages": services.messages_after(conversation_id, after)})
 
 
 @support_required

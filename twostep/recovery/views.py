@@ -13,6 +13,7 @@ from twostep.accounts.models import User
 from twostep.accounts.views import safe_next
 from twostep.audit.services import client_ip, recent_for
 from twostep.chat import services as chat
+from twostep.chat.views import messages_json
 from twostep.mfa.services import active_device
 
 from . import services, support
@@ -100,12 +101,7 @@ def case_page(request: HttpRequest, token: str) -> HttpResponse:
 
 def case_messages(request: HttpRequest, token: str) -> JsonResponse:
     case = _case_or_404(token, "access")
-    try:
-        after = int(request.GET.get("after", "0"))
-    except ValueError:
-        return JsonResponse({"error": "after must be a number"}, status=400)
-    conversation = services.case_conversation(case)
-    return JsonResponse({"messages": chat.messages_after(conversation.pk, after)})
+    return messages_json(request, conversation_id=services.case_conversation(case).pk)
 
 
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
@@ -226,12 +222,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @support_required
 def support_case_messages(request: HttpRequest, pk: int) -> JsonResponse:
     case = get_object_or_404(RecoveryCase, pk=pk)
-    try:
-        after = int(request.GET.get("after", "0"))
-    except ValueError:
-        return JsonResponse({"error": "after must be a number"}, status=400)
-    conversation = services.case_conversation(case)
-    return JsonResponse({"messages": chat.messages_after(conversation.pk, after)})
+    return messages_json(request, conversation_id=services.case_conversation(case).pk)
 
 
 @require_POST
