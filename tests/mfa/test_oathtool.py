@@ -1,6 +1,5 @@
 """Our TOTP module against two independent implementations: oathtool (C) and pyotp."""
 
-import os
 import random
 import shutil
 import subprocess
@@ -35,10 +34,8 @@ CASE_IDS = [f"{len(key)}B-at-{unix_time}" for key, unix_time in CROSS_CASES]
 @pytest.fixture(scope="module")
 def oathtool() -> str:
     path = shutil.which("oathtool")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("oathtool is required in CI: apt-get install oathtool")
-        pytest.skip("oathtool is not installed (Debian package 'oathtool')")
+    if path is None:  # a skip would pass as green: `make test` installs it
+        pytest.fail("oathtool is required: apt-get install oathtool")
     return path
 
 
