@@ -22,15 +22,19 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The worker, started again whenever it exits (in production a supervisor does this).
+WORKER_FOREVER := while true; do $(BIN)/python manage.py worker --loop; \
+	echo "worker exited (status $$?); restarting in 5 s" >&2; sleep 5; done
+
 # Serves the app with the mail worker beside it; Ctrl-C stops both.
 run: demo
 	@echo "Serving http://$(HOST):$(PORT)/  (emails are printed here by the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python manage.py worker --loop & \
+	( $(WORKER_FOREVER) ) & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-worker: install
-	$(BIN)/python manage.py worker --loop
+worker: migrate
+	@trap 'kill 0' INT TERM EXIT; $(WORKER_FOREVER)
 
 lint: install
 	$(BIN)/ruff check twostep tests bench

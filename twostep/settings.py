@@ -228,5 +228,9 @@ TWOSTEP_INBOUND_SMTP_PORT = int(os.environ.get("TWOSTEP_INBOUND_SMTP_PORT", "252
 # Behind one proxy every request has its address: set this, or the per-IP throttles see
 # all clients as one.
 TWOSTEP_TRUSTED_PROXIES = int(os.environ.get("TWOSTEP_TRUSTED_PROXIES", "0"))
+# Issue 7 (A): mail queue and worker
+# `worker_status` and the support console call the worker late when it has completed no
+# pass for this long (seconds).
+TWOSTEP_WORKER_LATE_SECONDS = int(os.environ.get("TWOSTEP_WORKER_LATE_SECONDS", "300"))
 # How long the state between a correct password and a correct code lives.
 TWOSTEP_PENDING_LOGIN_SECONDS = 300

@@ -53,19 +53,19 @@ def test_an_email_queued_in_a_rolled_back_transaction_is_never_sent(user, mailou
     assert not OutgoingEmail.objects.exists()
 
 
-def test_the_send_queued_mail_command_delivers_once_and_exits(queued, mailoutbox):
+def test_the_worker_command_without_loop_delivers_once_and_exits(queued, mailoutbox):
     out = StringIO()
 
-    call_command("send_queued_mail", stdout=out)
+    call_command("worker", stdout=out)
 
-    assert out.getvalue() == "sent 1 email(s)\n"
+    assert out.getvalue() == "resets done: 0, emails sent: 1\n"
     assert [m.subject for m in mailoutbox] == ["Your password was changed"]
 
 
 def test_the_command_is_quiet_when_nothing_is_due(db, mailoutbox):
     out = StringIO()
 
-    call_command("send_queued_mail", stdout=out)
+    call_command("worker", stdout=out)
 
     assert out.getvalue() == ""
 

@@ -25,3 +25,19 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to} ({self.status})"
+
+
+class WorkerHeartbeat(models.Model):
+    """One background worker process (host and pid) and when it last completed a pass:
+    written by each pass, read by `worker_status` and the support console."""
+
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_pass_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "pid"], name="one_row_per_worker")]
+
+    def __str__(self) -> str:
+        return f"worker {self.host}:{self.pid}"
