@@ -69,3 +69,7 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
+
+
+# Real worker processes and an SMTP listener for fault tests: `listener`, `workers`.
+pytest_plugins = ["tests.workers"]

@@ -232,5 +232,8 @@ TWOSTEP_TRUSTED_PROXIES = int(os.environ.get("TWOSTEP_TRUSTED_PROXIES", "0"))
 # `worker_status` and the support console call the worker late when it has completed no
 # pass for this long (seconds).
 TWOSTEP_WORKER_LATE_SECONDS = int(os.environ.get("TWOSTEP_WORKER_LATE_SECONDS", "300"))
+# A worker's claim on a queued email (seconds); renewed while the email is being sent, so
+# it only lapses when the worker died.
+TWOSTEP_MAIL_CLAIM_SECONDS = float(os.environ.get("TWOSTEP_MAIL_CLAIM_SECONDS", "300"))
 # How long the state between a correct password and a correct code lives.
 TWOSTEP_PENDING_LOGIN_SECONDS = 300

@@ -13,8 +13,8 @@ from django.db import connection
 from django.urls import reverse
 
 from tests.conftest import NOW
-from tests.mail.conftest import SMTPServer, free_port
-from tests.recovery.worker_process import Worker, wait_for
+from tests.mail.conftest import SMTPServer
+from tests.workers import wait_for
 from twostep.mail.models import OutgoingEmail, WorkerHeartbeat
 from twostep.mail.services import queue_email
 from twostep.recovery.management.commands.worker import MAX_BACKOFF, backoff_delay
@@ -81,29 +81,6 @@ def test_the_support_queue_shows_the_workers_last_pass(agent, frozen):
 # Fault tests: a real worker process under real faults.
 
 
-@pytest.fixture
-def listener():
-    server = SMTPServer(free_port())
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def workers(tmp_path, listener):
-    """Start workers with `workers.start(**env)`; all are stopped after the test."""
-    started: list[Worker] = []
-
-    class Start:
-        def start(self, **env: str) -> Worker:
-            worker = Worker(tmp_path, listener.port, **env)
-            started.append(worker)
-            return worker
-
-    yield Start()
-    for worker in started:
-        worker.stop()
-
-
 def queue_for(user) -> OutgoingEmail:
     return queue_email(to=user.email, template="mfa_enabled", context={"user": user})
 
@@ -112,17 +89,12 @@ def delivered(listener: SMTPServer) -> list[str]:
     return [m["Subject"] for m in listener.inbox.messages]
 
 
-def last_pass(worker: Worker) -> float:
-    beat = WorkerHeartbeat.objects.filter(pid=worker.pid).first()
-    return 0 if beat is None else beat.last_pass_at.timestamp()
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_survives_its_database_connection_being_terminated(user, listener, workers):
     listener.start()
     worker = workers.start()
-    wait_for(lambda: last_pass(worker), "the worker's first pass")
+    wait_for(lambda: worker.last_pass(), "the worker's first pass")
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -136,8 +108,8 @@ def test_the_worker_survives_its_database_connection_being_terminated(user, list
     assert delivered(listener) == ["Two-factor authentication is now on"]
     assert worker.alive()
     assert "Worker pass failed (OperationalError" in worker.log()
-    before = last_pass(worker)
-    wait_for(lambda: last_pass(worker) > before, "another completed pass")
+    before = worker.last_pass()
+    wait_for(lambda: worker.last_pass() > before, "another completed pass")
 
 
 @pytest.mark.django_db(transaction=True)

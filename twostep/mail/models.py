@@ -10,6 +10,9 @@ class OutgoingEmail(models.Model):
         FAILED = "failed", "Gave up"
 
     to = models.EmailField()
+    # Chosen when queued and sent as the Message-ID header on every attempt, so a receiver
+    # can drop the copy sent again after a worker died mid-send.
+    message_id = models.CharField(max_length=255)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)

@@ -5,12 +5,17 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.mail.conftest import SMTPServer, free_port
+from twostep.mail.models import WorkerHeartbeat
+
+ROOT = Path(__file__).resolve().parents[1]
 WAIT = 30.0  # seconds; only reached when something is broken
 
 
@@ -54,6 +59,11 @@ class Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def last_pass(self) -> float:
+        """When this worker last completed a pass (a timestamp; 0 before its first)."""
+        beat = WorkerHeartbeat.objects.filter(pid=self.pid).first()
+        return 0.0 if beat is None else beat.last_pass_at.timestamp()
+
     def log(self) -> str:
         return self.log_path.read_text()
 
@@ -74,3 +84,49 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT) 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+@contextmanager
+def smtp_listener() -> Iterator[SMTPServer]:
+    """A real SMTP server on a free port of 127.0.0.1 (started by the caller), stopped after."""
+    server = SMTPServer(free_port())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Workers:
+    """Worker processes sending to `smtp_port`, each stopped when the block ends:
+    `with Workers(tmp_path, port) as workers: workers.start(**env)`."""
+
+    def __init__(self, tmp_path: Path, smtp_port: int) -> None:
+        self.tmp_path, self.smtp_port = tmp_path, smtp_port
+        self.started: list[Worker] = []
+
+    def start(self, **env: str) -> Worker:
+        worker = Worker(self.tmp_path, self.smtp_port, **env)
+        self.started.append(worker)
+        return worker
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for worker in self.started:
+            worker.stop()
+
+
+# Fixtures (tests/conftest.py loads this module as a plugin).
+
+
+@pytest.fixture
+def listener() -> Iterator[SMTPServer]:
+    with smtp_listener() as server:
+        yield server
+
+
+@pytest.fixture
+def workers(tmp_path, listener) -> Iterator[Workers]:
+    with Workers(tmp_path, listener.port) as started:
+        yield started
