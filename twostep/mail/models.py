@@ -7,7 +7,7 @@ class OutgoingEmail(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         SENT = "sent", "Sent"
-        FAILED = "failed", "Gave up"
+        FAILED = "failed", "Not delivered"
 
     to = models.EmailField()
     # Chosen when queued and sent as the Message-ID header on every attempt, so a receiver
@@ -18,6 +18,8 @@ class OutgoingEmail(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
+    # Failed attempts are retried until then; a failure after it gives the message up.
+    retry_until = models.DateTimeField()
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)

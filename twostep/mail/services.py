@@ -26,7 +26,6 @@ from .models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12
 ERASED = "(erased after delivery)"
 RETRY_CAP = timedelta(hours=1)
 QUEUED = OutgoingEmail.Status.QUEUED
@@ -44,7 +43,19 @@ def queue_email(*, to: str, template: str, context: dict[str, Any]) -> OutgoingE
         subject=subject.removeprefix("Subject:").strip(),
         body=body.strip() + "\n",
         next_attempt_at=now,
+        retry_until=now + retry_period(),
         created_at=now,
+    )
+
+
+def requeue_failed(*, email: OutgoingEmail) -> bool:
+    """Queue a failed email again, due now and retried for another retry period (same body
+    and Message-ID). Returns False, changing nothing, when it was not failed."""
+    now = timezone.now()
+    return bool(
+        OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.FAILED).update(
+            status=QUEUED, next_attempt_at=now, retry_until=now + retry_period()
+        )
     )
 
 
@@ -55,7 +66,13 @@ def new_message_id() -> str:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    return min(timedelta(seconds=30 * 2 ** (attempts - 1)), RETRY_CAP)
+    """30 s after the first failed attempt, doubling up to an hour (the exponent is capped:
+    an email is retried for days, and 2 ** attempts seconds would overflow timedelta)."""
+    return min(timedelta(seconds=30 * 2 ** min(attempts - 1, 10)), RETRY_CAP)
+
+
+def retry_period() -> timedelta:
+    return timedelta(seconds=settings.TWOSTEP_MAIL_RETRY_SECONDS)
 
 
 def claim_length() -> timedelta:
@@ -159,14 +176,21 @@ def _record_delivery(message: OutgoingEmail) -> None:
 
 
 def _record_failure(message: OutgoingEmail, error: Exception) -> None:
+    """Retry later, or after `retry_until` give up: the message stays, body included, for
+    support to see and re-send."""
     attempts = message.attempts + 1
     last_error = f"{type(error).__name__}: {error}"[:500]
-    gave_up = attempts >= MAX_ATTEMPTS
+    now = timezone.now()
+    gave_up = now >= message.retry_until
     OutgoingEmail.objects.filter(pk=message.pk, status=QUEUED).update(
         attempts=attempts,
         last_error=last_error,
         status=OutgoingEmail.Status.FAILED if gave_up else QUEUED,
-        next_attempt_at=timezone.now() + retry_delay(attempts),
-        **({"body": ERASED} if gave_up else {}),
+        next_attempt_at=now + retry_delay(attempts),
     )
-    logger.warning("Email %s to be retried (attempt %s): %s", message.pk, attempts, last_error)
+    if gave_up:
+        logger.error(
+            "Email %s not delivered after %s attempts: %s", message.pk, attempts, last_error
+        )
+    else:
+        logger.warning("Email %s to be retried (attempt %s): %s", message.pk, attempts, last_error)
