@@ -22,19 +22,20 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-# The worker, started again whenever it exits (in production a supervisor does this).
-WORKER_FOREVER := while true; do $(BIN)/python manage.py worker --loop; \
+# The worker, started again whenever it fails or is killed; it exits 0 only when asked to
+# stop (SIGINT, SIGTERM). In production a supervisor does this (README, "Production").
+WORKER_FOREVER := until $(BIN)/python manage.py worker --loop; do \
 	echo "worker exited (status $$?); restarting in 5 s" >&2; sleep 5; done
 
 # Serves the app with the mail worker beside it; Ctrl-C stops both.
 run: demo
 	@echo "Serving http://$(HOST):$(PORT)/  (emails are printed here by the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	( $(WORKER_FOREVER) ) & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: migrate
-	@trap 'kill 0' INT TERM EXIT; $(WORKER_FOREVER)
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; $(WORKER_FOREVER)
 
 lint: install
 	$(BIN)/ruff check twostep tests bench

@@ -139,3 +139,5 @@ def test_the_worker_survives_an_smtp_outage_and_delivers_when_the_server_is_back
     assert delivered(listener) == ["Two-factor authentication is now on"]
     assert queued.attempts == 2
     assert worker.alive()
+    worker.process.terminate()  # a supervisor's stop: the pass ends, then a clean exit
+    assert worker.process.wait(timeout=30) == 0
