@@ -22,15 +22,20 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The worker, started again whenever it fails or is killed; it exits 0 only when asked to
+# stop (SIGINT, SIGTERM). In production a supervisor does this (README, "Production").
+WORKER_FOREVER := until $(BIN)/python manage.py worker --loop; do \
+	echo "worker exited (status $$?); restarting in 5 s" >&2; sleep 5; done
+
 # Serves the app with the mail worker beside it; Ctrl-C stops both.
 run: demo
 	@echo "Serving http://$(HOST):$(PORT)/  (emails are printed here by the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python manage.py worker --loop & \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
+	( $(WORKER_FOREVER) ) & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-worker: install
-	$(BIN)/python manage.py worker --loop
+worker: migrate
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; $(WORKER_FOREVER)
 
 lint: install
 	$(BIN)/ruff check twostep tests bench

@@ -62,11 +62,15 @@ def pytest_collection_modifyitems(config, items):
     """Tests marked `postgres` (faults only PostgreSQL can stage, such as a terminated
     backend) run only on PostgreSQL. On SQLite they are deselected, not skipped: `make test`
     then runs them in a second pass against PostgreSQL, so every test runs somewhere."""
-    from django.conf import settings
+    from django.db import connection
 
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if connection.vendor == "postgresql":
         return
     kept = [item for item in items if item.get_closest_marker("postgres") is None]
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept
+
+
+# Real worker processes and an SMTP listener for fault tests: `listener`, `workers`.
+pytest_plugins = ["tests.workers"]

@@ -228,5 +228,15 @@ TWOSTEP_INBOUND_SMTP_PORT = int(os.environ.get("TWOSTEP_INBOUND_SMTP_PORT", "252
 # Behind one proxy every request has its address: set this, or the per-IP throttles see
 # all clients as one.
 TWOSTEP_TRUSTED_PROXIES = int(os.environ.get("TWOSTEP_TRUSTED_PROXIES", "0"))
+# Issue 7 (A): mail queue and worker
+# `worker_status` and the support console call the worker late when it has completed no
+# pass for this long (seconds).
+TWOSTEP_WORKER_LATE_SECONDS = int(os.environ.get("TWOSTEP_WORKER_LATE_SECONDS", "300"))
+# A worker's claim on a queued email (seconds); renewed while the email is being sent, so
+# it only lapses when the worker died.
+TWOSTEP_MAIL_CLAIM_SECONDS = float(os.environ.get("TWOSTEP_MAIL_CLAIM_SECONDS", "300"))
+# An email that cannot be delivered is retried (at most an hour apart) for this long after
+# it was queued (seconds, default 3 days), then kept as failed for support to re-send.
+TWOSTEP_MAIL_RETRY_SECONDS = int(os.environ.get("TWOSTEP_MAIL_RETRY_SECONDS", str(3 * 86400)))
 # How long the state between a correct password and a correct code lives.
 TWOSTEP_PENDING_LOGIN_SECONDS = 300

@@ -1,5 +1,6 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1, and the settings that send to it."""
 
+import asyncio
 import email
 import socket
 from email.message import Message
@@ -11,13 +12,18 @@ from tests.accounts.factories import make_user  # noqa: F401 - overrides the sha
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
+    """An aiosmtpd handler that keeps every message it receives. With `delay` it is a slow
+    server: it keeps the message, then takes `delay` seconds to answer (other sessions go on
+    meanwhile), so a client that dies in between leaves a delivered message behind."""
 
     def __init__(self) -> None:
         self.envelopes: list = []
+        self.delay = 0.0
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
 
     @property

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from tests.conftest import NOW
 from twostep.mail.models import OutgoingEmail
-from twostep.mail.services import MAX_ATTEMPTS, deliver_due, queue_email, retry_delay
+from twostep.mail.services import deliver_due, queue_email, requeue_failed, retry_delay
 
 
 @pytest.fixture
@@ -53,19 +53,19 @@ def test_an_email_queued_in_a_rolled_back_transaction_is_never_sent(user, mailou
     assert not OutgoingEmail.objects.exists()
 
 
-def test_the_send_queued_mail_command_delivers_once_and_exits(queued, mailoutbox):
+def test_the_worker_command_without_loop_delivers_once_and_exits(queued, mailoutbox):
     out = StringIO()
 
-    call_command("send_queued_mail", stdout=out)
+    call_command("worker", stdout=out)
 
-    assert out.getvalue() == "sent 1 email(s)\n"
+    assert out.getvalue() == "resets done: 0, emails sent: 1\n"
     assert [m.subject for m in mailoutbox] == ["Your password was changed"]
 
 
 def test_the_command_is_quiet_when_nothing_is_due(db, mailoutbox):
     out = StringIO()
 
-    call_command("send_queued_mail", stdout=out)
+    call_command("worker", stdout=out)
 
     assert out.getvalue() == ""
 
@@ -73,20 +73,49 @@ def test_the_command_is_quiet_when_nothing_is_due(db, mailoutbox):
 def test_retry_delay_doubles_from_thirty_seconds_up_to_an_hour():
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert retry_delay(8) == timedelta(hours=1)
-    assert retry_delay(MAX_ATTEMPTS) == timedelta(hours=1)
+    assert retry_delay(100) == timedelta(hours=1)
 
 
-def test_a_message_is_given_up_only_after_the_last_attempt(queued, smtp_server, frozen):
-    # smtp_server is never started: every attempt meets a refused connection.
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+def fail_until_given_up(message: OutgoingEmail, frozen) -> list[OutgoingEmail]:
+    """Let every attempt fail (nothing listens) until the message is given up; its states."""
+    states = []
+    while message.status == OutgoingEmail.Status.QUEUED:
         assert deliver_due() == 0
-        queued.refresh_from_db()
-        assert queued.attempts == attempt
-        frozen.shift(retry_delay(attempt).total_seconds())
+        message.refresh_from_db()
+        states.append(OutgoingEmail.objects.get(pk=message.pk))
+        frozen.shift(retry_delay(message.attempts).total_seconds())
+    return states
 
-    assert queued.status == "failed"
-    assert "ConnectionRefusedError" in queued.last_error
+
+def test_an_undeliverable_email_is_retried_for_three_days_and_then_kept(
+    queued, smtp_server, frozen
+):
+    # smtp_server is never started: every attempt meets a refused connection.
+    states = fail_until_given_up(queued, frozen)
+
+    *retried, last = states
+    assert all(s.status == "queued" for s in retried)
+    assert retried[-1].next_attempt_at - NOW < timedelta(days=3) + timedelta(hours=1)
+    assert last.next_attempt_at - retry_delay(last.attempts) >= NOW + timedelta(days=3)
+    assert len(states) > 70  # hourly after the first few hours, not 12 and done
+    assert (last.status, last.attempts) == ("failed", len(states))
+    assert "ConnectionRefusedError" in last.last_error
+    assert last.body == queued.body  # kept for the re-send: only a sent body is erased
     assert deliver_due() == 0
+
+
+def test_a_failed_email_is_queued_again_once_with_the_same_message_id(queued, smtp_server, frozen):
+    fail_until_given_up(queued, frozen)
+    smtp_server.start()
+
+    assert requeue_failed(email=queued) is True
+    assert requeue_failed(email=queued) is False  # already queued again
+    assert deliver_due() == 1
+
+    (message,) = smtp_server.inbox.messages
+    assert message["Message-ID"] == queued.message_id
+    queued.refresh_from_db()
+    assert queued.status == "sent"
 
 
 def test_a_delivered_body_is_erased_from_the_queue(user, mailoutbox, frozen):

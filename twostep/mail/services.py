@@ -2,17 +2,23 @@
 
 `queue_email` writes a row in the caller's transaction, so a security change and the email
 announcing it commit (or roll back) together. `deliver_due` is run by the worker command:
-it claims due rows, sends them, and on failure retries with back-off.
+it claims due rows one at a time, sends them, and on failure retries with back-off.
 """
 
 import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.message import EmailMessage
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -20,9 +26,9 @@ from .models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12
 ERASED = "(erased after delivery)"
 RETRY_CAP = timedelta(hours=1)
+QUEUED = OutgoingEmail.Status.QUEUED
 
 
 def queue_email(*, to: str, template: str, context: dict[str, Any]) -> OutgoingEmail:
@@ -33,71 +39,158 @@ def queue_email(*, to: str, template: str, context: dict[str, Any]) -> OutgoingE
     now = timezone.now()
     return OutgoingEmail.objects.create(
         to=to,
+        message_id=new_message_id(),
         subject=subject.removeprefix("Subject:").strip(),
         body=body.strip() + "\n",
         next_attempt_at=now,
+        retry_until=now + retry_period(),
         created_at=now,
     )
 
 
-def retry_delay(attempts: int) -> timedelta:
-    return min(timedelta(seconds=30 * 2 ** (attempts - 1)), RETRY_CAP)
-
-
-def _claim(batch: int) -> list[OutgoingEmail]:
-    """Move due rows' next attempt forward so no other worker takes them meanwhile."""
+def requeue_failed(*, email: OutgoingEmail) -> bool:
+    """Queue a failed email again, due now and retried for another retry period (same body
+    and Message-ID). Returns False, changing nothing, when it was not failed."""
     now = timezone.now()
-    with transaction.atomic():
-        due = list(
-            OutgoingEmail.objects.select_for_update(skip_locked=True)
-            .filter(status=OutgoingEmail.Status.QUEUED, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")[:batch]
+    return bool(
+        OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.FAILED).update(
+            status=QUEUED, next_attempt_at=now, retry_until=now + retry_period()
         )
-        if due:
-            OutgoingEmail.objects.filter(pk__in=[m.pk for m in due]).update(
-                next_attempt_at=now + timedelta(minutes=5)
-            )
-    return due
+    )
 
 
-def deliver_due(*, batch: int = 50) -> int:
-    """Send every due message once. Returns how many were sent."""
-    due = _claim(batch)
-    if not due:
-        return 0
+def new_message_id() -> str:
+    """A globally unique Message-ID in the sender's domain (RFC 5322 msg-id)."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """30 s after the first failed attempt, doubling up to an hour (the exponent is capped:
+    an email is retried for days, and 2 ** attempts seconds would overflow timedelta)."""
+    return min(timedelta(seconds=30 * 2 ** min(attempts - 1, 10)), RETRY_CAP)
+
+
+def retry_period() -> timedelta:
+    return timedelta(seconds=settings.TWOSTEP_MAIL_RETRY_SECONDS)
+
+
+def claim_length() -> timedelta:
+    return timedelta(seconds=settings.TWOSTEP_MAIL_CLAIM_SECONDS)
+
+
+def deliver_due(*, limit: int = 50) -> int:
+    """Send up to `limit` due messages, one at a time. Returns how many were sent.
+
+    A worker claims one message by moving its `next_attempt_at` a claim length ahead (one
+    short transaction; skip_locked lets workers pass each other), and while the message is
+    being sent a thread renews that claim every third of its length. So no other worker
+    takes a message in flight, however slow the SMTP server or short the claim; only a
+    worker that dies stops renewing, and its message is taken again once the claim lapses.
+    Delivery is thus at least once, twice only after a worker died mid-send, and then with
+    the same Message-ID so the receiver can drop the copy.
+    """
     sent = 0
     connection = get_connection(fail_silently=False)
-    for message in due:
-        email = EmailMessage(
-            subject=message.subject,
-            body=message.body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.to],
-            connection=connection,
-        )
-        try:
-            email.send()
-        except Exception as error:  # noqa: BLE001 - any transport failure means retry
-            _record_failure(message, error)
-        else:
-            message.status = OutgoingEmail.Status.SENT
-            message.attempts += 1
-            message.sent_at = timezone.now()
-            message.last_error = ""
-            message.body = ERASED  # it may carry one-time links: none kept once delivered
-            message.save(update_fields=["status", "attempts", "sent_at", "last_error", "body"])
+    for _ in range(limit):
+        message = _claim_next()
+        if message is None:
+            break
+        with _renewing_claim(message.pk):
+            error = _send(message, connection)
+        if error is None:
+            _record_delivery(message)
             sent += 1
+        else:
+            _record_failure(message, error)
     return sent
 
 
-def _record_failure(message: OutgoingEmail, error: Exception) -> None:
-    message.attempts += 1
-    message.last_error = f"{type(error).__name__}: {error}"[:500]
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status = OutgoingEmail.Status.FAILED
-        message.body = ERASED
-    message.next_attempt_at = timezone.now() + retry_delay(message.attempts)
-    message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at", "body"])
-    logger.warning(
-        "Email %s to be retried (attempt %s): %s", message.pk, message.attempts, message.last_error
+def _claim_next() -> OutgoingEmail | None:
+    now = timezone.now()
+    with transaction.atomic():
+        message = (
+            OutgoingEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=QUEUED, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .first()
+        )
+        if message is not None:
+            message.next_attempt_at = now + claim_length()
+            message.save(update_fields=["next_attempt_at"])
+    return message
+
+
+@contextmanager
+def _renewing_claim(pk: int) -> Iterator[None]:
+    """Keep message `pk` claimed while the block runs (a thread with its own connection)."""
+    done = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not done.wait(claim_length().total_seconds() / 3):
+                try:
+                    OutgoingEmail.objects.filter(pk=pk, status=QUEUED).update(
+                        next_attempt_at=timezone.now() + claim_length()
+                    )
+                except DatabaseError as error:  # the next renewal may still come in time
+                    logger.warning("Claim on email %s not renewed: %s", pk, type(error).__name__)
+                    connections.close_all()
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=renew, name=f"mail-claim-{pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _send(message: OutgoingEmail, connection: Any) -> Exception | None:
+    email = EmailMessage(
+        subject=message.subject,
+        body=message.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to],
+        headers={"Message-ID": message.message_id},
+        connection=connection,
     )
+    try:
+        email.send()
+    except Exception as error:  # noqa: BLE001 - any transport failure means retry
+        return error
+    return None
+
+
+def _record_delivery(message: OutgoingEmail) -> None:
+    # The body may carry one-time links: none kept once delivered.
+    OutgoingEmail.objects.filter(pk=message.pk, status=QUEUED).update(
+        status=OutgoingEmail.Status.SENT,
+        attempts=F("attempts") + 1,
+        sent_at=timezone.now(),
+        last_error="",
+        body=ERASED,
+    )
+
+
+def _record_failure(message: OutgoingEmail, error: Exception) -> None:
+    """Retry later, or after `retry_until` give up: the message stays, body included, for
+    support to see and re-send."""
+    attempts = message.attempts + 1
+    last_error = f"{type(error).__name__}: {error}"[:500]
+    now = timezone.now()
+    gave_up = now >= message.retry_until
+    OutgoingEmail.objects.filter(pk=message.pk, status=QUEUED).update(
+        attempts=attempts,
+        last_error=last_error,
+        status=OutgoingEmail.Status.FAILED if gave_up else QUEUED,
+        next_attempt_at=now + retry_delay(attempts),
+    )
+    if gave_up:
+        logger.error(
+            "Email %s not delivered after %s attempts: %s", message.pk, attempts, last_error
+        )
+    else:
+        logger.warning("Email %s to be retried (attempt %s): %s", message.pk, attempts, last_error)

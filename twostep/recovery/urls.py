@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import support_mail, views
 
 app_name = "recovery"
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("vouch/<int:pk>/", views.vouch, name="vouch"),
     path("support/", views.queue, name="queue"),
     path("support/cases/<int:pk>/", views.case_detail, name="case_detail"),
+    path("support/emails/", support_mail.failed_emails, name="failed_emails"),
+    path("support/emails/<int:pk>/resend/", support_mail.resend_email, name="resend_email"),
     path(
         "support/cases/<int:pk>/messages/",
         views.support_case_messages,

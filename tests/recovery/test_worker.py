@@ -1,0 +1,143 @@
+"""The background worker outlives database and SMTP faults, and says when it last worked.
+
+The fault tests run the real command (`manage.py worker --loop`) as a subprocess against
+the test database and a real SMTP listener, and break things under it.
+"""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+
+from tests.conftest import NOW
+from tests.mail.conftest import SMTPServer
+from tests.workers import wait_for
+from twostep.mail.models import OutgoingEmail, WorkerHeartbeat
+from twostep.mail.services import queue_email
+from twostep.recovery.management.commands.worker import MAX_BACKOFF, backoff_delay
+
+
+def worker_status() -> tuple[int, str]:
+    """The command's exit status and everything it printed."""
+    out = StringIO()
+    try:
+        call_command("worker_status", stdout=out, stderr=out)
+    except SystemExit as exit:
+        return int(exit.code or 0), out.getvalue()
+    return 0, out.getvalue()
+
+
+def test_worker_status_fails_when_no_worker_ever_ran(db):
+    assert worker_status() == (1, "No worker has completed a pass yet.\n")
+
+
+def test_each_pass_writes_the_heartbeat_that_worker_status_prints(db, frozen):
+    call_command("worker")
+
+    (beat,) = WorkerHeartbeat.objects.all()
+    assert beat.last_pass_at == NOW
+    code, out = worker_status()
+    assert code == 0
+    assert out == f"Last pass {NOW.isoformat(timespec='seconds')} by {beat.host} pid {beat.pid}\n"
+
+    frozen.shift(60)
+    call_command("worker")
+    assert WorkerHeartbeat.objects.get().last_pass_at == NOW + timedelta(seconds=60)
+
+
+def test_worker_status_fails_once_no_pass_completed_within_the_late_limit(db, frozen, settings):
+    settings.TWOSTEP_WORKER_LATE_SECONDS = 300
+    call_command("worker")
+
+    frozen.shift(300)
+    assert worker_status()[0] == 0
+    frozen.shift(1)
+    code, out = worker_status()
+    assert code == 1
+    assert out.endswith(": late, no pass within 300 s.\n")
+
+
+def test_failed_passes_back_off_doubling_up_to_a_minute():
+    delays = [backoff_delay(interval=2.0, failures=n) for n in range(8)]
+
+    assert delays == [2.0, 4.0, 8.0, 16.0, 32.0, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF]
+
+
+def test_the_support_queue_shows_the_workers_last_pass(agent, frozen):
+    call_command("worker")
+    frozen.shift(120)
+
+    page = agent.get(reverse("recovery:queue")).content.decode()
+    assert "Background worker: last pass 2\xa0minutes ago." in page
+
+    frozen.shift(300)
+    page = agent.get(reverse("recovery:queue")).content.decode()
+    assert "last pass was 7\xa0minutes ago: emails and due resets are waiting" in page
+
+
+# Fault tests: a real worker process under real faults.
+
+
+def queue_for(user) -> OutgoingEmail:
+    return queue_email(to=user.email, template="mfa_enabled", context={"user": user})
+
+
+def delivered(listener: SMTPServer) -> list[str]:
+    return [m["Subject"] for m in listener.inbox.messages]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_survives_its_database_connection_being_terminated(user, listener, workers):
+    listener.start()
+    worker = workers.start()
+    wait_for(lambda: worker.last_pass(), "the worker's first pass")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchall(), "no worker connection to terminate"
+    queue_for(user)
+
+    wait_for(lambda: delivered(listener), "the email queued after the fault")
+    assert delivered(listener) == ["Two-factor authentication is now on"]
+    assert worker.alive()
+    assert "Worker pass failed (OperationalError" in worker.log()
+    before = worker.last_pass()
+    wait_for(lambda: worker.last_pass() > before, "another completed pass")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_survives_an_smtp_outage_and_delivers_when_the_server_is_back(
+    user, listener, workers
+):
+    worker = workers.start()  # nothing listens on the SMTP port yet
+    queued = queue_for(user)
+
+    def attempted() -> bool:
+        queued.refresh_from_db()
+        return queued.attempts >= 1
+
+    wait_for(attempted, "a failed delivery attempt")
+    assert "ConnectionRefusedError" in queued.last_error
+    assert worker.alive()
+
+    listener.start()
+    # The retry is due in 30 s: move it to now rather than wait.
+    OutgoingEmail.objects.filter(pk=queued.pk).update(next_attempt_at=queued.created_at)
+
+    def sent() -> bool:
+        queued.refresh_from_db()
+        return queued.status == "sent"
+
+    wait_for(sent, "the delivery after the outage")
+    assert delivered(listener) == ["Two-factor authentication is now on"]
+    assert queued.attempts == 2
+    assert worker.alive()
+    worker.process.terminate()  # a supervisor's stop: the pass ends, then a clean exit
+    assert worker.process.wait(timeout=30) == 0
