@@ -123,6 +123,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "server_side_binding": env_flag("TWOSTEP_PG_SERVER_SIDE_BINDING", True)
     }
+    # Django's backend, plus a lost connection (failover, restart) replaced without a 500.
+    DATABASES["default"]["ENGINE"] = "twostep.postgresql"
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN,

@@ -1,0 +1,122 @@
+"""A database connection lost between or during requests (pg_terminate_backend, as in a
+PostgreSQL restart or failover) costs no request a 500, and nothing is written twice."""
+
+import time
+
+import psycopg
+import pytest
+from django.db import OperationalError, connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tests.accounts.login_steps import log_in, submit_password
+from twostep.accounts.models import User, UserSession
+from twostep.audit.models import SecurityEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def on_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL")
+    yield
+    connection.close()  # a test may leave it broken on purpose; the teardown reconnects
+
+
+def terminate_app_connections() -> int:
+    """pg_terminate_backend for every other session on the test database (this process's
+    Django connection), from a connection of its own; waits until they are gone."""
+    connection.cursor().close()  # this process's connection, open and alive
+    db = connection.settings_dict
+    params = {"dbname": db["NAME"], "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
+    with psycopg.connect(**params, password=db["PASSWORD"] or None, autocommit=True) as admin:
+        pids = [
+            pid
+            for (pid,) in admin.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            alive = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]
+            ).fetchone()
+            if alive == (0,):
+                break
+            time.sleep(0.01)
+    return len(pids)
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_pages_and_a_login_answer_normally_after_the_connection_was_terminated(make_user):
+    ada = make_user()
+    grace = make_user("grace@example.com", "Grace Hopper")
+    ada_client = Client()
+    log_in(ada_client, ada)
+
+    assert terminate_app_connections() == 1
+    assert ada_client.get("/profile/").status_code == 200
+
+    assert terminate_app_connections() == 1
+    assert ada_client.get("/api/session/").json()["authenticated"] is True
+
+    assert terminate_app_connections() == 1
+    assert Client().get("/login/").status_code == 200
+
+    assert terminate_app_connections() == 1
+    grace_client = Client()
+    response = submit_password(grace_client, grace.email)
+
+    assert response.status_code == 302 and response["Location"] == "/profile/"
+    logins = SecurityEvent.objects.filter(subject=grace, type=SecurityEvent.Type.LOGIN)
+    assert logins.count() == 1
+    assert UserSession.objects.filter(user=grace).count() == 1
+
+
+def test_the_authenticated_page_still_costs_one_statement(make_user):
+    ada = make_user()
+    client = Client()
+    log_in(client, ada)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/session/").status_code == 200
+
+    assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_a_transaction_begun_after_the_connection_was_lost_runs_on_a_new_one(user):
+    terminate_app_connections()  # during the request's other work (a password hash)
+
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(full_name="Ada King")
+
+    assert User.objects.get(pk=user.pk).full_name == "Ada King"
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_a_read_whose_connection_dies_after_the_check_is_run_again(user):
+    terminate_app_connections()
+    connection.hung_up = lambda: False  # the server ends it between the check and the read
+
+    assert User.objects.get(pk=user.pk).email == "ada@example.com"
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_a_write_whose_connection_dies_after_the_check_is_not_repeated(user):
+    terminate_app_connections()
+    connection.hung_up = lambda: False
+
+    with pytest.raises(OperationalError):
+        User.objects.filter(pk=user.pk).update(full_name="Ada King")
+    del connection.hung_up
+    connection.close()
+    assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"
