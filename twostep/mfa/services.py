@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from twostep.accounts.sessions import end_other_sessions
 from twostep.audit.models import SecurityEvent
-from twostep.audit.services import record
+from twostep.audit.services import client_ip, record
 from twostep.backoff import backoff_delay
 from twostep.mail.services import queue_email
 
@@ -209,7 +209,7 @@ def _record_failure(
                 context={
                     "user": device.user,
                     "count": FREE_FAILURES,
-                    "ip": request.META.get("REMOTE_ADDR") if request else None,
+                    "ip": client_ip(request),
                 },
             )
     if failures >= LOCK_AFTER:
@@ -255,7 +255,7 @@ def _record_reuse(device: TOTPDevice, *, request: HttpRequest | None, purpose: s
                 template="code_reuse",
                 context={
                     "user": device.user,
-                    "ip": request.META.get("REMOTE_ADDR") if request else None,
+                    "ip": client_ip(request),
                 },
             )
     return CodeCheck(
