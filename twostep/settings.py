@@ -77,6 +77,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (CSS, chat.js), answered before sessions and CSRF are looked at.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "twostep.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -191,6 +193,18 @@ STATIC_URL = "static/"
 # twostep/ itself is not an app, so its stylesheet is found here, not by the app finder.
 STATICFILES_DIRS = [BASE_DIR / "twostep" / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one at each start
+# With DEBUG off the app serves its own static files (WhiteNoise), under hashed names
+# (cached for good by browsers) and pre-compressed, from what `collectstatic` wrote to
+# STATIC_ROOT. In development they come straight from the source folders.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # Email. Messages are queued in the database (twostep.mail) and delivered by a worker.
 DEFAULT_FROM_EMAIL = os.environ.get("TWOSTEP_FROM_EMAIL", "Bpart <no-reply@bpart.com>")
