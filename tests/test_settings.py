@@ -144,6 +144,22 @@ def test_debug_off_passes_the_deployment_checks(tmp_path):
     assert warnings <= {"security.W005", "security.W021"}
 
 
+def test_hsts_subdomains_and_preload_when_set_leave_no_deployment_warning(tmp_path):
+    env = {**proper_keys(), "TWOSTEP_HSTS_INCLUDE_SUBDOMAINS": "1", "TWOSTEP_HSTS_PRELOAD": "1"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        env=production_env(tmp_path, **env),
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not re.findall(r"\((\w+\.\w+)\)", result.stdout + result.stderr)
+    assert "System check identified no issues" in result.stdout
+
+
 def test_the_test_run_uses_development_defaults():
     # The suite itself runs with DEBUG's development keys; production refuses them (above).
     assert settings.SECRET_KEY == DEVELOPMENT_SECRET_KEY

@@ -180,6 +180,10 @@ if not DEBUG:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_HSTS_SECONDS = int(os.environ.get("TWOSTEP_HSTS_SECONDS", "31536000"))
+    # Both bind every subdomain of the site's domain to HTTPS (preload: in browsers' own
+    # lists, hard to undo), so they are the operator's choice, off unless set.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("TWOSTEP_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_flag("TWOSTEP_HSTS_PRELOAD", False)
     SECURE_SSL_REDIRECT = env_flag("TWOSTEP_SSL_REDIRECT", True)
     if env_flag("TWOSTEP_BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
