@@ -120,3 +120,28 @@ def test_a_write_whose_connection_dies_after_the_check_is_not_repeated(user):
     del connection.hung_up
     connection.close()
     assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_a_transaction_whose_first_statement_loses_the_connection_is_run_on_a_new_one(user):
+    with transaction.atomic():
+        terminate_app_connections()
+        connection.hung_up = lambda: False  # lost between the check and the statement
+        User.objects.filter(pk=user.pk).update(full_name="Ada King")
+        del connection.hung_up
+        User.objects.filter(pk=user.pk).update(last_login=None)
+
+    assert User.objects.get(pk=user.pk).full_name == "Ada King"
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_a_transaction_that_had_begun_writing_is_not_repeated(user):
+    with pytest.raises(OperationalError), transaction.atomic():
+        User.objects.filter(pk=user.pk).update(full_name="Ada King")
+        terminate_app_connections()
+        User.objects.filter(pk=user.pk).update(last_login=None)
+    connection.close()
+
+    assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"
