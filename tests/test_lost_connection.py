@@ -24,31 +24,24 @@ def on_postgres():
     connection.close()  # a test may leave it broken on purpose; the teardown reconnects
 
 
-def terminate_app_connections() -> int:
-    """pg_terminate_backend for every other session on the test database (this process's
-    Django connection), from a connection of its own; waits until they are gone."""
-    connection.cursor().close()  # this process's connection, open and alive
+def terminate_app_connection() -> None:
+    """pg_terminate_backend for the app's connection (the test client's requests run on
+    this thread's Django connection), from a connection of its own; waits until it is gone."""
+    connection.cursor().close()  # open and alive, without sending a statement
+    pid = connection.connection.info.backend_pid
     db = connection.settings_dict
     params = {"dbname": db["NAME"], "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
     with psycopg.connect(**params, password=db["PASSWORD"] or None, autocommit=True) as admin:
-        pids = [
-            pid
-            for (pid,) in admin.execute(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ]
-        for pid in pids:
-            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            alive = admin.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]
-            ).fetchone()
-            if alive == (0,):
-                break
+            gone = admin.execute(
+                "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = %s)", [pid]
+            )
+            if gone.fetchone() == (True,):
+                return
             time.sleep(0.01)
-    return len(pids)
+    raise AssertionError(f"backend {pid} still running")
 
 
 @pytest.mark.postgres
@@ -59,16 +52,16 @@ def test_pages_and_a_login_answer_normally_after_the_connection_was_terminated(m
     ada_client = Client()
     log_in(ada_client, ada)
 
-    assert terminate_app_connections() == 1
+    terminate_app_connection()
     assert ada_client.get("/profile/").status_code == 200
 
-    assert terminate_app_connections() == 1
+    terminate_app_connection()
     assert ada_client.get("/api/session/").json()["authenticated"] is True
 
-    assert terminate_app_connections() == 1
+    terminate_app_connection()
     assert Client().get("/login/").status_code == 200
 
-    assert terminate_app_connections() == 1
+    terminate_app_connection()
     grace_client = Client()
     response = submit_password(grace_client, grace.email)
 
@@ -92,7 +85,7 @@ def test_the_authenticated_page_still_costs_one_statement(make_user):
 @pytest.mark.postgres
 @pytest.mark.usefixtures("on_postgres")
 def test_a_transaction_begun_after_the_connection_was_lost_runs_on_a_new_one(user):
-    terminate_app_connections()  # during the request's other work (a password hash)
+    terminate_app_connection()  # during the request's other work (a password hash)
 
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(full_name="Ada King")
@@ -103,7 +96,7 @@ def test_a_transaction_begun_after_the_connection_was_lost_runs_on_a_new_one(use
 @pytest.mark.postgres
 @pytest.mark.usefixtures("on_postgres")
 def test_a_read_whose_connection_dies_after_the_check_is_run_again(user):
-    terminate_app_connections()
+    terminate_app_connection()
     connection.hung_up = lambda: False  # the server ends it between the check and the read
 
     assert User.objects.get(pk=user.pk).email == "ada@example.com"
@@ -112,7 +105,7 @@ def test_a_read_whose_connection_dies_after_the_check_is_run_again(user):
 @pytest.mark.postgres
 @pytest.mark.usefixtures("on_postgres")
 def test_a_write_whose_connection_dies_after_the_check_is_not_repeated(user):
-    terminate_app_connections()
+    terminate_app_connection()
     connection.hung_up = lambda: False
 
     with pytest.raises(OperationalError):
@@ -126,7 +119,7 @@ def test_a_write_whose_connection_dies_after_the_check_is_not_repeated(user):
 @pytest.mark.usefixtures("on_postgres")
 def test_a_transaction_whose_first_statement_loses_the_connection_is_run_on_a_new_one(user):
     with transaction.atomic():
-        terminate_app_connections()
+        terminate_app_connection()
         connection.hung_up = lambda: False  # lost between the check and the statement
         User.objects.filter(pk=user.pk).update(full_name="Ada King")
         del connection.hung_up
@@ -140,7 +133,7 @@ def test_a_transaction_whose_first_statement_loses_the_connection_is_run_on_a_ne
 def test_a_transaction_that_had_begun_writing_is_not_repeated(user):
     with pytest.raises(OperationalError), transaction.atomic():
         User.objects.filter(pk=user.pk).update(full_name="Ada King")
-        terminate_app_connections()
+        terminate_app_connection()
         User.objects.filter(pk=user.pk).update(last_login=None)
     connection.close()
 
