@@ -32,6 +32,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import client  # noqa: E402
+import failover  # noqa: E402
 import peer_site  # noqa: E402
 
 TWOSTEP_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -633,6 +634,20 @@ def main() -> None:
         str(counts["peer"]["auth_page"]),
         "≤ 1",
     )
+
+    # 3b. Failover: every connection terminated during load (bench/failover.py).
+    counting = Deployment(TwostepSite, f"{PG}/bench_twostep", PROFILES["owasp-min"], True)
+    with counting.serve(plan.workers) as server:
+        result = failover.measure(
+            port=server.port,
+            database="bench_twostep",
+            cookie=logged_in_cookie(server, plan.login_users - 3),
+            email=f"bench{plan.login_users - 4}@example.com",
+            password=PASSWORD,
+            seconds=plan.seconds,
+        )
+    report.data["failover"] = result
+    report.row(*failover.row(result))
 
     # 2. The code check against a bare single-row UPDATE.
     settle(f"{PG}/bench_twostep")

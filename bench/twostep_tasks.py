@@ -40,6 +40,7 @@ def email(i: int) -> str:
 def seed(users: int) -> None:
     """`users` accounts with 2FA on, all sharing one password hash and one secret."""
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off: hashed names
     password_hash = make_password(PASSWORD)
     token = crypto.encrypt(SECRET)
     now = timezone.now()

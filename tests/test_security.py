@@ -9,7 +9,8 @@ from django.test import Client
 
 from tests.accounts.login_steps import log_in
 from tests.accounts.url_patterns import every_url
-from tests.conftest import enable_2fa
+from tests.conftest import code_for, enable_2fa
+from twostep.mfa.models import TOTPDevice
 
 TEMPLATE_ROOT = Path(settings.BASE_DIR) / "twostep"
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
@@ -131,6 +132,30 @@ def test_staff_with_2fa_on_but_a_session_without_the_code_are_refused(client, ma
     response = client.get("/admin/", follow=True)
 
     assert response.redirect_chain[-1] == ("/settings/", 302)
+
+
+def test_enrolling_in_a_password_only_session_does_not_open_the_admin_or_support(
+    client, make_user, frozen
+):
+    sam = make_user("sam@example.com", "Sam Support", is_staff=True, is_superuser=True)
+    log_in(client, sam)  # 2FA off: password only
+    client.post("/settings/2fa/enable/")
+    setup = client.post("/settings/2fa/setup/", {"code": code_for(device_secret(sam))})
+    assert setup.status_code == 302 and TOTPDevice.objects.get(user=sam).is_active
+
+    assert client.get("/admin/").status_code == 302
+    assert client.get("/support/").status_code == 403
+
+    client.post("/logout/")
+    frozen.shift(30)  # the next code: the enrolment consumed this one
+    log_in(client, sam, secret=device_secret(sam))  # password and code
+
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/support/").status_code == 200
+
+
+def device_secret(user) -> bytes:
+    return TOTPDevice.objects.get(user=user).secret()
 
 
 def test_a_non_staff_user_with_2fa_is_refused_the_admin(client, make_user, frozen):

@@ -1,10 +1,15 @@
 """The settings module with DEBUG off: development keys refused, cookies Secure."""
 
+import gzip
+import http.client
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -139,6 +144,94 @@ def test_debug_off_passes_the_deployment_checks(tmp_path):
     assert warnings <= {"security.W005", "security.W021"}
 
 
+def test_hsts_subdomains_and_preload_when_set_leave_no_deployment_warning(tmp_path):
+    env = {**proper_keys(), "TWOSTEP_HSTS_INCLUDE_SUBDOMAINS": "1", "TWOSTEP_HSTS_PRELOAD": "1"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        env=production_env(tmp_path, **env),
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not re.findall(r"\((\w+\.\w+)\)", result.stdout + result.stderr)
+    assert "System check identified no issues" in result.stdout
+
+
 def test_the_test_run_uses_development_defaults():
     # The suite itself runs with DEBUG's development keys; production refuses them (above).
     assert settings.SECRET_KEY == DEVELOPMENT_SECRET_KEY
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def production_server(tmp_path):
+    """collectstatic, then gunicorn on 127.0.0.1 with DEBUG off, as the README deploys it."""
+    env = production_env(tmp_path, **proper_keys(), TWOSTEP_SSL_REDIRECT="0")
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+        subprocess.run(
+            manage + command, env=env, cwd=settings.BASE_DIR, check=True, capture_output=True
+        )
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [gunicorn, "twostep.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                fetch(port, "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_debug_off_serves_hashed_compressed_static_files(production_server, tmp_path):
+    status, headers, page = fetch(production_server, "/login/")
+    assert status == 200
+    stylesheet = re.search(rb'href="(/static/twostep/site\.[0-9a-f]{12}\.css)"', page)
+    assert stylesheet, "the page does not link a hashed stylesheet"
+    assert "style-src 'self'" in headers["content-security-policy"]
+
+    status, headers, css = fetch(
+        production_server, stylesheet.group(1).decode(), **{"Accept-Encoding": "gzip"}
+    )
+    assert status == 200
+    assert headers["content-type"].startswith("text/css")
+    assert headers["content-encoding"] == "gzip"
+    assert "immutable" in headers["cache-control"]
+    source = Path(settings.BASE_DIR, "twostep", "static", "twostep", "site.css")
+    assert gzip.decompress(css) == source.read_bytes()
+
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())
+    chat_js = manifest["paths"]["twostep/chat.js"]
+    assert re.fullmatch(r"twostep/chat\.[0-9a-f]{12}\.js", chat_js)
+    status, headers, _ = fetch(production_server, f"/static/{chat_js}")
+    assert status == 200 and "javascript" in headers["content-type"]

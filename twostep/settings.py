@@ -77,6 +77,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (CSS, chat.js), answered before sessions and CSRF are looked at.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "twostep.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -123,6 +125,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "server_side_binding": env_flag("TWOSTEP_PG_SERVER_SIDE_BINDING", True)
     }
+    # Django's backend, plus a lost connection (failover, restart) replaced without a 500.
+    DATABASES["default"]["ENGINE"] = "twostep.postgresql"
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN,
@@ -176,6 +180,10 @@ if not DEBUG:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_HSTS_SECONDS = int(os.environ.get("TWOSTEP_HSTS_SECONDS", "31536000"))
+    # Both bind every subdomain of the site's domain to HTTPS (preload: in browsers' own
+    # lists, hard to undo), so they are the operator's choice, off unless set.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("TWOSTEP_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_flag("TWOSTEP_HSTS_PRELOAD", False)
     SECURE_SSL_REDIRECT = env_flag("TWOSTEP_SSL_REDIRECT", True)
     if env_flag("TWOSTEP_BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -189,6 +197,18 @@ STATIC_URL = "static/"
 # twostep/ itself is not an app, so its stylesheet is found here, not by the app finder.
 STATICFILES_DIRS = [BASE_DIR / "twostep" / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one at each start
+# With DEBUG off the app serves its own static files (WhiteNoise), under hashed names
+# (cached for good by browsers) and pre-compressed, from what `collectstatic` wrote to
+# STATIC_ROOT. In development they come straight from the source folders.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # Email. Messages are queued in the database (twostep.mail) and delivered by a worker.
 DEFAULT_FROM_EMAIL = os.environ.get("TWOSTEP_FROM_EMAIL", "Bpart <no-reply@bpart.com>")

@@ -81,6 +81,7 @@ class _SessionLoader:
         from .models import User, UserSession
 
         self.alias = alias
+        self.device_relation: Any = User._meta.get_field("totp_device")
         connection = connections[alias]
         qn = connection.ops.quote_name
         session, user, device = (qn(m._meta.db_table) for m in (UserSession, User, TOTPDevice))
@@ -127,7 +128,9 @@ class _SessionLoader:
             values.append(model.from_db(self.alias, names, chunk) if chunk[0] is not None else None)
         user, device = values
         if user is not None:
-            user.totp_device = device  # type: ignore[union-attr]  # cached: 2FA state is free
+            # Cached, "none" included (assigning None would clear the cache instead): the
+            # 2FA state costs no second query, with or without an authenticator.
+            self.device_relation.set_cached_value(user, device)
         return row[0], user
 
 

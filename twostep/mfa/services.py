@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from twostep.accounts.sessions import end_other_sessions
 from twostep.audit.models import SecurityEvent
-from twostep.audit.services import record
+from twostep.audit.services import client_ip, record
 from twostep.backoff import backoff_delay
 from twostep.mail.services import queue_email
 
@@ -119,6 +119,30 @@ def _consume_step(device: TOTPDevice, step: int, now: datetime) -> bool:
         return cursor.rowcount == 1
 
 
+_COUNT_FAILURE = (
+    f"UPDATE {TOTPDevice._meta.db_table}"  # noqa: S608
+    " SET failure_count = failure_count + 1"
+    " WHERE id = %s AND failure_count < %s AND (next_try_at IS NULL OR next_try_at <= %s)"
+    " RETURNING failure_count"
+)
+
+
+def _count_failure(device: TOTPDevice, now: datetime) -> int | None:
+    """Count one more wrong code, if this try may be judged now; the new count, or None.
+
+    The decision and the count are one conditional UPDATE: of wrong codes arriving at
+    once, each sees the count the ones before it made, so only the free tries are judged
+    before the wait applies. The row stays locked (PostgreSQL; SQLite takes its write lock
+    at BEGIN) until the caller's transaction sets the wait and commits.
+    """
+    connection = connections[router.db_for_write(TOTPDevice)]
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_FAILURE, [device.pk, LOCK_AFTER, stamp])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 REUSE_EMAIL_QUIET = timedelta(minutes=10)
 DEVICE_GONE = CodeCheck(
     False, "off", "Two-factor authentication was turned off meanwhile. Log in again."
@@ -161,32 +185,34 @@ def _record_failure(
     drift_steps: int | None,
 ) -> CodeCheck:
     with transaction.atomic():
-        # Row lock: concurrent wrong codes each count, and each sees the count it made.
-        locked = TOTPDevice.objects.select_for_update().filter(pk=device.pk).first()
-        if locked is None:
-            return DEVICE_GONE
-        locked.failure_count += 1
-        delay = backoff_delay(locked.failure_count, free=FREE_FAILURES, cap=BACKOFF_CAP)
-        locked.next_try_at = now + delay if delay else None
-        locked.save(update_fields=["failure_count", "next_try_at"])
-        details: dict[str, Any] = {"purpose": purpose, "consecutive": locked.failure_count}
+        failures = _count_failure(device, now)
+        if failures is None:
+            # Others used up the free tries since this request read the row: not judged.
+            current = TOTPDevice.objects.filter(pk=device.pk).first()
+            if current is None:
+                return DEVICE_GONE
+            return _throttle_refusal(current, now) or CodeCheck(False, "wrong", WRONG_CODE)
+        delay = backoff_delay(failures, free=FREE_FAILURES, cap=BACKOFF_CAP)
+        device.failure_count, device.next_try_at = failures, now + delay if delay else None
+        if delay:  # the row is ours until commit: our UPDATE locked it
+            TOTPDevice.objects.filter(pk=device.pk).update(next_try_at=device.next_try_at)
+        details: dict[str, Any] = {"purpose": purpose, "consecutive": failures}
         if drift_steps is not None:
             details["clock_drift_seconds"] = drift_steps * totp.PERIOD
         record(type=SecurityEvent.Type.CODE_FAILED, subject=device.user, request=request, **details)
-        if locked.failure_count == LOCK_AFTER:
+        if failures == LOCK_AFTER:
             record(type=SecurityEvent.Type.MFA_LOCKED, subject=device.user, request=request)
-        if purpose == "login" and locked.failure_count == FREE_FAILURES:
+        if purpose == "login" and failures == FREE_FAILURES:
             queue_email(
                 to=device.user.email,
                 template="wrong_codes",
                 context={
                     "user": device.user,
                     "count": FREE_FAILURES,
-                    "ip": request.META.get("REMOTE_ADDR") if request else None,
+                    "ip": client_ip(request),
                 },
             )
-    device.failure_count, device.next_try_at = locked.failure_count, locked.next_try_at
-    if locked.failure_count >= LOCK_AFTER:
+    if failures >= LOCK_AFTER:
         return _throttle_refusal(device, now) or CodeCheck(False, "locked")
     if drift_steps is not None:
         # Half up, not round()'s half-to-even: 5 steps (2.5 minutes) reads "about 3".
@@ -229,7 +255,7 @@ def _record_reuse(device: TOTPDevice, *, request: HttpRequest | None, purpose: s
                 template="code_reuse",
                 context={
                     "user": device.user,
-                    "ip": request.META.get("REMOTE_ADDR") if request else None,
+                    "ip": client_ip(request),
                 },
             )
     return CodeCheck(

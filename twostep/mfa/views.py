@@ -9,7 +9,7 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, RedirectView
 
-from twostep.accounts.services import SESSION_MFA_VERIFIED, complete_login
+from twostep.accounts.services import complete_login
 
 from . import pending, services, totp
 from .forms import CodeForm, DisableForm
@@ -113,8 +113,8 @@ class SetupView(LoginRequiredMixin, FormView):
         if not check.accepted:
             form.add_error("code", check.message)
             return self.form_invalid(form)
-        # This session proved the factor it just set up.
-        self.request.session[SESSION_MFA_VERIFIED] = True
+        # The session stays as its login made it: proving a factor it set up itself shows
+        # only that it holds the password, so staff pages wait for a login with the code.
         messages.success(self.request, "Two-factor authentication is now active.")
         return redirect("accounts:settings")
 
