@@ -331,6 +331,6 @@ def test_a_second_email_joins_the_open_case(ada):
     second = inbound.receive(message("Any news? I still cannot log in."))
 
     assert second.case == first.case
-    assert second.outcome == "joined the open case"
+    assert second.outcome == services.UNVERIFIED_CLAIM
     assert RecoveryCase.objects.count() == 1
     assert second.raw_message.endswith("Any news? I still cannot log in.")

@@ -131,16 +131,17 @@ def test_a_made_up_confirm_link_is_404_and_confirms_nothing(client, case):
     assert case.mailbox_confirmed_at is None
 
 
-def test_repeated_request_joins_the_open_case(client, case):
+def test_repeated_request_joins_the_open_case_as_an_unverified_claim(client, case):
     client.post(REQUEST, form(explanation="Still locked out, please hurry"))
 
     assert RecoveryCase.objects.count() == 1
     latest = RecoveryRequest.objects.order_by("-id").first()
     assert latest is not None
-    assert (latest.case, latest.outcome) == (case, "joined the open case")
-    bodies = [message.body for message in services.case_conversation(case).messages.all()]
-    assert any("Still locked out, please hurry" in body for body in bodies)
-    # The mailbox is still unconfirmed: a fresh link goes to the account's address again.
+    assert (latest.case, latest.outcome) == (case, services.UNVERIFIED_CLAIM)
+    assert latest.explanation == "Still locked out, please hurry"
+    # Never the person's words in the conversation.
+    assert not services.case_conversation(case).messages.exists()
+    # The mailbox is still unconfirmed: the links go to the account's address again.
     assert [email.to for email in OutgoingEmail.objects.all()] == ["ada@example.com"] * 2
 
 

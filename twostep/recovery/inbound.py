@@ -64,7 +64,8 @@ def parse(raw: bytes) -> Claim:
     """Sender, name, organizations and explanation, as well as plain text allows."""
     try:
         message = message_from_bytes(raw, policy=policy.default)
-        display_name, address = parseaddr(str(message.get("From", "")))
+        sender = str(message.get("From", ""))
+        display_name, address = parseaddr(sender)
         subject = str(message.get("Subject", "")).strip()
     except Exception as error:  # noqa: BLE001 - any parser failure is an unreadable message
         raise UnreadableMessage("the headers cannot be read") from error
@@ -81,6 +82,7 @@ def parse(raw: bytes) -> Claim:
         name=_storable((name or display_name).strip()[:200]),
         organizations=_storable("\n".join(organizations)[:1000]),
         explanation=_storable(explanation[:5000]),
+        sender=_storable(sender[:300]),
     )
 
 

@@ -107,6 +107,8 @@ class RecoveryRequest(models.Model):
     explanation = models.TextField(blank=True)
     raw_message = models.TextField(blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    # The From header as received (email): with `ip`, where an unverified claim came from.
+    sender = models.CharField(max_length=300, blank=True)
     outcome = models.CharField(max_length=200)
     case = models.ForeignKey(
         RecoveryCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
@@ -122,6 +124,13 @@ class RecoveryRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} from {self.claimed_email}: {self.outcome}"
+
+    @property
+    def origin(self) -> str:
+        """Where it came from, as far as we can tell: the client's IP or the From header."""
+        if self.ip:
+            return f"IP {self.ip}"
+        return f"From: {self.sender}" if self.sender else "unknown"
 
 
 class Vouch(models.Model):

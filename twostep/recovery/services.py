@@ -21,7 +21,7 @@ from twostep.accounts.models import User, normalize_email
 from twostep.accounts.sessions import end_all_sessions
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
-from twostep.chat.models import Conversation, Message
+from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
@@ -33,6 +33,7 @@ MAX_REQUESTS_PER_EMAIL = 3
 MAX_REQUESTS_PER_IP = 10
 RATE_WINDOW = timedelta(hours=1)
 MANAGER_DENIED = "a manager denied the person's identity"
+UNVERIFIED_CLAIM = "unverified claim on the open case"
 SAME_ANSWER = (
     "If this address belongs to an account, we have sent it a link to confirm the request."
 )
@@ -48,6 +49,7 @@ class Claim:
     name: str
     organizations: str
     explanation: str
+    sender: str = ""  # an email's From header as received
 
 
 def new_token() -> tuple[str, str]:
@@ -87,7 +89,9 @@ def submit_request(
 
     Whatever happens, the person is told the same thing (SAME_ANSWER): an unknown address,
     a rate-limited request and a real one look alike from outside. A case only ever emails
-    the account's own address, never the claimed sender.
+    the account's own address, never the claimed sender. A request for an account whose case
+    is already open is kept as an unverified claim (support sees it with its channel and
+    origin); only the case link speaks as the person.
     """
     email = normalize_email(claim.email)
     now = timezone.now()
@@ -100,6 +104,7 @@ def submit_request(
             explanation=claim.explanation,
             raw_message=raw_message,
             ip=ip,
+            sender=claim.sender[:300],
             created_at=now,
         )
         # The account's row lock makes simultaneous requests for one account (a double
@@ -123,8 +128,9 @@ def submit_request(
             case = open_case(account=account, source=source, claim=claim, now=now)
             request.outcome = "opened a case"
         else:
-            _join_case(case, claim=claim, now=now)
-            request.outcome = "joined the open case"
+            # Not the owner's words: nothing shows this request proved the mailbox.
+            RecoveryCase.objects.filter(pk=case.pk).update(updated_at=now)
+            request.outcome = UNVERIFIED_CLAIM
         request.case = case
         request.save()
         if not case.mailbox_confirmed:
@@ -147,24 +153,6 @@ def open_case(*, account: User, source: str, claim: Claim, now) -> RecoveryCase:
     Conversation.objects.create(case=case, created_at=now, updated_at=now)
     record_case_event(SecurityEvent.Type.RECOVERY_REQUESTED, case=case, actor=None, source=source)
     return case
-
-
-def _join_case(case: RecoveryCase, *, claim: Claim, now) -> None:
-    """A repeated request adds to the open case instead of opening another."""
-    text = "\n".join(
-        part
-        for part in [
-            "New request received:",
-            f"Name: {claim.name}" if claim.name else "",
-            f"Organizations: {claim.organizations}" if claim.organizations else "",
-            claim.explanation,
-        ]
-        if part
-    )
-    conversation = case_conversation(case)
-    Message.objects.create(conversation=conversation, body=text[:2000], created_at=now)
-    Conversation.objects.filter(pk=conversation.pk).update(needs_reply=True, updated_at=now)
-    RecoveryCase.objects.filter(pk=case.pk).update(updated_at=now)
 
 
 def case_conversation(case: RecoveryCase) -> Conversation:

@@ -18,9 +18,10 @@ from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.organizations.models import Membership
 
-from .models import RecoveryCase, Vouch
+from .models import RecoveryCase, RecoveryRequest, Vouch
 from .services import (
     MANAGER_DENIED,
+    UNVERIFIED_CLAIM,
     Claim,
     RecoveryError,
     Status,
@@ -40,6 +41,12 @@ def guard_agent(case: RecoveryCase, actor: User) -> None:
 
 def record_view(*, actor: User, case: RecoveryCase) -> None:
     record_case_event(SecurityEvent.Type.CASE_VIEWED, case=case, actor=actor)
+
+
+def unverified_claims(case: RecoveryCase) -> list[RecoveryRequest]:
+    """Requests that arrived for the open case without proving the mailbox, newest first:
+    shown to support as claims with their channel and origin, never as the person's words."""
+    return list(case.requests.filter(outcome=UNVERIFIED_CLAIM).order_by("-created_at"))
 
 
 def assign(*, actor: User, case: RecoveryCase) -> None:

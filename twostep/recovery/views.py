@@ -197,6 +197,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "account_device": active_device(account) if account else None,
             "events": recent_for(account, limit=10) if account else [],
             "vouches": case.vouches.select_related("manager", "organization"),
+            "claims": support.unverified_claims(case),
             "checklist_form": ChecklistForm(
                 initial={
                     "name_matches": case.check_name,
