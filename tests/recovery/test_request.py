@@ -8,7 +8,13 @@ from django.core import mail
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from tests.recovery.conftest import ORGANIZATION, emails_to, file_request, last_email_path
+from tests.recovery.conftest import (
+    ORGANIZATION,
+    emails_to,
+    file_request,
+    last_email_path,
+    mailed_path,
+)
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
@@ -152,29 +158,22 @@ def test_a_request_after_the_mailbox_confirmation_does_not_mail_again(verified_c
     assert len(emails_to("ada@example.com")) == 1
 
 
-def test_fourth_request_for_one_address_within_an_hour_opens_nothing(case, grace, frozen):
-    file_request()
-    file_request()
-    support.reject(actor=grace, case=case, reason="spam")  # nothing open to join any more
+def test_links_are_mailed_again_at_most_three_times_an_hour_per_case(case, frozen):
+    for _ in range(5):
+        assert file_request() == case
 
-    fourth = file_request()
-
-    assert fourth is None
-    assert RecoveryCase.objects.count() == 1
-    assert RecoveryRequest.objects.order_by("-id")[0].outcome == "rate limited"
-    assert len(emails_to("ada@example.com")) == 3
+    assert len(emails_to("ada@example.com")) == services.MAX_LINK_MAILS_PER_CASE
+    assert RecoveryRequest.objects.filter(outcome=services.UNVERIFIED_CLAIM).count() == 5
 
     frozen.shift(3601)
-    assert file_request() is not None
-    assert RecoveryCase.objects.count() == 2
-
-
-def test_rate_limit_is_per_address(case):
     file_request()
-    file_request()
+    assert len(emails_to("ada@example.com")) == services.MAX_LINK_MAILS_PER_CASE + 1
 
-    assert file_request(email="someone.else@example.com") is None  # unknown, not limited
+
+def test_an_unknown_address_is_recorded_and_mails_nobody(case):
+    assert file_request(email="someone.else@example.com") is None
     assert RecoveryRequest.objects.order_by("-id")[0].outcome == "no account for this address"
+    assert emails_to("someone.else@example.com") == []
 
 
 def test_eleventh_request_from_one_ip_within_an_hour_opens_nothing(ada):
@@ -190,8 +189,8 @@ def test_eleventh_request_from_one_ip_within_an_hour_opens_nothing(ada):
 
 
 def test_rate_limited_request_gets_the_same_answer(client, ada):
-    for _ in range(services.MAX_REQUESTS_PER_EMAIL):
-        client.post(REQUEST, form())
+    for n in range(services.MAX_REQUESTS_PER_IP):
+        client.post(REQUEST, form(f"stranger{n}@example.com"))
 
     response = client.post(REQUEST, form())
 
@@ -260,3 +259,40 @@ def test_confirmation_email_survives_an_smtp_outage(settings, ada, frozen):
     (sent,) = mail.outbox
     assert sent.to == ["ada@example.com"]
     assert "/recover/confirm/" in sent.body
+
+
+# Repeated and forged requests: the owner's links keep working, the owner gets through.
+
+
+def test_a_repeated_request_keeps_the_links_the_owner_already_holds(client, case):
+    confirm = last_email_path("ada@example.com", "recovery:confirm")
+    case_link = last_email_path("ada@example.com", "recovery:case")
+
+    file_request(ip="203.0.113.66", explanation="not Ada")
+
+    first, again = emails_to("ada@example.com")
+    assert mailed_path(again, "recovery:confirm") == confirm
+    assert mailed_path(again, "recovery:case") == case_link
+    assert client.get(case_link, follow=True).status_code == 200
+    client.post(confirm, follow=True)
+    case.refresh_from_db()
+    assert case.mailbox_confirmed
+
+
+def test_forged_requests_cannot_use_up_the_owners_quota(client, case, grace, frozen):
+    for n in range(2 * services.MAX_LINK_MAILS_PER_CASE):
+        file_request(ip=f"203.0.113.{n}", explanation="forged")
+    confirm = last_email_path("ada@example.com", "recovery:confirm")
+
+    owners = client.post(REQUEST, form(), REMOTE_ADDR="198.51.100.20")
+
+    assert owners["Location"] == reverse("recovery:sent")
+    assert RecoveryRequest.objects.order_by("-id")[0].outcome != "rate limited"
+    # Every copy in the owner's inbox carries the same, still working link.
+    inbox = emails_to("ada@example.com")
+    assert len(inbox) == services.MAX_LINK_MAILS_PER_CASE
+    assert {mailed_path(email, "recovery:confirm") for email in inbox} == {confirm}
+    # Support rejects the spammed case: the owner's next request opens one and mails it.
+    support.reject(actor=grace, case=case, reason="spam")
+    assert file_request(ip="198.51.100.20") not in (None, case)
+    assert len(emails_to("ada@example.com")) == services.MAX_LINK_MAILS_PER_CASE + 1

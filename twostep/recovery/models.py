@@ -46,7 +46,9 @@ class RecoveryCase(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_cases",
     )
-    # Hashes of the two links mailed to the account's own address.
+    # With SECRET_KEY, derives the confirm and access links (services.case_link_token).
+    link_salt = models.CharField(max_length=32, blank=True)
+    # Hashes of the links mailed to the account's own address.
     confirm_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     access_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     cancel_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
@@ -109,6 +111,8 @@ class RecoveryRequest(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     # The From header as received (email): with `ip`, where an unverified claim came from.
     sender = models.CharField(max_length=300, blank=True)
+    # Whether this request mailed the case's links (counted for MAX_LINK_MAILS_PER_CASE).
+    mailed_links = models.BooleanField(default=False)
     outcome = models.CharField(max_length=200)
     case = models.ForeignKey(
         RecoveryCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"

@@ -6,7 +6,6 @@ Every step is an audit event naming actor, subject, case and reason, written in 
 transaction as the change.
 """
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,15 +24,21 @@ from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
+from .links import case_link_token, site_link, token_hash
 from .models import RecoveryCase, RecoveryRequest, Vouch
 
 Status = RecoveryCase.Status
-# Requests per claimed address and per IP address within an hour.
-MAX_REQUESTS_PER_EMAIL = 3
+# Requests from one client IP (the form) within RATE_WINDOW that are acted on; more are
+# recorded as "rate limited" and do nothing else.
 MAX_REQUESTS_PER_IP = 10
+# Copies of an open case's links mailed to the account within RATE_WINDOW (the first
+# included), and unverified claims kept on an open case within RATE_WINDOW.
+MAX_LINK_MAILS_PER_CASE = 3
+MAX_CLAIMS_PER_CASE = 20
 RATE_WINDOW = timedelta(hours=1)
 MANAGER_DENIED = "a manager denied the person's identity"
 UNVERIFIED_CLAIM = "unverified claim on the open case"
+RATE_LIMITED = "rate limited"
 SAME_ANSWER = (
     "If this address belongs to an account, we have sent it a link to confirm the request."
 )
@@ -52,20 +57,6 @@ class Claim:
     sender: str = ""  # an email's From header as received
 
 
-def new_token() -> tuple[str, str]:
-    """A fresh link token and the hash stored in its place."""
-    token = secrets.token_urlsafe(32)
-    return token, _hash(token)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def site_link(name: str, token: str) -> str:
-    return settings.TWOSTEP_SITE_URL.rstrip("/") + reverse(name, kwargs={"token": token})
-
-
 def record_case_event(
     type: str, *, case: RecoveryCase, actor: Any, reason: str = "", **details: Any
 ):
@@ -74,27 +65,36 @@ def record_case_event(
     )
 
 
-def is_rate_limited(*, email: str, ip: str | None) -> bool:
-    since = timezone.now() - RATE_WINDOW
-    recent = RecoveryRequest.objects.filter(created_at__gte=since)
-    if recent.filter(claimed_email=normalize_email(email)).count() >= MAX_REQUESTS_PER_EMAIL:
-        return True
-    return bool(ip) and recent.filter(ip=ip).count() >= MAX_REQUESTS_PER_IP
+def _ip_rate_limited(ip: str | None, *, since) -> bool:
+    recent = RecoveryRequest.objects.filter(created_at__gte=since, ip=ip)
+    return bool(ip) and recent.exclude(outcome=RATE_LIMITED).count() >= MAX_REQUESTS_PER_IP
 
 
 def submit_request(
     *, source: str, claim: Claim, ip: str | None = None, raw_message: str = ""
 ) -> RecoveryRequest:
-    """Record a recovery request and open (or join) the account's case.
+    """Record a recovery request and open the account's case, or add it to the open one as
+    an unverified claim.
 
     Whatever happens, the person is told the same thing (SAME_ANSWER): an unknown address,
     a rate-limited request and a real one look alike from outside. A case only ever emails
-    the account's own address, never the claimed sender. A request for an account whose case
-    is already open is kept as an unverified claim (support sees it with its channel and
-    origin); only the case link speaks as the person.
+    the account's own address, never the claimed sender. Only the case link speaks as the
+    person: support sees a request for an open case as a claim with its channel and origin.
+
+    Why nobody can use up the owner's quota: nothing is counted per claimed address, since
+    anyone can claim one. A request for an account with no open case always opens one and
+    mails its links (one open case per account: a new one needs support or the owner to
+    close the last). For an open case, the links mailed are always the same ones
+    (case_link_token), so a repeated request never invalidates what the owner holds; it
+    re-mails them at most MAX_LINK_MAILS_PER_CASE times an hour, and exhausting that only
+    means the owner's inbox already holds working links. What is counted is each origin:
+    a client IP gets MAX_REQUESTS_PER_IP acted-on requests an hour (the owner behind the
+    same IP still holds the links, and can email support), and a case keeps at most
+    MAX_CLAIMS_PER_CASE unverified claims an hour, so a flood is not support's reading.
     """
     email = normalize_email(claim.email)
     now = timezone.now()
+    since = now - RATE_WINDOW
     with transaction.atomic():
         request = RecoveryRequest(
             source=source,
@@ -108,11 +108,11 @@ def submit_request(
             created_at=now,
         )
         # The account's row lock makes simultaneous requests for one account (a double
-        # click, the form and an email at once) take turns, so each one's rate-limit count
-        # and open-case lookup see the others' rows: one case, and no more than the limit.
+        # click, the form and an email at once) take turns, so each one's counts and
+        # open-case lookup see the others' rows: one case, and no more than the limits.
         account = User.objects.select_for_update().filter(email=email, is_active=True).first()
-        if is_rate_limited(email=email, ip=ip):
-            request.outcome = "rate limited"
+        if _ip_rate_limited(ip, since=since):
+            request.outcome = RATE_LIMITED
             request.save()
             return request
         if account is None:
@@ -125,22 +125,31 @@ def submit_request(
             .first()
         )
         if case is None:
-            case = open_case(account=account, source=source, claim=claim, now=now)
+            request.case = open_case(account=account, source=source, claim=claim, now=now)
             request.outcome = "opened a case"
-        else:
+        elif case.requests.filter(created_at__gte=since, outcome=UNVERIFIED_CLAIM).count() < (
+            MAX_CLAIMS_PER_CASE
+        ):
             # Not the owner's words: nothing shows this request proved the mailbox.
             RecoveryCase.objects.filter(pk=case.pk).update(updated_at=now)
-            request.outcome = UNVERIFIED_CLAIM
-        request.case = case
+            request.case, request.outcome = case, UNVERIFIED_CLAIM
+        else:
+            request.case, request.outcome = case, RATE_LIMITED
+        target = request.case
+        request.mailed_links = not target.mailbox_confirmed and (
+            target.requests.filter(created_at__gte=since, mailed_links=True).count()
+            < MAX_LINK_MAILS_PER_CASE
+        )
         request.save()
-        if not case.mailbox_confirmed:
-            send_links(case)
+        if request.mailed_links:
+            send_links(target)
     return request
 
 
 def open_case(*, account: User, source: str, claim: Claim, now) -> RecoveryCase:
     case = RecoveryCase.objects.create(
         account=account,
+        link_salt=secrets.token_hex(16),
         source=source,
         status=Status.AWAITING_CONFIRMATION,
         claimed_email=account.email,
@@ -163,11 +172,16 @@ def case_conversation(case: RecoveryCase) -> Conversation:
 
 
 def send_links(case: RecoveryCase) -> None:
-    """Mail fresh confirmation and case links to the account's own address."""
+    """Mail the case's confirmation and case links to the account's own address: the same
+    links every time, so copies never invalidate one another."""
     assert case.account is not None
-    confirm, case.confirm_token_hash = new_token()
-    access, case.access_token_hash = new_token()
-    case.save(update_fields=["confirm_token_hash", "access_token_hash"])
+    confirm = case_link_token(case, "confirm")
+    access = case_link_token(case, "access")
+    hashes = {"confirm_token_hash": token_hash(confirm), "access_token_hash": token_hash(access)}
+    if any(getattr(case, field) != value for field, value in hashes.items()):
+        RecoveryCase.objects.filter(pk=case.pk).update(**hashes)
+        for field, value in hashes.items():
+            setattr(case, field, value)
     queue_email(
         to=case.account.email,
         template="recovery_confirm",
@@ -178,18 +192,6 @@ def send_links(case: RecoveryCase) -> None:
             "case_link": site_link("recovery:case", access),
         },
     )
-
-
-def case_by_link(*, token: str, purpose: str) -> RecoveryCase | None:
-    """The case a mailed link opens ("confirm", "access" or "cancel"), or None."""
-    if not token or len(token) > 100:
-        return None
-    field = {
-        "confirm": "confirm_token_hash",
-        "access": "access_token_hash",
-        "cancel": "cancel_token_hash",
-    }[purpose]
-    return RecoveryCase.objects.select_related("account").filter(**{field: _hash(token)}).first()
 
 
 def confirm_mailbox(*, case: RecoveryCase) -> None:

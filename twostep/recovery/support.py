@@ -18,6 +18,7 @@ from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.organizations.models import Membership
 
+from .links import new_token, site_link
 from .models import RecoveryCase, RecoveryRequest, Vouch
 from .services import (
     MANAGER_DENIED,
@@ -26,11 +27,9 @@ from .services import (
     RecoveryError,
     Status,
     close_case,
-    new_token,
     open_case,
     record_case_event,
     send_links,
-    site_link,
 )
 
 

@@ -16,7 +16,7 @@ from twostep.chat import services as chat
 from twostep.chat.views import messages_json
 from twostep.mfa.services import active_device
 
-from . import services, support
+from . import links, services, support
 from .access import mfa_login_required, support_required
 from .forms import (
     ApproveForm,
@@ -54,7 +54,7 @@ def request_sent(request: HttpRequest) -> HttpResponse:
 
 
 def _case_or_404(token: str, purpose: str) -> RecoveryCase:
-    case = services.case_by_link(token=token, purpose=purpose)
+    case = links.case_by_link(token=token, purpose=purpose)
     if case is None:
         raise Http404("This link is invalid or no longer works.")
     return case
@@ -63,7 +63,7 @@ def _case_or_404(token: str, purpose: str) -> RecoveryCase:
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The account's mailbox proves the request: a button, so that mail scanners that open
     links do not confirm on their own."""
-    case = services.case_by_link(token=token, purpose="confirm")
+    case = links.case_by_link(token=token, purpose="confirm")
     if case is None:
         return render(request, "recovery/link_invalid.html", status=404)
     if request.method == "POST":
@@ -105,7 +105,7 @@ def case_messages(request: HttpRequest, token: str) -> JsonResponse:
 
 
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    case = services.case_by_link(token=token, purpose="cancel")
+    case = links.case_by_link(token=token, purpose="cancel")
     if case is None:
         return render(request, "recovery/link_invalid.html", status=404)
     if request.method == "POST":

@@ -1,0 +1,47 @@
+"""The links a recovery case mails: random one-time tokens, and the case's own confirm and
+access links derived with the server's secret. Only hashes of tokens are stored."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.crypto import salted_hmac
+
+from .models import RecoveryCase
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh link token and the hash stored in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def case_link_token(case: RecoveryCase, purpose: str) -> str:
+    """The case's confirm or access link token: derived from the case's random salt and the
+    server's SECRET_KEY (never stored), so a repeated request mails the same links instead
+    of replacing the ones the owner holds; the database keeps only their hashes."""
+    value = f"{purpose}:{case.pk}:{case.link_salt}"
+    return salted_hmac("twostep.recovery.link", value, algorithm="sha256").hexdigest()
+
+
+def site_link(name: str, token: str) -> str:
+    return settings.TWOSTEP_SITE_URL.rstrip("/") + reverse(name, kwargs={"token": token})
+
+
+def case_by_link(*, token: str, purpose: str) -> RecoveryCase | None:
+    """The case a mailed link opens ("confirm", "access" or "cancel"), or None."""
+    if not token or len(token) > 100:
+        return None
+    field = {
+        "confirm": "confirm_token_hash",
+        "access": "access_token_hash",
+        "cancel": "cancel_token_hash",
+    }[purpose]
+    return (
+        RecoveryCase.objects.select_related("account").filter(**{field: token_hash(token)}).first()
+    )
