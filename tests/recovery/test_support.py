@@ -21,6 +21,7 @@ from tests.recovery.conftest import (
     file_request,
     last_email_path,
     log_in,
+    mailed_path,
     verified_session,
 )
 from twostep.accounts.models import User, UserSession
@@ -859,3 +860,18 @@ def test_a_vouch_is_not_asked_on_a_case_approved_meanwhile(grace, charles, check
         )
 
     assert not Vouch.objects.exists()
+
+
+def test_a_support_message_emails_the_person_the_case_link_without_the_text(
+    agent, ada, verified_case
+):
+    case_link = last_email_path(ada.email, "recovery:case")
+
+    act(agent, verified_case, "message", body="Could you tell us your last invoice number?")
+
+    notice = emails_to(ada.email)[-1]
+    assert "support" in notice.subject.lower()
+    assert "invoice" not in notice.subject + notice.body
+    assert mailed_path(notice, "recovery:case") == case_link
+    page = Client().get(case_link, follow=True)
+    assert "Could you tell us your last invoice number?" in page.text

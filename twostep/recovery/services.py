@@ -171,26 +171,41 @@ def case_conversation(case: RecoveryCase) -> Conversation:
     return conversation
 
 
+def _current_link(case: RecoveryCase, purpose: str) -> str:
+    """The case's derived link for `purpose`, its hash stored if it was not yet."""
+    token = case_link_token(case, purpose)
+    field = f"{purpose}_token_hash"
+    if getattr(case, field) != token_hash(token):
+        RecoveryCase.objects.filter(pk=case.pk).update(**{field: token_hash(token)})
+        setattr(case, field, token_hash(token))
+    return site_link(f"recovery:{'case' if purpose == 'access' else purpose}", token)
+
+
 def send_links(case: RecoveryCase) -> None:
     """Mail the case's confirmation and case links to the account's own address: the same
     links every time, so copies never invalidate one another."""
     assert case.account is not None
-    confirm = case_link_token(case, "confirm")
-    access = case_link_token(case, "access")
-    hashes = {"confirm_token_hash": token_hash(confirm), "access_token_hash": token_hash(access)}
-    if any(getattr(case, field) != value for field, value in hashes.items()):
-        RecoveryCase.objects.filter(pk=case.pk).update(**hashes)
-        for field, value in hashes.items():
-            setattr(case, field, value)
     queue_email(
         to=case.account.email,
         template="recovery_confirm",
         context={
             "user": case.account,
             "case": case,
-            "confirm_link": site_link("recovery:confirm", confirm),
-            "case_link": site_link("recovery:case", access),
+            "confirm_link": _current_link(case, "confirm"),
+            "case_link": _current_link(case, "access"),
         },
+    )
+
+
+def notify_support_message(case: RecoveryCase) -> None:
+    """Tell the account's own address that support wrote on the case: the case link only,
+    never the text (the mailbox may be read by someone else; the page is the channel)."""
+    if case.account is None:
+        return
+    queue_email(
+        to=case.account.email,
+        template="recovery_support_message",
+        context={"user": case.account, "case": case, "case_link": _current_link(case, "access")},
     )
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from twostep.accounts.models import User, normalize_email
 from twostep.audit.models import SecurityEvent
+from twostep.chat import services as chat
 from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.organizations.models import Membership
@@ -26,7 +27,9 @@ from .services import (
     Claim,
     RecoveryError,
     Status,
+    case_conversation,
     close_case,
+    notify_support_message,
     open_case,
     record_case_event,
     send_links,
@@ -248,6 +251,27 @@ def reject(*, actor: User, case: RecoveryCase, reason: str) -> None:
         reason=reason,
         event=SecurityEvent.Type.CASE_REJECTED,
     )
+
+
+def write_to_person(*, actor: User, case: RecoveryCase, body: str) -> None:
+    """Support writes on the case; the person is emailed the case link (not the text).
+    Raises RecoveryError on the agent's own case, MessageRefused for bad text."""
+    guard_agent(case, actor)
+    with transaction.atomic():
+        chat.post(conversation=case_conversation(case), body=body, author=actor, from_support=True)
+        notify_support_message(case)
+
+
+def reply_in_conversation(*, actor: User, conversation: Conversation, body: str) -> None:
+    """Support answers from the chat inbox: on a case's conversation as write_to_person
+    does (the person is emailed the case link), otherwise chat.reply. Raises MessageRefused."""
+    if conversation.case is None:
+        chat.reply(agent=actor, conversation=conversation, body=body)
+        return
+    try:
+        write_to_person(actor=actor, case=conversation.case, body=body)
+    except RecoveryError as error:
+        raise chat.MessageRefused(str(error)) from error
 
 
 def open_case_from_chat(*, actor: User, conversation: Conversation, note: str) -> RecoveryCase:

@@ -276,12 +276,6 @@ def _run_action(request: HttpRequest, agent: User, case: RecoveryCase, action: s
         support.reject(actor=agent, case=case, reason=reject_form.cleaned_data["reason"])
         return "The case is rejected."
     if action == "message":
-        support.guard_agent(case, agent)
-        chat.post(
-            conversation=services.case_conversation(case),
-            body=data.get("body", ""),
-            author=agent,
-            from_support=True,
-        )
+        support.write_to_person(actor=agent, case=case, body=data.get("body", ""))
         return ""
     raise Http404("Unknown action")
