@@ -15,7 +15,7 @@ from twostep.accounts.models import User
 from twostep.accounts.services import SESSION_MFA_VERIFIED
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
-from twostep.recovery import services, support
+from twostep.recovery import decisions, services, support
 from twostep.recovery.models import RecoveryCase
 
 SITE = "http://testserver"
@@ -120,10 +120,35 @@ def checked_case(verified_case, grace) -> RecoveryCase:
 
 
 @pytest.fixture
-def approved_case(checked_case, grace) -> RecoveryCase:
-    support.approve(
-        actor=grace, case=checked_case, typed_email="ada@example.com", reason="identity checked"
+def hedy(make_user, frozen):
+    """A second support agent, with 2FA on."""
+    user = make_user("hedy@example.com", full_name="Hedy Lamarr", is_staff=True)
+    enable_2fa(user)
+    return user
+
+
+def approve_with_a_second_person(case: RecoveryCase, agent, second_agent) -> None:
+    """Approve as the two-person rule asks: a manager who could vouch confirms, else a
+    second agent approves after the first."""
+    candidates = support.vouch_candidates(case)
+    if candidates:
+        vouch = support.request_vouch(actor=agent, case=case, membership=candidates[0])
+        support.answer_vouch(
+            manager=candidates[0].user, vouch=vouch, confirmed=True, comment="It is her."
+        )
+    else:
+        decisions.approve(
+            actor=second_agent, case=case, typed_email=case.claimed_email, reason="first look"
+        )
+    assert decisions.approve(
+        actor=agent, case=case, typed_email=case.claimed_email, reason="identity checked"
     )
+
+
+@pytest.fixture
+def approved_case(checked_case, grace, hedy) -> RecoveryCase:
+    """Approved by Grace after Hedy (or, when a manager exists, after their vouch)."""
+    approve_with_a_second_person(checked_case, grace, hedy)
     checked_case.refresh_from_db()
     return checked_case
 

@@ -11,7 +11,7 @@ from django.db import connection
 from tests.recovery.conftest import claim
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
-from twostep.recovery import services, support
+from twostep.recovery import decisions, services, support
 from twostep.recovery.models import RecoveryCase, RecoveryRequest, Vouch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,7 +62,7 @@ def test_simultaneous_requests_for_one_account_open_a_single_case(make_user, gra
         assert opened.count() == 1
         outcomes = sorted(RecoveryRequest.objects.values_list("outcome", flat=True))
         assert outcomes == ["opened a case"] + [services.UNVERIFIED_CLAIM] * 2
-        support.reject(actor=grace, case=opened.get(), reason="next round")
+        decisions.reject(actor=grace, case=opened.get(), reason="next round")
         RecoveryRequest.objects.all().delete()
 
 

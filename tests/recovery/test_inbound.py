@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.recovery.conftest import ORGANIZATION, emails_to
-from twostep.recovery import inbound, services, support
+from twostep.recovery import decisions, inbound, services, support
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 from twostep.recovery.smtp import controller
 
@@ -191,7 +191,7 @@ def test_forged_sender_opens_a_case_that_waits_for_the_real_mailbox(ada, grace):
             actor=grace, case=case, name_matches=True, organizations_match=True, evidence="x"
         )
     with pytest.raises(services.RecoveryError):
-        support.approve(actor=grace, case=case, typed_email=ada.email, reason="looks fine")
+        decisions.approve(actor=grace, case=case, typed_email=ada.email, reason="looks fine")
     case.refresh_from_db()
     assert case.status == RecoveryCase.Status.AWAITING_CONFIRMATION
     assert case.approved_at is None

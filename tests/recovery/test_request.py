@@ -18,7 +18,7 @@ from tests.recovery.conftest import (
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
-from twostep.recovery import services, support
+from twostep.recovery import decisions, services
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 REQUEST = "/recover/"
@@ -293,6 +293,6 @@ def test_forged_requests_cannot_use_up_the_owners_quota(client, case, grace, fro
     assert len(inbox) == services.MAX_LINK_MAILS_PER_CASE
     assert {mailed_path(email, "recovery:confirm") for email in inbox} == {confirm}
     # Support rejects the spammed case: the owner's next request opens one and mails it.
-    support.reject(actor=grace, case=case, reason="spam")
+    decisions.reject(actor=grace, case=case, reason="spam")
     assert file_request(ip="198.51.100.20") not in (None, case)
     assert len(emails_to("ada@example.com")) == services.MAX_LINK_MAILS_PER_CASE + 1

@@ -16,6 +16,7 @@ from django.utils.timezone import localtime
 from tests.conftest import PASSWORD, SECRET, add_membership, code_for, enable_2fa
 from tests.recovery.conftest import (
     ORGANIZATION,
+    approve_with_a_second_person,
     case_events,
     emails_to,
     file_request,
@@ -28,13 +29,14 @@ from twostep.accounts.models import User, UserSession
 from twostep.audit.models import SecurityEvent
 from twostep.chat.models import Conversation, Message
 from twostep.mfa.models import LOCK_AFTER, TOTPDevice
-from twostep.recovery import services, support
+from twostep.recovery import decisions, services, support
 from twostep.recovery.models import RecoveryCase, Vouch
 
 Status = RecoveryCase.Status
 Type = SecurityEvent.Type
 QUEUE = "/support/"
 DELAY = 24 * 60 * 60
+ADA = "ada@example.com"
 
 
 def case_url(case: RecoveryCase) -> str:
@@ -133,7 +135,7 @@ def test_queue_shows_each_open_case_with_status_age_and_assignee(agent, grace, m
 
 
 def test_queue_filters_by_status(agent, grace, case):
-    support.reject(actor=grace, case=case, reason="not her")
+    decisions.reject(actor=grace, case=case, reason="not her")
 
     assert list(agent.get(QUEUE).context["cases"]) == []
     assert list(agent.get(QUEUE, {"status": "rejected"}).context["cases"]) == [case]
@@ -400,7 +402,9 @@ def test_approval_is_refused_after_a_manager_denied(agent, charles, checked_case
     assert checked_case.status == Status.REJECTED
 
 
-def test_approval_starts_the_cooling_off_and_mails_a_cancel_link(agent, grace, checked_case):
+def test_approval_starts_the_cooling_off_and_mails_a_cancel_link(agent, grace, hedy, checked_case):
+    decisions.approve(actor=hedy, case=checked_case, typed_email=ADA, reason="first look")
+
     response = approve(agent, checked_case, typed_email=" ADA@example.com ")
 
     assert page_messages(response) == [
@@ -421,9 +425,9 @@ def test_approval_starts_the_cooling_off_and_mails_a_cancel_link(agent, grace, c
     assert TOTPDevice.objects.filter(user=checked_case.account).exists()
 
 
-def test_recovery_delay_comes_from_the_setting(settings, grace, checked_case):
+def test_recovery_delay_comes_from_the_setting(settings, grace, hedy, checked_case):
     settings.TWOSTEP_RECOVERY_DELAY = 3600
-    support.approve(actor=grace, case=checked_case, typed_email="ada@example.com", reason="ok")
+    approve_with_a_second_person(checked_case, grace, hedy)
 
     checked_case.refresh_from_db()
     assert checked_case.reset_due_at - checked_case.approved_at == timedelta(hours=1)
@@ -705,7 +709,7 @@ def test_a_case_opened_from_the_chat_still_needs_the_mailbox_and_the_checks(grac
     assert case.status == Status.AWAITING_CONFIRMATION
     assert [email.to for email in emails_to(ada.email)] == [ada.email]
     with pytest.raises(services.RecoveryError):
-        support.approve(actor=grace, case=case, typed_email=ada.email, reason="she asked")
+        decisions.approve(actor=grace, case=case, typed_email=ada.email, reason="she asked")
     (event,) = case_events(case, Type.CHAT_CASE_OPENED)
     assert (event.actor, event.details["reason"]) == (grace, "Ada says she lost her phone.")
 
@@ -747,7 +751,7 @@ def test_approval_waits_for_a_pending_vouch(grace, charles, checked_case):
     )
 
     with pytest.raises(services.RecoveryError, match="Wait for the manager's answer first."):
-        support.approve(
+        decisions.approve(
             actor=grace, case=checked_case, typed_email="ada@example.com", reason="checked"
         )
 
@@ -818,7 +822,7 @@ def test_approval_rechecks_the_checklist_on_the_current_row(grace, checked_case)
     )
 
     with pytest.raises(services.RecoveryError, match="Complete the verification checklist"):
-        support.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
+        decisions.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
 
     checked_case.refresh_from_db()
     assert checked_case.status == Status.IN_VERIFICATION
@@ -826,18 +830,18 @@ def test_approval_rechecks_the_checklist_on_the_current_row(grace, checked_case)
 
 def test_approval_rechecks_the_status_on_the_current_row(grace, checked_case):
     stale = RecoveryCase.objects.get(pk=checked_case.pk)
-    support.reject(actor=grace, case=checked_case, reason="not her")
+    decisions.reject(actor=grace, case=checked_case, reason="not her")
 
     with pytest.raises(services.RecoveryError, match="Only a case in verification"):
-        support.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
+        decisions.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
 
     checked_case.refresh_from_db()
     assert checked_case.status == Status.REJECTED
 
 
-def test_checklist_cannot_be_unticked_once_the_case_is_approved(grace, checked_case):
+def test_checklist_cannot_be_unticked_once_the_case_is_approved(grace, hedy, checked_case):
     stale = RecoveryCase.objects.get(pk=checked_case.pk)  # the checklist form, loaded earlier
-    support.approve(actor=grace, case=checked_case, typed_email="ada@example.com", reason="ok")
+    approve_with_a_second_person(checked_case, grace, hedy)
 
     with pytest.raises(services.RecoveryError, match="Only a case in verification"):
         support.update_checklist(
@@ -850,16 +854,19 @@ def test_checklist_cannot_be_unticked_once_the_case_is_approved(grace, checked_c
     assert len(case_events(checked_case, Type.CASE_NOTE)) == 1
 
 
-def test_a_vouch_is_not_asked_on_a_case_approved_meanwhile(grace, charles, checked_case):
+def test_a_vouch_is_not_asked_on_a_case_approved_meanwhile(
+    grace, hedy, charles, make_user, checked_case
+):
+    mary = make_user("mary@example.com", full_name="Mary Somerville")
+    add_membership(mary, ORGANIZATION, role="manager")
     stale = RecoveryCase.objects.get(pk=checked_case.pk)
-    support.approve(actor=grace, case=checked_case, typed_email="ada@example.com", reason="ok")
+    approve_with_a_second_person(checked_case, grace, hedy)
+    marys = next(m for m in support.vouch_candidates(stale) if m.user == mary)
 
     with pytest.raises(services.RecoveryError, match="while the case is in verification"):
-        support.request_vouch(
-            actor=grace, case=stale, membership=support.vouch_candidates(stale)[0]
-        )
+        support.request_vouch(actor=grace, case=stale, membership=marys)
 
-    assert not Vouch.objects.exists()
+    assert not Vouch.objects.filter(manager=mary).exists()
 
 
 def test_a_support_message_emails_the_person_the_case_link_without_the_text(

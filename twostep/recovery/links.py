@@ -3,12 +3,13 @@ access links derived with the server's secret. Only hashes of tokens are stored.
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
-from .models import RecoveryCase
+from .models import ManagerCancelLink, RecoveryCase
 
 
 def new_token() -> tuple[str, str]:
@@ -45,3 +46,19 @@ def case_by_link(*, token: str, purpose: str) -> RecoveryCase | None:
     return (
         RecoveryCase.objects.select_related("account").filter(**{field: token_hash(token)}).first()
     )
+
+
+def cancel_by_link(*, token: str) -> tuple[RecoveryCase, Any] | None:
+    """The case a cancel link stops and whose link it is: (case, None) for the owner's,
+    (case, manager) for a manager's own link; None for an unknown link."""
+    case = case_by_link(token=token, purpose="cancel")
+    if case is not None:
+        return case, None
+    if not token or len(token) > 100:
+        return None
+    link = (
+        ManagerCancelLink.objects.select_related("case__account", "manager")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    return (link.case, link.manager) if link is not None else None

@@ -65,6 +65,15 @@ class RecoveryCase(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # With no manager who could vouch, two agents approve: the first is recorded here.
+    first_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    first_approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -163,3 +172,18 @@ class Vouch(models.Model):
 
     def __str__(self) -> str:
         return f"Vouch by {self.manager} for case #{self.case_id}: {self.answer}"
+
+
+class ManagerCancelLink(models.Model):
+    """A manager of the person's organization, emailed during the cooling-off, may cancel
+    the reset with their own link (only its hash is stored)."""
+
+    case = models.ForeignKey(RecoveryCase, on_delete=models.CASCADE, related_name="cancel_links")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Cancel link of {self.manager} for case #{self.case_id}"

@@ -25,7 +25,8 @@ from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
 from .links import case_link_token, site_link, token_hash
-from .models import RecoveryCase, RecoveryRequest, Vouch
+from .models import ManagerCancelLink, RecoveryCase, RecoveryRequest, Vouch
+from .pending import clear_owner_sessions
 
 Status = RecoveryCase.Status
 # Requests from one client IP (the form) within RATE_WINDOW that are acted on; more are
@@ -250,8 +251,24 @@ def close_case(case: RecoveryCase, *, status: str, actor: Any, reason: str, even
         )
         if closed:
             case.refresh_from_db()
+            ManagerCancelLink.objects.filter(case=case).delete()
+            if case.account is not None:
+                clear_owner_sessions(case.account)
             record_case_event(event, case=case, actor=actor, reason=reason)
     return bool(closed)
+
+
+def cancel_pending_reset(*, user: User) -> int:
+    """The owner, from a logged-in session, stops the approved reset(s) of their account.
+    Returns how many were cancelled; the pending-reset note leaves their sessions."""
+    cases = RecoveryCase.objects.filter(account=user, status=Status.APPROVED)
+    cancelled = sum(
+        cancel(case=case, reason="cancelled by the owner from a logged-in session", actor=user)
+        for case in cases
+    )
+    if not cancelled:
+        clear_owner_sessions(user)
+    return cancelled
 
 
 def cancel_on_login(*, user: User) -> int:
@@ -301,6 +318,7 @@ def _perform_reset(pk: int) -> bool:
         case.status, case.closed_at, case.updated_at = Status.DONE, now, now
         case.cancel_token_hash = ""
         case.save(update_fields=["status", "closed_at", "updated_at", "cancel_token_hash"])
+        ManagerCancelLink.objects.filter(case=case).delete()
         record(
             type=SecurityEvent.Type.MFA_RESET,
             subject=account,

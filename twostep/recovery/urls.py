@@ -8,6 +8,7 @@ urlpatterns = [
     path("recover/sent/", views.request_sent, name="sent"),
     path("recover/confirm/<str:token>/", views.confirm, name="confirm"),
     path("recover/cancel/<str:token>/", views.cancel, name="cancel"),
+    path("recover/cancel-pending/", views.cancel_pending, name="cancel_pending"),
     path("case/<str:token>/", views.case_page, name="case"),
     path("case/<str:token>/messages/", views.case_messages, name="case_messages"),
     path("welcome-back/", views.reenable, name="reenable"),

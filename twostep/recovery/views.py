@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from twostep.accounts.models import User
@@ -16,7 +17,7 @@ from twostep.chat import services as chat
 from twostep.chat.views import messages_json
 from twostep.mfa.services import active_device
 
-from . import links, services, support
+from . import decisions, links, services, support
 from .access import mfa_login_required, support_required
 from .forms import (
     ApproveForm,
@@ -105,13 +106,31 @@ def case_messages(request: HttpRequest, token: str) -> JsonResponse:
 
 
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    case = links.case_by_link(token=token, purpose="cancel")
-    if case is None:
+    """The owner's cancel link, or a manager's own one (mailed during the cooling-off)."""
+    found = links.cancel_by_link(token=token)
+    if found is None:
         return render(request, "recovery/link_invalid.html", status=404)
+    case, manager = found
     if request.method == "POST":
-        services.cancel(case=case, reason="cancelled by the owner from the email link")
+        reason = (
+            "cancelled by the owner from the email link"
+            if manager is None
+            else "cancelled by a manager of the person's organization from the email link"
+        )
+        services.cancel(case=case, reason=reason, actor=manager)
         return render(request, "recovery/cancelled.html", {"case": case})
     return render(request, "recovery/cancel.html", {"case": case})
+
+
+@require_POST
+@login_required
+def cancel_pending(request: HttpRequest) -> HttpResponse:
+    """The owner stops a pending reset from the banner of any logged-in page."""
+    if services.cancel_pending_reset(user=cast(User, request.user)):
+        messages.success(
+            request, gettext("The reset of your two-factor authentication is cancelled.")
+        )
+    return redirect(safe_next(request, reverse("accounts:profile")))
 
 
 @login_required
@@ -267,13 +286,14 @@ def _run_action(request: HttpRequest, agent: User, case: RecoveryCase, action: s
         approve_form = ApproveForm(data)
         if not approve_form.is_valid():
             raise services.RecoveryError("Type the account's email and a reason.")
-        support.approve(actor=agent, case=case, **approve_form.cleaned_data)
+        if not decisions.approve(actor=agent, case=case, **approve_form.cleaned_data):
+            return gettext("Your approval is recorded: a second agent must approve too.")
         return "Approved. The reset happens after the cooling-off period unless the owner cancels."
     if action == "reject":
         reject_form = RejectForm(data)
         if not reject_form.is_valid():
             raise services.RecoveryError("Give the reason for rejecting.")
-        support.reject(actor=agent, case=case, reason=reject_form.cleaned_data["reason"])
+        decisions.reject(actor=agent, case=case, reason=reject_form.cleaned_data["reason"])
         return "The case is rejected."
     if action == "message":
         support.write_to_person(actor=agent, case=case, body=data.get("body", ""))
