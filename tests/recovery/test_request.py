@@ -296,3 +296,14 @@ def test_forged_requests_cannot_use_up_the_owners_quota(client, case, grace, fro
     decisions.reject(actor=grace, case=case, reason="spam")
     assert file_request(ip="198.51.100.20") not in (None, case)
     assert len(emails_to("ada@example.com")) == services.MAX_LINK_MAILS_PER_CASE + 1
+
+
+@pytest.mark.parametrize(
+    "name", ["Ada\r\nBcc: everyone@example.com", "Ada\nLovelace", "Ada\x0bLovelace"]
+)
+def test_a_name_with_a_line_break_or_control_character_is_refused_clearly(client, ada, name):
+    response = client.post(REQUEST, form(full_name=name))
+
+    assert response.status_code == 200
+    assert "no line breaks or control characters" in response.context["form"].errors["full_name"][0]
+    assert not RecoveryRequest.objects.exists()

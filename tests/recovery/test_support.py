@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -28,6 +29,8 @@ from tests.recovery.conftest import (
 from twostep.accounts.models import User, UserSession
 from twostep.audit.models import SecurityEvent
 from twostep.chat.models import Conversation, Message
+from twostep.mail.models import OutgoingEmail
+from twostep.mail.services import deliver_due
 from twostep.mfa.models import LOCK_AFTER, TOTPDevice
 from twostep.recovery import decisions, services, support
 from twostep.recovery.models import RecoveryCase, Vouch
@@ -882,3 +885,18 @@ def test_a_support_message_emails_the_person_the_case_link_without_the_text(
     assert mailed_path(notice, "recovery:case") == case_link
     page = Client().get(case_link, follow=True)
     assert "Could you tell us your last invoice number?" in page.text
+
+
+def test_the_vouch_email_for_a_name_with_a_line_break_is_delivered(
+    grace, charles, ada, verified_case
+):
+    User.objects.filter(pk=ada.pk).update(full_name="Ada\r\nBcc: everyone@example.com")
+    verified_case.refresh_from_db()
+    support.request_vouch(
+        actor=grace, case=verified_case, membership=support.vouch_candidates(verified_case)[0]
+    )
+
+    assert deliver_due() == len(OutgoingEmail.objects.all())
+    (sent,) = [m for m in mail.outbox if m.to == [charles.email]]
+    assert sent.subject == "Can you vouch for Ada Bcc: everyone@example.com?"
+    assert sent.bcc == []

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from .header_text import one_line
 from .models import RecoveryCase, RecoveryRequest
 from .services import Claim, submit_request
 
@@ -79,7 +80,7 @@ def parse(raw: bytes) -> Claim:
         explanation = f"{subject}\n\n{explanation}".strip()
     return Claim(
         email=address,
-        name=_storable((name or display_name).strip()[:200]),
+        name=one_line(name or display_name)[:200],
         organizations=_storable("\n".join(organizations)[:1000]),
         explanation=_storable(explanation[:5000]),
         sender=_storable(sender[:300]),

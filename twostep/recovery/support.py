@@ -18,6 +18,7 @@ from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.organizations.models import Membership
 
+from .header_text import one_line
 from .models import RecoveryCase, RecoveryRequest, Vouch
 from .services import (
     MANAGER_DENIED,
@@ -147,6 +148,8 @@ def request_vouch(*, actor: User, case: RecoveryCase, membership: Membership) ->
             context={
                 "manager": membership.user,
                 "person": case.account,
+                # The name goes into the subject: one line, or the email is never sent.
+                "person_name": one_line(case.account.full_name if case.account else ""),
                 "organization": membership.organization,
                 "link": settings.TWOSTEP_SITE_URL.rstrip("/")
                 + reverse("recovery:vouch", kwargs={"pk": vouch.pk}),
