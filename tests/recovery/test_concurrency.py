@@ -2,12 +2,11 @@
 still open one case: each thread below has its own database connection, as app processes
 behind a load balancer would."""
 
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
+from tests.conftest import at_once
 from tests.recovery.conftest import claim
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
@@ -18,30 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 WORKERS = 6
 ROUNDS = 5
-
-
-def at_once(*calls: Callable[[], object]) -> list[BaseException]:
-    """Run each call in its own thread (and connection), all released together; returns
-    what they raised."""
-    barrier = threading.Barrier(len(calls))
-    errors: list[BaseException] = []
-
-    def run(call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            call()
-        except BaseException as error:  # reported to the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return errors
 
 
 def submit_at_once(source: str, count: int) -> list[BaseException]:
