@@ -40,6 +40,7 @@ Type = SecurityEvent.Type
 QUEUE = "/support/"
 DELAY = 24 * 60 * 60
 ADA = "ada@example.com"
+DAY = 24 * 60 * 60
 
 
 def case_url(case: RecoveryCase) -> str:
@@ -900,3 +901,21 @@ def test_the_vouch_email_for_a_name_with_a_line_break_is_delivered(
     (sent,) = [m for m in mail.outbox if m.to == [charles.email]]
     assert sent.subject == "Can you vouch for Ada Bcc: everyone@example.com?"
     assert sent.bcc == []
+
+
+def test_the_case_link_expires_30_days_after_the_case_closes(client, grace, ada, case, frozen):
+    path = last_email_path(ada.email, "recovery:case")
+    decisions.reject(actor=grace, case=case, reason="not her")
+
+    frozen.shift(30 * DAY - 60)
+    assert client.get(path, follow=True).status_code == 200
+    frozen.shift(61)
+    assert client.get(path, follow=True).status_code == 404
+
+
+def test_the_case_link_of_an_open_case_does_not_expire(client, ada, case, frozen):
+    path = last_email_path(ada.email, "recovery:case")
+
+    frozen.shift(90 * DAY)
+
+    assert client.get(path, follow=True).status_code == 200

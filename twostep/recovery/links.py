@@ -3,13 +3,17 @@ access links derived with the server's secret. Only hashes of tokens are stored.
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .models import ManagerCancelLink, RecoveryCase
+
+CASE_LINK_DAYS_AFTER_CLOSE = 30
 
 
 def new_token() -> tuple[str, str]:
@@ -35,7 +39,8 @@ def site_link(name: str, token: str) -> str:
 
 
 def case_by_link(*, token: str, purpose: str) -> RecoveryCase | None:
-    """The case a mailed link opens ("confirm", "access" or "cancel"), or None."""
+    """The case a mailed link opens ("confirm", "access" or "cancel"), or None. A case
+    link stops working CASE_LINK_DAYS_AFTER_CLOSE days after the case closed."""
     if not token or len(token) > 100:
         return None
     field = {
@@ -43,9 +48,11 @@ def case_by_link(*, token: str, purpose: str) -> RecoveryCase | None:
         "access": "access_token_hash",
         "cancel": "cancel_token_hash",
     }[purpose]
-    return (
-        RecoveryCase.objects.select_related("account").filter(**{field: token_hash(token)}).first()
-    )
+    found = RecoveryCase.objects.select_related("account").filter(**{field: token_hash(token)})
+    if purpose == "access":
+        expired = timezone.now() - timedelta(days=CASE_LINK_DAYS_AFTER_CLOSE)
+        found = found.exclude(closed_at__lte=expired)
+    return found.first()
 
 
 def cancel_by_link(*, token: str) -> tuple[RecoveryCase, Any] | None:
