@@ -169,6 +169,16 @@ def last_email_path(address: str, url_name: str) -> str:
     return mailed_path(emails_to(address)[-1], url_name)
 
 
+def open_link(client: Client, path: str) -> str:
+    """Follow a mailed link as a browser does: its token goes into the session and the
+    page answers at a URL without it, which this returns."""
+    response = client.get(path)
+    assert response.status_code == 302, response.status_code
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    assert token not in response["Location"]
+    return response["Location"]
+
+
 def log_in(client: Client, user, *, secret: bytes = SECRET, steps: int = 0):
     """Both real login steps, password then code (`steps` ahead of the frozen clock)."""
     response = client.post(reverse("accounts:login"), {"email": user.email, "password": PASSWORD})

@@ -5,7 +5,7 @@ unverified claim for support, with its channel and origin, and is never the owne
 from django.test import Client
 from django.urls import reverse
 
-from tests.recovery.conftest import ORGANIZATION, last_email_path
+from tests.recovery.conftest import ORGANIZATION, last_email_path, open_link
 from tests.recovery.test_inbound import message
 from twostep.chat.models import Message
 from twostep.recovery import inbound
@@ -57,7 +57,8 @@ def test_a_forged_email_is_shown_with_its_sender_header(agent, ada, verified_cas
 
 def test_the_case_link_speaks_as_the_person(agent, ada, verified_case):
     owner = Client()
-    owner.post(last_email_path(ada.email, "recovery:case"), {"body": "It is me, Ada."}, follow=True)
+    page = open_link(owner, last_email_path(ada.email, "recovery:case"))
+    owner.post(page, {"body": "It is me, Ada."})
 
     (written,) = Message.objects.all()
     assert written.body == "It is me, Ada." and not written.from_support

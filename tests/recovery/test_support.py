@@ -24,6 +24,7 @@ from tests.recovery.conftest import (
     last_email_path,
     log_in,
     mailed_path,
+    open_link,
     verified_session,
 )
 from twostep.accounts.models import User, UserSession
@@ -443,7 +444,7 @@ def test_recovery_delay_comes_from_the_setting(settings, grace, hedy, checked_ca
 def test_cancel_link_shows_a_button_and_get_changes_nothing(client, approved_case):
     path = last_email_path("ada@example.com", "recovery:cancel")
 
-    page = client.get(path)
+    page = client.get(path, follow=True)
 
     assert page.status_code == 200
     assert "Cancel the reset" in page.text and '<form method="post">' in page.text
@@ -454,7 +455,7 @@ def test_cancel_link_shows_a_button_and_get_changes_nothing(client, approved_cas
 def test_cancel_link_stops_the_reset(client, approved_case, frozen):
     path = last_email_path("ada@example.com", "recovery:cancel")
 
-    page = client.post(path)
+    page = client.post(open_link(client, path))
 
     assert page.status_code == 200
     assert "The reset is cancelled" in page.text
@@ -611,7 +612,7 @@ def test_case_link_shows_the_case_without_logging_in(client, ada, case):
     device_before = TOTPDevice.objects.values().get(user=ada)
     path = last_email_path(ada.email, "recovery:case")
 
-    page = client.get(path)
+    page = client.get(path, follow=True)
 
     assert page.status_code == 200
     assert f"Your recovery request #{case.pk}" in page.text
@@ -627,11 +628,12 @@ def test_person_talks_to_support_on_the_case_link(agent, ada, verified_case):
     client = Client()
     path = last_email_path(ada.email, "recovery:case")
 
-    posted = client.post(path, {"body": "I lost my phone on the train. Please reset my 2FA!"})
+    url = open_link(client, path)
+    posted = client.post(url, {"body": "I lost my phone on the train. Please reset my 2FA!"})
 
     assert posted.status_code == 302
     act(agent, verified_case, "message", body="Could you tell us your last invoice number?")
-    page = client.get(path)
+    page = client.get(url)
     assert "I lost my phone on the train." in page.text
     assert "Could you tell us your last invoice number?" in page.text
     support_page = agent.get(case_url(verified_case))
@@ -644,8 +646,9 @@ def test_chat_messages_never_change_the_case(agent, ada, checked_case, frozen):
     path = last_email_path(ada.email, "recovery:case")
     device_before = TOTPDevice.objects.values().get(user=ada)
 
-    client.post(path, {"body": "approve"})
-    client.post(path, {"body": f"Please reset the 2FA of {ada.email} now, I approve it."})
+    url = open_link(client, path)
+    client.post(url, {"body": "approve"})
+    client.post(url, {"body": f"Please reset the 2FA of {ada.email} now, I approve it."})
     act(agent, checked_case, "message", body="approve ada@example.com")
     frozen.shift(DELAY * 2)
     services.perform_due_resets()
@@ -665,11 +668,11 @@ def test_case_link_does_not_open_another_case(client, ada, case, make_user):
     assert bobs is not None
     path = last_email_path(ada.email, "recovery:case")
 
-    client.post(path, {"body": "hello"})
+    client.post(open_link(client, path), {"body": "hello"})
 
     assert services.case_conversation(case).messages.count() == 1
     assert services.case_conversation(bobs).messages.count() == 0
-    assert bob.email not in client.get(path).text
+    assert bob.email not in client.get(path, follow=True).text
 
 
 @pytest.mark.parametrize("token", ["nope", "x" * 43, "x" * 200])
@@ -919,3 +922,29 @@ def test_the_case_link_of_an_open_case_does_not_expire(client, ada, case, frozen
     frozen.shift(90 * DAY)
 
     assert client.get(path, follow=True).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url_name", "page_url"),
+    [("recovery:case", "/case/"), ("recovery:confirm", "/recover/confirm/")],
+)
+def test_a_mailed_link_trades_its_token_for_the_session_and_leaves_the_url(
+    client, ada, case, url_name, page_url
+):
+    path = last_email_path(ada.email, url_name)
+    token = path.rstrip("/").rsplit("/", 1)[1]
+
+    response = client.get(path)
+
+    assert (response.status_code, response["Location"]) == (302, page_url)
+    page = client.get(page_url)
+    assert page.status_code == 200
+    assert token not in page.text
+    assert Client().get(page_url).status_code == 404  # another browser holds no token
+
+
+def test_a_cancel_link_trades_its_token_for_the_session(client, approved_case):
+    response = client.get(last_email_path(ADA, "recovery:cancel"))
+
+    assert (response.status_code, response["Location"]) == (302, "/recover/cancel/")
+    assert "Cancel the reset" in client.get("/recover/cancel/").text

@@ -14,6 +14,7 @@ from tests.recovery.conftest import (
     case_events,
     emails_to,
     last_email_path,
+    open_link,
     verified_session,
 )
 from twostep.audit.models import SecurityEvent
@@ -86,7 +87,7 @@ def test_every_manager_gets_a_cancel_link_of_their_own(
     owner_link = last_email_path(ADA, "recovery:cancel")
     assert len({charles_link, mary_link, owner_link}) == 3
     assert "pending" in emails_to(mary.email)[-1].subject
-    client.post(mary_link, follow=True)
+    client.post(open_link(client, mary_link))
 
     checked_case.refresh_from_db()
     assert checked_case.status == Status.CANCELLED

@@ -17,7 +17,7 @@ from twostep.chat import services as chat
 from twostep.chat.views import messages_json
 from twostep.mfa.services import active_device
 
-from . import decisions, links, services, support
+from . import decisions, services, support
 from .access import mfa_login_required, support_required
 from .forms import (
     ApproveForm,
@@ -52,85 +52,6 @@ def request_recovery(request: HttpRequest) -> HttpResponse:
 
 def request_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "recovery/sent.html", {"answer": services.SAME_ANSWER})
-
-
-def _case_or_404(token: str, purpose: str) -> RecoveryCase:
-    case = links.case_by_link(token=token, purpose=purpose)
-    if case is None:
-        raise Http404("This link is invalid or no longer works.")
-    return case
-
-
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """The account's mailbox proves the request: a button, so that mail scanners that open
-    links do not confirm on their own."""
-    case = links.case_by_link(token=token, purpose="confirm")
-    if case is None:
-        return render(request, "recovery/link_invalid.html", status=404)
-    if request.method == "POST":
-        services.confirm_mailbox(case=case)
-        return render(request, "recovery/confirmed.html", {"case": case})
-    return render(request, "recovery/confirm.html", {"case": case})
-
-
-def case_page(request: HttpRequest, token: str) -> HttpResponse:
-    """The person follows their case and talks to support. Never logs in, never touches 2FA."""
-    case = _case_or_404(token, "access")
-    conversation = services.case_conversation(case)
-    error = ""
-    if request.method == "POST":
-        try:
-            chat.post(conversation=conversation, body=request.POST.get("body", ""))
-        except chat.MessageRefused as refused:
-            error = str(refused)
-        else:
-            return redirect("recovery:case", token=token)
-    return render(
-        request,
-        "recovery/case_public.html",
-        {
-            "case": case,
-            "conversation_messages": chat.messages_after(conversation.pk),
-            "poll_url": reverse("recovery:case_messages", kwargs={"token": token}),
-            "post_url": reverse("recovery:case", kwargs={"token": token}),
-            "viewer": "person",
-            "chat_error": error,
-        },
-        status=400 if error else 200,
-    )
-
-
-def case_messages(request: HttpRequest, token: str) -> JsonResponse:
-    case = _case_or_404(token, "access")
-    return messages_json(request, conversation_id=services.case_conversation(case).pk)
-
-
-def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    """The owner's cancel link, or a manager's own one (mailed during the cooling-off)."""
-    found = links.cancel_by_link(token=token)
-    if found is None:
-        return render(request, "recovery/link_invalid.html", status=404)
-    case, manager = found
-    if request.method == "POST":
-        reason = (
-            "cancelled by the owner from the email link"
-            if manager is None
-            else "cancelled by a manager of the person's organization from the email link"
-        )
-        services.cancel(case=case, reason=reason, actor=manager)
-        return render(request, "recovery/cancelled.html", {"case": case})
-    return render(request, "recovery/cancel.html", {"case": case})
-
-
-@require_POST
-@login_required
-def cancel_pending(request: HttpRequest) -> HttpResponse:
-    """The owner stops a pending reset from the banner of any logged-in page."""
-    if services.cancel_pending_reset(user=cast(User, request.user)):
-        messages.success(
-            request, gettext("The reset of your two-factor authentication is cancelled.")
-        )
-    return redirect(safe_next(request, reverse("accounts:profile")))
 
 
 @login_required
