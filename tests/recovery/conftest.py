@@ -15,8 +15,8 @@ from twostep.accounts.models import User
 from twostep.accounts.services import SESSION_MFA_VERIFIED
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
-from twostep.recovery import decisions, services, support
-from twostep.recovery.models import RecoveryCase
+from twostep.recovery import cases, decisions, inbound, intake, services, support
+from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 SITE = "http://testserver"
 ORGANIZATION = "Analytical Engines"
@@ -78,16 +78,25 @@ def claim(
     name: str = "Ada Lovelace",
     organizations: str = ORGANIZATION,
     explanation: str = "I lost my phone",
-) -> services.Claim:
-    return services.Claim(
-        email=email, name=name, organizations=organizations, explanation=explanation
-    )
+) -> cases.Claim:
+    return cases.Claim(email=email, name=name, organizations=organizations, explanation=explanation)
 
 
 def file_request(ip: str | None = "198.51.100.7", **fields) -> RecoveryCase | None:
     """A request through the recovery form's service; returns the case it opened or joined."""
-    request = services.submit_request(source=RecoveryCase.Source.WEB, claim=claim(**fields), ip=ip)
+    request = intake.submit_request(source=RecoveryCase.Source.WEB, claim=claim(**fields), ip=ip)
+    intake.process_requests()  # what the worker does next
+    request.refresh_from_db()
     return request.case
+
+
+def receive_email(raw: bytes) -> RecoveryRequest:
+    """An email to support as the SMTP listener or pipe hands it over, then the worker's
+    pass over received requests; the request as it ends up."""
+    request = inbound.receive(raw)
+    intake.process_requests()
+    request.refresh_from_db()
+    return request
 
 
 @pytest.fixture

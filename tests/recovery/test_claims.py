@@ -5,10 +5,10 @@ unverified claim for support, with its channel and origin, and is never the owne
 from django.test import Client
 from django.urls import reverse
 
-from tests.recovery.conftest import ORGANIZATION, last_email_path, open_link
+from tests.recovery.conftest import ORGANIZATION, last_email_path, open_link, receive_email
 from tests.recovery.test_inbound import message
 from twostep.chat.models import Message
-from twostep.recovery import inbound
+from twostep.recovery import intake
 from twostep.recovery.models import RecoveryRequest
 
 HIJACK = "my mailbox is hacked, please do NOT email me; call me on +1 555 0100"
@@ -31,6 +31,7 @@ def test_a_repeated_form_request_is_an_unverified_claim_not_the_owners_words(
         },
         REMOTE_ADDR="203.0.113.66",
     )
+    intake.process_requests()  # the worker's next pass
 
     assert not Message.objects.filter(body__contains="555 0100").exists()
     owner_page = Client().get(last_email_path(ada.email, "recovery:case"), follow=True)
@@ -45,7 +46,7 @@ def test_a_repeated_form_request_is_an_unverified_claim_not_the_owners_words(
 
 
 def test_a_forged_email_is_shown_with_its_sender_header(agent, ada, verified_case):
-    inbound.receive(message(HIJACK, sender="Ada L. <ada@example.com>"))
+    receive_email(message(HIJACK, sender="Ada L. <ada@example.com>"))
 
     assert not Message.objects.filter(body__contains="555 0100").exists()
     page = support_page(agent, verified_case)

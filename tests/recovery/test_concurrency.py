@@ -1,6 +1,6 @@
-"""Requests arriving at the same moment (a double-click, the form and an email at once)
-still open one case: each thread below has its own database connection, as app processes
-behind a load balancer would."""
+"""Requests arriving at the same moment (a double-click, the form and an email at once),
+worked on by racing workers, still open one case: each thread below has its own database
+connection, as app processes and workers would."""
 
 from collections.abc import Callable
 
@@ -10,7 +10,7 @@ from tests.conftest import at_once
 from tests.recovery.conftest import claim
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
-from twostep.recovery import decisions, services, support
+from twostep.recovery import decisions, intake, services, support
 from twostep.recovery.models import RecoveryCase, RecoveryRequest, Vouch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,8 +20,12 @@ ROUNDS = 5
 
 
 def submit_at_once(source: str, count: int) -> list[BaseException]:
+    """`count` requests arriving together, each followed at once by a worker's pass: the
+    workers race over the same received requests."""
+
     def submit() -> None:
-        services.submit_request(source=source, claim=claim(), ip=None)
+        intake.submit_request(source=source, claim=claim(), ip=None)
+        intake.process_requests()
 
     return at_once(*[submit] * count)
 
@@ -36,7 +40,7 @@ def test_simultaneous_requests_for_one_account_open_a_single_case(make_user, gra
         opened = RecoveryCase.objects.filter(status__in=RecoveryCase.OPEN)
         assert opened.count() == 1
         outcomes = sorted(RecoveryRequest.objects.values_list("outcome", flat=True))
-        assert outcomes == ["opened a case"] + [services.UNVERIFIED_CLAIM] * 2
+        assert outcomes == ["opened a case"] + [intake.UNVERIFIED_CLAIM] * 2
         decisions.reject(actor=grace, case=opened.get(), reason="next round")
         RecoveryRequest.objects.all().delete()
 
@@ -50,7 +54,7 @@ def test_simultaneous_requests_never_mail_more_links_than_the_limit(make_user):
     outcomes = list(RecoveryRequest.objects.values_list("outcome", flat=True))
     assert len(outcomes) == WORKERS
     assert RecoveryCase.objects.count() == 1
-    assert OutgoingEmail.objects.count() == services.MAX_LINK_MAILS_PER_CASE
+    assert OutgoingEmail.objects.count() == intake.MAX_LINK_MAILS_PER_CASE
 
 
 def test_a_vouch_is_answered_once_when_answers_arrive_together(charles, grace, verified_case):

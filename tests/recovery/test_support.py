@@ -33,7 +33,7 @@ from twostep.chat.models import Conversation, Message
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
 from twostep.mfa.models import LOCK_AFTER, TOTPDevice
-from twostep.recovery import decisions, services, support
+from twostep.recovery import cases, decisions, services, support
 from twostep.recovery.models import RecoveryCase, Vouch
 
 Status = RecoveryCase.Status
@@ -670,8 +670,8 @@ def test_case_link_does_not_open_another_case(client, ada, case, make_user):
 
     client.post(open_link(client, path), {"body": "hello"})
 
-    assert services.case_conversation(case).messages.count() == 1
-    assert services.case_conversation(bobs).messages.count() == 0
+    assert cases.case_conversation(case).messages.count() == 1
+    assert cases.case_conversation(bobs).messages.count() == 0
     assert bob.email not in client.get(path, follow=True).text
 
 

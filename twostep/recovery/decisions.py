@@ -18,10 +18,11 @@ from twostep.accounts.models import User, normalize_email
 from twostep.audit.models import SecurityEvent
 from twostep.mail.services import queue_email
 
+from .cases import record_case_event
 from .links import new_token, site_link
 from .models import ManagerCancelLink, RecoveryCase, Vouch
 from .pending import mark_owner_sessions
-from .services import RecoveryError, Status, close_case, record_case_event
+from .services import RecoveryError, Status, close_case
 from .support import guard_agent, vouch_candidates
 
 

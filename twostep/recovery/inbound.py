@@ -15,9 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from .cases import Claim
 from .header_text import one_line
+from .intake import submit_request
 from .models import RecoveryCase, RecoveryRequest
-from .services import Claim, submit_request
 
 MAX_MESSAGE_BYTES = 256 * 1024
 # "Name: …", "Organizations: …", and the help centre's own wording: "Your full name: …",

@@ -16,7 +16,7 @@ from twostep.accounts.views import safe_next
 from twostep.chat import services as chat
 from twostep.chat.views import messages_json
 
-from . import links, services
+from . import cases, links, services
 from .models import RecoveryCase
 
 # A mailed link's token is exchanged for a session value at once and the browser sent to
@@ -70,7 +70,7 @@ def case_page(request: HttpRequest) -> HttpResponse:
     case = _linked_case(request, "access")
     if case is None:
         return _invalid(request)
-    conversation = services.case_conversation(case)
+    conversation = cases.case_conversation(case)
     error = ""
     if request.method == "POST":
         try:
@@ -98,7 +98,7 @@ def case_messages(request: HttpRequest) -> JsonResponse:
     case = _linked_case(request, "access")
     if case is None:
         raise Http404("This link is invalid or no longer works.")
-    return messages_json(request, conversation_id=services.case_conversation(case).pk)
+    return messages_json(request, conversation_id=cases.case_conversation(case).pk)
 
 
 def cancel(request: HttpRequest) -> HttpResponse:

@@ -18,21 +18,18 @@ from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.organizations.models import Membership
 
-from .header_text import one_line
-from .models import RecoveryCase, RecoveryRequest, Vouch
-from .services import (
-    MANAGER_DENIED,
-    UNVERIFIED_CLAIM,
+from .cases import (
     Claim,
-    RecoveryError,
-    Status,
     case_conversation,
-    close_case,
     notify_support_message,
     open_case,
     record_case_event,
     send_links,
 )
+from .header_text import one_line
+from .intake import UNVERIFIED_CLAIM
+from .models import RecoveryCase, RecoveryRequest, Vouch
+from .services import MANAGER_DENIED, RecoveryError, Status, close_case
 
 
 def guard_agent(case: RecoveryCase, actor: User) -> None:

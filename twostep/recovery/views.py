@@ -17,7 +17,7 @@ from twostep.chat import services as chat
 from twostep.chat.views import messages_json
 from twostep.mfa.services import active_device
 
-from . import decisions, services, support
+from . import cases, decisions, intake, services, support
 from .access import mfa_login_required, support_required
 from .forms import (
     ApproveForm,
@@ -36,9 +36,9 @@ def request_recovery(request: HttpRequest) -> HttpResponse:
     form = RecoveryRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services.submit_request(
+        intake.submit_request(
             source=RecoveryCase.Source.WEB,
-            claim=services.Claim(
+            claim=cases.Claim(
                 email=data["email"],
                 name=data["full_name"],
                 organizations=data["organizations"],
@@ -51,7 +51,7 @@ def request_recovery(request: HttpRequest) -> HttpResponse:
 
 
 def request_sent(request: HttpRequest) -> HttpResponse:
-    return render(request, "recovery/sent.html", {"answer": services.SAME_ANSWER})
+    return render(request, "recovery/sent.html", {"answer": intake.SAME_ANSWER})
 
 
 @login_required
@@ -124,7 +124,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(RecoveryCase.objects.select_related("account", "assignee"), pk=pk)
     agent = cast(User, request.user)
     support.record_view(actor=agent, case=case)
-    conversation = services.case_conversation(case)
+    conversation = cases.case_conversation(case)
     account = case.account
     return render(
         request,
@@ -163,7 +163,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @support_required
 def support_case_messages(request: HttpRequest, pk: int) -> JsonResponse:
     case = get_object_or_404(RecoveryCase, pk=pk)
-    return messages_json(request, conversation_id=services.case_conversation(case).pk)
+    return messages_json(request, conversation_id=cases.case_conversation(case).pk)
 
 
 @require_POST
