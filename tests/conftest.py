@@ -1,8 +1,11 @@
 """Shared factories: real users in the real database, a fixed secret, frozen time."""
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from twostep.accounts.models import User
@@ -74,3 +77,27 @@ def pytest_collection_modifyitems(config, items):
 
 # Real worker processes and an SMTP listener for fault tests: `listener`, `workers`.
 pytest_plugins = ["tests.workers"]
+
+
+def at_once(*calls: Callable[[], object]) -> list[BaseException]:
+    """Run each call in its own thread (and connection), all released together; returns
+    what they raised."""
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            call()
+        except BaseException as error:  # reported to the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return errors

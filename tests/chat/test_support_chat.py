@@ -13,6 +13,7 @@ from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.chat import services
 from twostep.chat.models import Conversation, Message
+from twostep.mail.models import OutgoingEmail
 from twostep.recovery.models import RecoveryCase
 
 pytestmark = pytest.mark.django_db
@@ -310,3 +311,18 @@ def test_inbox_is_paged(agent_client, make_user):
     assert "Page 1 of 2" in first
     assert first.count("Needs a reply") == 50
     assert second.count("Needs a reply") == 1
+
+
+def test_a_reply_on_a_case_conversation_emails_the_person_the_case_link(agent_client, make_user):
+    person = make_user("lost@example.com", full_name="Lost Person")
+    case = make_case(account=person)
+
+    agent_client.post(
+        reverse("chat:support_conversation", args=[case.conversation.pk]),
+        {"body": "What is your invoice number?"},
+    )
+
+    (notice,) = OutgoingEmail.objects.filter(to="lost@example.com")
+    assert "invoice" not in notice.body
+    assert "/case/" in notice.body
+    assert case.conversation.messages.get().body == "What is your invoice number?"

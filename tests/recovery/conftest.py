@@ -15,8 +15,8 @@ from twostep.accounts.models import User
 from twostep.accounts.services import SESSION_MFA_VERIFIED
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
-from twostep.recovery import services, support
-from twostep.recovery.models import RecoveryCase
+from twostep.recovery import cases, decisions, inbound, intake, services, support
+from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 SITE = "http://testserver"
 ORGANIZATION = "Analytical Engines"
@@ -78,16 +78,25 @@ def claim(
     name: str = "Ada Lovelace",
     organizations: str = ORGANIZATION,
     explanation: str = "I lost my phone",
-) -> services.Claim:
-    return services.Claim(
-        email=email, name=name, organizations=organizations, explanation=explanation
-    )
+) -> cases.Claim:
+    return cases.Claim(email=email, name=name, organizations=organizations, explanation=explanation)
 
 
 def file_request(ip: str | None = "198.51.100.7", **fields) -> RecoveryCase | None:
     """A request through the recovery form's service; returns the case it opened or joined."""
-    request = services.submit_request(source=RecoveryCase.Source.WEB, claim=claim(**fields), ip=ip)
+    request = intake.submit_request(source=RecoveryCase.Source.WEB, claim=claim(**fields), ip=ip)
+    intake.process_requests()  # what the worker does next
+    request.refresh_from_db()
     return request.case
+
+
+def receive_email(raw: bytes) -> RecoveryRequest:
+    """An email to support as the SMTP listener or pipe hands it over, then the worker's
+    pass over received requests; the request as it ends up."""
+    request = inbound.receive(raw)
+    intake.process_requests()
+    request.refresh_from_db()
+    return request
 
 
 @pytest.fixture
@@ -120,10 +129,35 @@ def checked_case(verified_case, grace) -> RecoveryCase:
 
 
 @pytest.fixture
-def approved_case(checked_case, grace) -> RecoveryCase:
-    support.approve(
-        actor=grace, case=checked_case, typed_email="ada@example.com", reason="identity checked"
+def hedy(make_user, frozen):
+    """A second support agent, with 2FA on."""
+    user = make_user("hedy@example.com", full_name="Hedy Lamarr", is_staff=True)
+    enable_2fa(user)
+    return user
+
+
+def approve_with_a_second_person(case: RecoveryCase, agent, second_agent) -> None:
+    """Approve as the two-person rule asks: a manager who could vouch confirms, else a
+    second agent approves after the first."""
+    candidates = support.vouch_candidates(case)
+    if candidates:
+        vouch = support.request_vouch(actor=agent, case=case, membership=candidates[0])
+        support.answer_vouch(
+            manager=candidates[0].user, vouch=vouch, confirmed=True, comment="It is her."
+        )
+    else:
+        decisions.approve(
+            actor=second_agent, case=case, typed_email=case.claimed_email, reason="first look"
+        )
+    assert decisions.approve(
+        actor=agent, case=case, typed_email=case.claimed_email, reason="identity checked"
     )
+
+
+@pytest.fixture
+def approved_case(checked_case, grace, hedy) -> RecoveryCase:
+    """Approved by Grace after Hedy (or, when a manager exists, after their vouch)."""
+    approve_with_a_second_person(checked_case, grace, hedy)
     checked_case.refresh_from_db()
     return checked_case
 
@@ -142,6 +176,16 @@ def mailed_path(email: OutgoingEmail, url_name: str) -> str:
 
 def last_email_path(address: str, url_name: str) -> str:
     return mailed_path(emails_to(address)[-1], url_name)
+
+
+def open_link(client: Client, path: str) -> str:
+    """Follow a mailed link as a browser does: its token goes into the session and the
+    page answers at a URL without it, which this returns."""
+    response = client.get(path)
+    assert response.status_code == 302, response.status_code
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    assert token not in response["Location"]
+    return response["Location"]
 
 
 def log_in(client: Client, user, *, secret: bytes = SECRET, steps: int = 0):

@@ -10,8 +10,8 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 
-from tests.recovery.conftest import ORGANIZATION, emails_to
-from twostep.recovery import inbound, services, support
+from tests.recovery.conftest import ORGANIZATION, emails_to, receive_email
+from twostep.recovery import decisions, inbound, intake, services, support
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 from twostep.recovery.smtp import controller
 
@@ -160,7 +160,7 @@ def test_subject_is_part_of_the_explanation():
 
 
 def test_email_opens_a_case_and_keeps_the_raw_message(ada):
-    request = inbound.receive(PLAIN)
+    request = receive_email(PLAIN)
 
     assert request.outcome == "opened a case"
     assert request.source == RecoveryCase.Source.EMAIL
@@ -178,7 +178,7 @@ def test_forged_sender_opens_a_case_that_waits_for_the_real_mailbox(ada, grace):
         sender="Ada Lovelace <ADA@example.com>",
     )
 
-    request = inbound.receive(forged)
+    request = receive_email(forged)
 
     case = request.case
     assert case is not None
@@ -191,14 +191,14 @@ def test_forged_sender_opens_a_case_that_waits_for_the_real_mailbox(ada, grace):
             actor=grace, case=case, name_matches=True, organizations_match=True, evidence="x"
         )
     with pytest.raises(services.RecoveryError):
-        support.approve(actor=grace, case=case, typed_email=ada.email, reason="looks fine")
+        decisions.approve(actor=grace, case=case, typed_email=ada.email, reason="looks fine")
     case.refresh_from_db()
     assert case.status == RecoveryCase.Status.AWAITING_CONFIRMATION
     assert case.approved_at is None
 
 
 def test_email_from_an_unknown_address_opens_nothing_and_mails_nobody(db):
-    request = inbound.receive(message("Help", sender="stranger@example.com"))
+    request = receive_email(message("Help", sender="stranger@example.com"))
 
     assert request.outcome == "no account for this address"
     assert request.case is None
@@ -221,7 +221,7 @@ OVERSIZED = message("Name: Ada Lovelace\n" + "x" * (300 * 1024))
     ids=["garbage-bytes", "no-from", "bad-from", "300-kb"],
 )
 def test_unreadable_message_is_kept_as_rejected_and_opens_no_case(ada, raw, outcome):
-    request = inbound.receive(raw)
+    request = receive_email(raw)
 
     request.refresh_from_db()
     assert request.outcome == outcome
@@ -235,7 +235,7 @@ def test_unreadable_message_is_kept_as_rejected_and_opens_no_case(ada, raw, outc
 
 
 def test_nul_bytes_in_a_readable_message_are_stored(ada):
-    request = inbound.receive(message("Name: Ada\x00 Lovelace\nI lost\x00 my phone"))
+    request = receive_email(message("Name: Ada\x00 Lovelace\nI lost\x00 my phone"))
 
     assert request.case is not None
     request.refresh_from_db()
@@ -255,7 +255,9 @@ def test_pipe_command_reads_one_message_on_stdin(ada):
     output = run_pipe_command(PLAIN)
 
     request = RecoveryRequest.objects.get()
-    assert output.strip() == f"request #{request.pk}: opened a case"
+    assert output.strip() == f"request #{request.pk}: received"
+    intake.process_requests()  # the worker's next pass
+    request.refresh_from_db()
     assert request.case is not None and request.case.account == ada
     assert request.raw_message == PLAIN.decode()
 
@@ -292,6 +294,7 @@ def test_smtp_listener_opens_a_case_for_mail_to_the_support_address(smtp_listene
         refused = smtp.sendmail("ada@example.com", [SUPPORT], PLAIN)
 
     assert refused == {}
+    intake.process_requests()  # the worker's next pass
     case = RecoveryCase.objects.get()
     assert (case.account, case.source) == (ada, RecoveryCase.Source.EMAIL)
     assert case.claimed_organizations == ORGANIZATION
@@ -327,10 +330,10 @@ def test_smtp_listener_refuses_a_message_over_the_size_limit(smtp_listener, make
 
 
 def test_a_second_email_joins_the_open_case(ada):
-    first = inbound.receive(PLAIN)
-    second = inbound.receive(message("Any news? I still cannot log in."))
+    first = receive_email(PLAIN)
+    second = receive_email(message("Any news? I still cannot log in."))
 
     assert second.case == first.case
-    assert second.outcome == "joined the open case"
+    assert second.outcome == intake.UNVERIFIED_CLAIM
     assert RecoveryCase.objects.count() == 1
     assert second.raw_message.endswith("Any news? I still cannot log in.")

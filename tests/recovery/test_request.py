@@ -8,11 +8,18 @@ from django.core import mail
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from tests.recovery.conftest import ORGANIZATION, emails_to, file_request, last_email_path
+from tests.recovery.conftest import (
+    ORGANIZATION,
+    emails_to,
+    file_request,
+    last_email_path,
+    mailed_path,
+    open_link,
+)
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
-from twostep.recovery import services, support
+from twostep.recovery import cases, decisions, intake
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 REQUEST = "/recover/"
@@ -53,11 +60,12 @@ def test_code_page_links_to_the_recovery_page_with_the_seed_steps(client, ada):
 def test_known_and_unknown_addresses_get_the_same_answer(client, ada):
     known = client.post(REQUEST, form("ada@example.com"))
     unknown = client.post(REQUEST, form("nobody@example.com"))
+    intake.process_requests()  # the worker's next pass
 
     assert known.status_code == unknown.status_code == 302
     assert known["Location"] == unknown["Location"]
     page = client.get(known["Location"])
-    assert services.SAME_ANSWER in page.text
+    assert intake.SAME_ANSWER in page.text
     assert (
         "If this address belongs to an account, we have sent it a link to confirm the request"
         in page.text
@@ -68,6 +76,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(client, ada):
 
 def test_request_opens_a_case_awaiting_confirmation(client, ada):
     client.post(REQUEST, form("  Ada@Example.COM "), REMOTE_ADDR="203.0.113.5")
+    intake.process_requests()  # the worker's next pass
 
     case = RecoveryCase.objects.get()
     assert case.account == ada
@@ -94,7 +103,7 @@ def test_confirmation_goes_only_to_the_accounts_own_address(ada):
 def test_confirm_link_shows_a_button_and_get_changes_nothing(client, case):
     path = last_email_path("ada@example.com", "recovery:confirm")
 
-    page = client.get(path)
+    page = client.get(path, follow=True)
 
     assert page.status_code == 200
     assert "Yes, this request is mine" in page.text
@@ -107,7 +116,7 @@ def test_confirm_link_shows_a_button_and_get_changes_nothing(client, case):
 def test_posting_the_confirm_link_proves_the_mailbox(client, case, frozen):
     path = last_email_path("ada@example.com", "recovery:confirm")
 
-    page = client.post(path)
+    page = client.post(open_link(client, path))
 
     assert page.status_code == 200
     assert "your request is confirmed" in page.text
@@ -131,16 +140,18 @@ def test_a_made_up_confirm_link_is_404_and_confirms_nothing(client, case):
     assert case.mailbox_confirmed_at is None
 
 
-def test_repeated_request_joins_the_open_case(client, case):
+def test_repeated_request_joins_the_open_case_as_an_unverified_claim(client, case):
     client.post(REQUEST, form(explanation="Still locked out, please hurry"))
+    intake.process_requests()
 
     assert RecoveryCase.objects.count() == 1
     latest = RecoveryRequest.objects.order_by("-id").first()
     assert latest is not None
-    assert (latest.case, latest.outcome) == (case, "joined the open case")
-    bodies = [message.body for message in services.case_conversation(case).messages.all()]
-    assert any("Still locked out, please hurry" in body for body in bodies)
-    # The mailbox is still unconfirmed: a fresh link goes to the account's address again.
+    assert (latest.case, latest.outcome) == (case, intake.UNVERIFIED_CLAIM)
+    assert latest.explanation == "Still locked out, please hurry"
+    # Never the person's words in the conversation.
+    assert not cases.case_conversation(case).messages.exists()
+    # The mailbox is still unconfirmed: the links go to the account's address again.
     assert [email.to for email in OutgoingEmail.objects.all()] == ["ada@example.com"] * 2
 
 
@@ -151,33 +162,26 @@ def test_a_request_after_the_mailbox_confirmation_does_not_mail_again(verified_c
     assert len(emails_to("ada@example.com")) == 1
 
 
-def test_fourth_request_for_one_address_within_an_hour_opens_nothing(case, grace, frozen):
-    file_request()
-    file_request()
-    support.reject(actor=grace, case=case, reason="spam")  # nothing open to join any more
+def test_links_are_mailed_again_at_most_three_times_an_hour_per_case(case, frozen):
+    for _ in range(5):
+        assert file_request() == case
 
-    fourth = file_request()
-
-    assert fourth is None
-    assert RecoveryCase.objects.count() == 1
-    assert RecoveryRequest.objects.order_by("-id")[0].outcome == "rate limited"
-    assert len(emails_to("ada@example.com")) == 3
+    assert len(emails_to("ada@example.com")) == intake.MAX_LINK_MAILS_PER_CASE
+    assert RecoveryRequest.objects.filter(outcome=intake.UNVERIFIED_CLAIM).count() == 5
 
     frozen.shift(3601)
-    assert file_request() is not None
-    assert RecoveryCase.objects.count() == 2
-
-
-def test_rate_limit_is_per_address(case):
     file_request()
-    file_request()
+    assert len(emails_to("ada@example.com")) == intake.MAX_LINK_MAILS_PER_CASE + 1
 
-    assert file_request(email="someone.else@example.com") is None  # unknown, not limited
+
+def test_an_unknown_address_is_recorded_and_mails_nobody(case):
+    assert file_request(email="someone.else@example.com") is None
     assert RecoveryRequest.objects.order_by("-id")[0].outcome == "no account for this address"
+    assert emails_to("someone.else@example.com") == []
 
 
 def test_eleventh_request_from_one_ip_within_an_hour_opens_nothing(ada):
-    for n in range(services.MAX_REQUESTS_PER_IP):
+    for n in range(intake.MAX_REQUESTS_PER_IP):
         file_request(ip="203.0.113.9", email=f"stranger{n}@example.com")
 
     assert file_request(ip="203.0.113.9") is None
@@ -189,8 +193,8 @@ def test_eleventh_request_from_one_ip_within_an_hour_opens_nothing(ada):
 
 
 def test_rate_limited_request_gets_the_same_answer(client, ada):
-    for _ in range(services.MAX_REQUESTS_PER_EMAIL):
-        client.post(REQUEST, form())
+    for n in range(intake.MAX_REQUESTS_PER_IP):
+        client.post(REQUEST, form(f"stranger{n}@example.com"))
 
     response = client.post(REQUEST, form())
 
@@ -259,3 +263,52 @@ def test_confirmation_email_survives_an_smtp_outage(settings, ada, frozen):
     (sent,) = mail.outbox
     assert sent.to == ["ada@example.com"]
     assert "/recover/confirm/" in sent.body
+
+
+# Repeated and forged requests: the owner's links keep working, the owner gets through.
+
+
+def test_a_repeated_request_keeps_the_links_the_owner_already_holds(client, case):
+    confirm = last_email_path("ada@example.com", "recovery:confirm")
+    case_link = last_email_path("ada@example.com", "recovery:case")
+
+    file_request(ip="203.0.113.66", explanation="not Ada")
+
+    first, again = emails_to("ada@example.com")
+    assert mailed_path(again, "recovery:confirm") == confirm
+    assert mailed_path(again, "recovery:case") == case_link
+    assert client.get(case_link, follow=True).status_code == 200
+    client.post(open_link(client, confirm))
+    case.refresh_from_db()
+    assert case.mailbox_confirmed
+
+
+def test_forged_requests_cannot_use_up_the_owners_quota(client, case, grace, frozen):
+    for n in range(2 * intake.MAX_LINK_MAILS_PER_CASE):
+        file_request(ip=f"203.0.113.{n}", explanation="forged")
+    confirm = last_email_path("ada@example.com", "recovery:confirm")
+
+    owners = client.post(REQUEST, form(), REMOTE_ADDR="198.51.100.20")
+    intake.process_requests()
+
+    assert owners["Location"] == reverse("recovery:sent")
+    assert RecoveryRequest.objects.order_by("-id")[0].outcome != "rate limited"
+    # Every copy in the owner's inbox carries the same, still working link.
+    inbox = emails_to("ada@example.com")
+    assert len(inbox) == intake.MAX_LINK_MAILS_PER_CASE
+    assert {mailed_path(email, "recovery:confirm") for email in inbox} == {confirm}
+    # Support rejects the spammed case: the owner's next request opens one and mails it.
+    decisions.reject(actor=grace, case=case, reason="spam")
+    assert file_request(ip="198.51.100.20") not in (None, case)
+    assert len(emails_to("ada@example.com")) == intake.MAX_LINK_MAILS_PER_CASE + 1
+
+
+@pytest.mark.parametrize(
+    "name", ["Ada\r\nBcc: everyone@example.com", "Ada\nLovelace", "Ada\x0bLovelace"]
+)
+def test_a_name_with_a_line_break_or_control_character_is_refused_clearly(client, ada, name):
+    response = client.post(REQUEST, form(full_name=name))
+
+    assert response.status_code == 200
+    assert "no line breaks or control characters" in response.context["form"].errors["full_name"][0]
+    assert not RecoveryRequest.objects.exists()

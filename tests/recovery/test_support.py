@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -16,24 +17,31 @@ from django.utils.timezone import localtime
 from tests.conftest import PASSWORD, SECRET, add_membership, code_for, enable_2fa
 from tests.recovery.conftest import (
     ORGANIZATION,
+    approve_with_a_second_person,
     case_events,
     emails_to,
     file_request,
     last_email_path,
     log_in,
+    mailed_path,
+    open_link,
     verified_session,
 )
 from twostep.accounts.models import User, UserSession
 from twostep.audit.models import SecurityEvent
 from twostep.chat.models import Conversation, Message
+from twostep.mail.models import OutgoingEmail
+from twostep.mail.services import deliver_due
 from twostep.mfa.models import LOCK_AFTER, TOTPDevice
-from twostep.recovery import services, support
+from twostep.recovery import cases, decisions, services, support
 from twostep.recovery.models import RecoveryCase, Vouch
 
 Status = RecoveryCase.Status
 Type = SecurityEvent.Type
 QUEUE = "/support/"
 DELAY = 24 * 60 * 60
+ADA = "ada@example.com"
+DAY = 24 * 60 * 60
 
 
 def case_url(case: RecoveryCase) -> str:
@@ -132,7 +140,7 @@ def test_queue_shows_each_open_case_with_status_age_and_assignee(agent, grace, m
 
 
 def test_queue_filters_by_status(agent, grace, case):
-    support.reject(actor=grace, case=case, reason="not her")
+    decisions.reject(actor=grace, case=case, reason="not her")
 
     assert list(agent.get(QUEUE).context["cases"]) == []
     assert list(agent.get(QUEUE, {"status": "rejected"}).context["cases"]) == [case]
@@ -399,7 +407,9 @@ def test_approval_is_refused_after_a_manager_denied(agent, charles, checked_case
     assert checked_case.status == Status.REJECTED
 
 
-def test_approval_starts_the_cooling_off_and_mails_a_cancel_link(agent, grace, checked_case):
+def test_approval_starts_the_cooling_off_and_mails_a_cancel_link(agent, grace, hedy, checked_case):
+    decisions.approve(actor=hedy, case=checked_case, typed_email=ADA, reason="first look")
+
     response = approve(agent, checked_case, typed_email=" ADA@example.com ")
 
     assert page_messages(response) == [
@@ -420,9 +430,9 @@ def test_approval_starts_the_cooling_off_and_mails_a_cancel_link(agent, grace, c
     assert TOTPDevice.objects.filter(user=checked_case.account).exists()
 
 
-def test_recovery_delay_comes_from_the_setting(settings, grace, checked_case):
+def test_recovery_delay_comes_from_the_setting(settings, grace, hedy, checked_case):
     settings.TWOSTEP_RECOVERY_DELAY = 3600
-    support.approve(actor=grace, case=checked_case, typed_email="ada@example.com", reason="ok")
+    approve_with_a_second_person(checked_case, grace, hedy)
 
     checked_case.refresh_from_db()
     assert checked_case.reset_due_at - checked_case.approved_at == timedelta(hours=1)
@@ -434,7 +444,7 @@ def test_recovery_delay_comes_from_the_setting(settings, grace, checked_case):
 def test_cancel_link_shows_a_button_and_get_changes_nothing(client, approved_case):
     path = last_email_path("ada@example.com", "recovery:cancel")
 
-    page = client.get(path)
+    page = client.get(path, follow=True)
 
     assert page.status_code == 200
     assert "Cancel the reset" in page.text and '<form method="post">' in page.text
@@ -445,7 +455,7 @@ def test_cancel_link_shows_a_button_and_get_changes_nothing(client, approved_cas
 def test_cancel_link_stops_the_reset(client, approved_case, frozen):
     path = last_email_path("ada@example.com", "recovery:cancel")
 
-    page = client.post(path)
+    page = client.post(open_link(client, path))
 
     assert page.status_code == 200
     assert "The reset is cancelled" in page.text
@@ -602,7 +612,7 @@ def test_case_link_shows_the_case_without_logging_in(client, ada, case):
     device_before = TOTPDevice.objects.values().get(user=ada)
     path = last_email_path(ada.email, "recovery:case")
 
-    page = client.get(path)
+    page = client.get(path, follow=True)
 
     assert page.status_code == 200
     assert f"Your recovery request #{case.pk}" in page.text
@@ -618,11 +628,12 @@ def test_person_talks_to_support_on_the_case_link(agent, ada, verified_case):
     client = Client()
     path = last_email_path(ada.email, "recovery:case")
 
-    posted = client.post(path, {"body": "I lost my phone on the train. Please reset my 2FA!"})
+    url = open_link(client, path)
+    posted = client.post(url, {"body": "I lost my phone on the train. Please reset my 2FA!"})
 
     assert posted.status_code == 302
     act(agent, verified_case, "message", body="Could you tell us your last invoice number?")
-    page = client.get(path)
+    page = client.get(url)
     assert "I lost my phone on the train." in page.text
     assert "Could you tell us your last invoice number?" in page.text
     support_page = agent.get(case_url(verified_case))
@@ -635,8 +646,9 @@ def test_chat_messages_never_change_the_case(agent, ada, checked_case, frozen):
     path = last_email_path(ada.email, "recovery:case")
     device_before = TOTPDevice.objects.values().get(user=ada)
 
-    client.post(path, {"body": "approve"})
-    client.post(path, {"body": f"Please reset the 2FA of {ada.email} now, I approve it."})
+    url = open_link(client, path)
+    client.post(url, {"body": "approve"})
+    client.post(url, {"body": f"Please reset the 2FA of {ada.email} now, I approve it."})
     act(agent, checked_case, "message", body="approve ada@example.com")
     frozen.shift(DELAY * 2)
     services.perform_due_resets()
@@ -656,11 +668,11 @@ def test_case_link_does_not_open_another_case(client, ada, case, make_user):
     assert bobs is not None
     path = last_email_path(ada.email, "recovery:case")
 
-    client.post(path, {"body": "hello"})
+    client.post(open_link(client, path), {"body": "hello"})
 
-    assert services.case_conversation(case).messages.count() == 1
-    assert services.case_conversation(bobs).messages.count() == 0
-    assert bob.email not in client.get(path).text
+    assert cases.case_conversation(case).messages.count() == 1
+    assert cases.case_conversation(bobs).messages.count() == 0
+    assert bob.email not in client.get(path, follow=True).text
 
 
 @pytest.mark.parametrize("token", ["nope", "x" * 43, "x" * 200])
@@ -704,7 +716,7 @@ def test_a_case_opened_from_the_chat_still_needs_the_mailbox_and_the_checks(grac
     assert case.status == Status.AWAITING_CONFIRMATION
     assert [email.to for email in emails_to(ada.email)] == [ada.email]
     with pytest.raises(services.RecoveryError):
-        support.approve(actor=grace, case=case, typed_email=ada.email, reason="she asked")
+        decisions.approve(actor=grace, case=case, typed_email=ada.email, reason="she asked")
     (event,) = case_events(case, Type.CHAT_CASE_OPENED)
     assert (event.actor, event.details["reason"]) == (grace, "Ada says she lost her phone.")
 
@@ -746,7 +758,7 @@ def test_approval_waits_for_a_pending_vouch(grace, charles, checked_case):
     )
 
     with pytest.raises(services.RecoveryError, match="Wait for the manager's answer first."):
-        support.approve(
+        decisions.approve(
             actor=grace, case=checked_case, typed_email="ada@example.com", reason="checked"
         )
 
@@ -817,7 +829,7 @@ def test_approval_rechecks_the_checklist_on_the_current_row(grace, checked_case)
     )
 
     with pytest.raises(services.RecoveryError, match="Complete the verification checklist"):
-        support.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
+        decisions.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
 
     checked_case.refresh_from_db()
     assert checked_case.status == Status.IN_VERIFICATION
@@ -825,18 +837,18 @@ def test_approval_rechecks_the_checklist_on_the_current_row(grace, checked_case)
 
 def test_approval_rechecks_the_status_on_the_current_row(grace, checked_case):
     stale = RecoveryCase.objects.get(pk=checked_case.pk)
-    support.reject(actor=grace, case=checked_case, reason="not her")
+    decisions.reject(actor=grace, case=checked_case, reason="not her")
 
     with pytest.raises(services.RecoveryError, match="Only a case in verification"):
-        support.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
+        decisions.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
 
     checked_case.refresh_from_db()
     assert checked_case.status == Status.REJECTED
 
 
-def test_checklist_cannot_be_unticked_once_the_case_is_approved(grace, checked_case):
+def test_checklist_cannot_be_unticked_once_the_case_is_approved(grace, hedy, checked_case):
     stale = RecoveryCase.objects.get(pk=checked_case.pk)  # the checklist form, loaded earlier
-    support.approve(actor=grace, case=checked_case, typed_email="ada@example.com", reason="ok")
+    approve_with_a_second_person(checked_case, grace, hedy)
 
     with pytest.raises(services.RecoveryError, match="Only a case in verification"):
         support.update_checklist(
@@ -849,13 +861,90 @@ def test_checklist_cannot_be_unticked_once_the_case_is_approved(grace, checked_c
     assert len(case_events(checked_case, Type.CASE_NOTE)) == 1
 
 
-def test_a_vouch_is_not_asked_on_a_case_approved_meanwhile(grace, charles, checked_case):
+def test_a_vouch_is_not_asked_on_a_case_approved_meanwhile(
+    grace, hedy, charles, make_user, checked_case
+):
+    mary = make_user("mary@example.com", full_name="Mary Somerville")
+    add_membership(mary, ORGANIZATION, role="manager")
     stale = RecoveryCase.objects.get(pk=checked_case.pk)
-    support.approve(actor=grace, case=checked_case, typed_email="ada@example.com", reason="ok")
+    approve_with_a_second_person(checked_case, grace, hedy)
+    marys = next(m for m in support.vouch_candidates(stale) if m.user == mary)
 
     with pytest.raises(services.RecoveryError, match="while the case is in verification"):
-        support.request_vouch(
-            actor=grace, case=stale, membership=support.vouch_candidates(stale)[0]
-        )
+        support.request_vouch(actor=grace, case=stale, membership=marys)
 
-    assert not Vouch.objects.exists()
+    assert not Vouch.objects.filter(manager=mary).exists()
+
+
+def test_a_support_message_emails_the_person_the_case_link_without_the_text(
+    agent, ada, verified_case
+):
+    case_link = last_email_path(ada.email, "recovery:case")
+
+    act(agent, verified_case, "message", body="Could you tell us your last invoice number?")
+
+    notice = emails_to(ada.email)[-1]
+    assert "support" in notice.subject.lower()
+    assert "invoice" not in notice.subject + notice.body
+    assert mailed_path(notice, "recovery:case") == case_link
+    page = Client().get(case_link, follow=True)
+    assert "Could you tell us your last invoice number?" in page.text
+
+
+def test_the_vouch_email_for_a_name_with_a_line_break_is_delivered(
+    grace, charles, ada, verified_case
+):
+    User.objects.filter(pk=ada.pk).update(full_name="Ada\r\nBcc: everyone@example.com")
+    verified_case.refresh_from_db()
+    support.request_vouch(
+        actor=grace, case=verified_case, membership=support.vouch_candidates(verified_case)[0]
+    )
+
+    assert deliver_due() == len(OutgoingEmail.objects.all())
+    (sent,) = [m for m in mail.outbox if m.to == [charles.email]]
+    assert sent.subject == "Can you vouch for Ada Bcc: everyone@example.com?"
+    assert sent.bcc == []
+
+
+def test_the_case_link_expires_30_days_after_the_case_closes(client, grace, ada, case, frozen):
+    path = last_email_path(ada.email, "recovery:case")
+    decisions.reject(actor=grace, case=case, reason="not her")
+
+    frozen.shift(30 * DAY - 60)
+    assert client.get(path, follow=True).status_code == 200
+    frozen.shift(61)
+    assert client.get(path, follow=True).status_code == 404
+
+
+def test_the_case_link_of_an_open_case_does_not_expire(client, ada, case, frozen):
+    path = last_email_path(ada.email, "recovery:case")
+
+    frozen.shift(90 * DAY)
+
+    assert client.get(path, follow=True).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url_name", "page_url"),
+    [("recovery:case", "/case/"), ("recovery:confirm", "/recover/confirm/")],
+)
+def test_a_mailed_link_trades_its_token_for_the_session_and_leaves_the_url(
+    client, ada, case, url_name, page_url
+):
+    path = last_email_path(ada.email, url_name)
+    token = path.rstrip("/").rsplit("/", 1)[1]
+
+    response = client.get(path)
+
+    assert (response.status_code, response["Location"]) == (302, page_url)
+    page = client.get(page_url)
+    assert page.status_code == 200
+    assert token not in page.text
+    assert Client().get(page_url).status_code == 404  # another browser holds no token
+
+
+def test_a_cancel_link_trades_its_token_for_the_session(client, approved_case):
+    response = client.get(last_email_path(ADA, "recovery:cancel"))
+
+    assert (response.status_code, response["Location"]) == (302, "/recover/cancel/")
+    assert "Cancel the reset" in client.get("/recover/cancel/").text

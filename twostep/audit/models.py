@@ -59,6 +59,7 @@ class SecurityEvent(models.Model):
         MFA_RESET = "mfa_reset", "2FA reset by support"
         CHAT_CASE_OPENED = "chat_case_opened", "Recovery case opened from the chat"
         EMAIL_RESENT = "email_resent", "Undelivered email re-sent by support"
+        CASE_FIRST_APPROVAL = "case_first_approval", "2FA reset approved by a first agent"
 
     type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(

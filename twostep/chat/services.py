@@ -81,9 +81,16 @@ def post(
     """
     text = clean_body(body)
     now = timezone.now()
-    if not from_support and _is_flooding(conversation, now=now):
-        raise MessageRefused("You are sending messages too quickly. Wait a minute and retry.")
     with transaction.atomic():
+        if not from_support:
+            # The conversation row's lock makes a person's simultaneous posts take turns,
+            # so each count sees the messages the others stored: never past the limit.
+            # (SQLite's IMMEDIATE transactions already take turns.)
+            Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+            if _is_flooding(conversation, now=now):
+                raise MessageRefused(
+                    "You are sending messages too quickly. Wait a minute and retry."
+                )
         message = Message.objects.create(
             conversation=conversation,
             author=author,

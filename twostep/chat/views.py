@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from twostep.accounts.models import User
 from twostep.recovery.access import support_required
 from twostep.recovery.services import RecoveryError
-from twostep.recovery.support import open_case_from_chat
+from twostep.recovery.support import open_case_from_chat, reply_in_conversation
 
 from . import services
 from .forms import OpenCaseForm
@@ -103,7 +103,9 @@ def support_conversation(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         body = request.POST.get("body", "")
         try:
-            services.reply(agent=request.user, conversation=conversation, body=body)
+            reply_in_conversation(
+                actor=cast(User, request.user), conversation=conversation, body=body
+            )
         except services.MessageRefused as refused:
             error, draft = str(refused), _draft(body)
         else:

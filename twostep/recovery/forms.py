@@ -2,10 +2,14 @@ from typing import cast
 
 from django import forms
 
+from .header_text import refuse_control_characters
+
 
 class RecoveryRequestForm(forms.Form):
     email = forms.EmailField(label="Your account's email address", max_length=254)
-    full_name = forms.CharField(label="Your full name", max_length=200)
+    full_name = forms.CharField(
+        label="Your full name", max_length=200, validators=[refuse_control_characters]
+    )
     organizations = forms.CharField(
         label="The organization(s) you manage or work with",
         max_length=1000,

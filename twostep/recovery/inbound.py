@@ -15,8 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from .cases import Claim
+from .header_text import one_line
+from .intake import submit_request
 from .models import RecoveryCase, RecoveryRequest
-from .services import Claim, submit_request
 
 MAX_MESSAGE_BYTES = 256 * 1024
 # "Name: …", "Organizations: …", and the help centre's own wording: "Your full name: …",
@@ -64,7 +66,8 @@ def parse(raw: bytes) -> Claim:
     """Sender, name, organizations and explanation, as well as plain text allows."""
     try:
         message = message_from_bytes(raw, policy=policy.default)
-        display_name, address = parseaddr(str(message.get("From", "")))
+        sender = str(message.get("From", ""))
+        display_name, address = parseaddr(sender)
         subject = str(message.get("Subject", "")).strip()
     except Exception as error:  # noqa: BLE001 - any parser failure is an unreadable message
         raise UnreadableMessage("the headers cannot be read") from error
@@ -78,9 +81,10 @@ def parse(raw: bytes) -> Claim:
         explanation = f"{subject}\n\n{explanation}".strip()
     return Claim(
         email=address,
-        name=_storable((name or display_name).strip()[:200]),
+        name=one_line(name or display_name)[:200],
         organizations=_storable("\n".join(organizations)[:1000]),
         explanation=_storable(explanation[:5000]),
+        sender=_storable(sender[:300]),
     )
 
 

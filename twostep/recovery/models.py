@@ -46,7 +46,9 @@ class RecoveryCase(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_cases",
     )
-    # Hashes of the two links mailed to the account's own address.
+    # With SECRET_KEY, derives the confirm and access links (services.case_link_token).
+    link_salt = models.CharField(max_length=32, blank=True)
+    # Hashes of the links mailed to the account's own address.
     confirm_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     access_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     cancel_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
@@ -63,6 +65,15 @@ class RecoveryCase(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # With no manager who could vouch, two agents approve: the first is recorded here.
+    first_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    first_approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -107,6 +118,10 @@ class RecoveryRequest(models.Model):
     explanation = models.TextField(blank=True)
     raw_message = models.TextField(blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    # The From header as received (email): with `ip`, where an unverified claim came from.
+    sender = models.CharField(max_length=300, blank=True)
+    # Whether this request mailed the case's links (counted for MAX_LINK_MAILS_PER_CASE).
+    mailed_links = models.BooleanField(default=False)
     outcome = models.CharField(max_length=200)
     case = models.ForeignKey(
         RecoveryCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
@@ -122,6 +137,13 @@ class RecoveryRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} from {self.claimed_email}: {self.outcome}"
+
+    @property
+    def origin(self) -> str:
+        """Where it came from, as far as we can tell: the client's IP or the From header."""
+        if self.ip:
+            return f"IP {self.ip}"
+        return f"From: {self.sender}" if self.sender else "unknown"
 
 
 class Vouch(models.Model):
@@ -150,3 +172,18 @@ class Vouch(models.Model):
 
     def __str__(self) -> str:
         return f"Vouch by {self.manager} for case #{self.case_id}: {self.answer}"
+
+
+class ManagerCancelLink(models.Model):
+    """A manager of the person's organization, emailed during the cooling-off, may cancel
+    the reset with their own link (only its hash is stored)."""
+
+    case = models.ForeignKey(RecoveryCase, on_delete=models.CASCADE, related_name="cancel_links")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Cancel link of {self.manager} for case #{self.case_id}"

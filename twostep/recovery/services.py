@@ -6,10 +6,6 @@ Every step is an audit event naming actor, subject, case and reason, written in 
 transaction as the change.
 """
 
-import hashlib
-import secrets
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -17,191 +13,24 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from twostep.accounts.models import User, normalize_email
+from twostep.accounts.models import User
 from twostep.accounts.sessions import end_all_sessions
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
-from twostep.chat.models import Conversation, Message
 from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
-from .models import RecoveryCase, RecoveryRequest, Vouch
+from .cases import record_case_event
+from .intake import process_requests
+from .models import ManagerCancelLink, RecoveryCase, Vouch
+from .pending import clear_owner_sessions
 
 Status = RecoveryCase.Status
-# Requests per claimed address and per IP address within an hour.
-MAX_REQUESTS_PER_EMAIL = 3
-MAX_REQUESTS_PER_IP = 10
-RATE_WINDOW = timedelta(hours=1)
 MANAGER_DENIED = "a manager denied the person's identity"
-SAME_ANSWER = (
-    "If this address belongs to an account, we have sent it a link to confirm the request."
-)
 
 
 class RecoveryError(Exception):
     """A support action that is not allowed in the case's state. The message says why."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    email: str
-    name: str
-    organizations: str
-    explanation: str
-
-
-def new_token() -> tuple[str, str]:
-    """A fresh link token and the hash stored in its place."""
-    token = secrets.token_urlsafe(32)
-    return token, _hash(token)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def site_link(name: str, token: str) -> str:
-    return settings.TWOSTEP_SITE_URL.rstrip("/") + reverse(name, kwargs={"token": token})
-
-
-def record_case_event(
-    type: str, *, case: RecoveryCase, actor: Any, reason: str = "", **details: Any
-):
-    return record(
-        type=type, subject=case.account, actor=actor, case=case.pk, reason=reason, **details
-    )
-
-
-def is_rate_limited(*, email: str, ip: str | None) -> bool:
-    since = timezone.now() - RATE_WINDOW
-    recent = RecoveryRequest.objects.filter(created_at__gte=since)
-    if recent.filter(claimed_email=normalize_email(email)).count() >= MAX_REQUESTS_PER_EMAIL:
-        return True
-    return bool(ip) and recent.filter(ip=ip).count() >= MAX_REQUESTS_PER_IP
-
-
-def submit_request(
-    *, source: str, claim: Claim, ip: str | None = None, raw_message: str = ""
-) -> RecoveryRequest:
-    """Record a recovery request and open (or join) the account's case.
-
-    Whatever happens, the person is told the same thing (SAME_ANSWER): an unknown address,
-    a rate-limited request and a real one look alike from outside. A case only ever emails
-    the account's own address, never the claimed sender.
-    """
-    email = normalize_email(claim.email)
-    now = timezone.now()
-    with transaction.atomic():
-        request = RecoveryRequest(
-            source=source,
-            claimed_email=email[:254],
-            claimed_name=claim.name[:200],
-            claimed_organizations=claim.organizations,
-            explanation=claim.explanation,
-            raw_message=raw_message,
-            ip=ip,
-            created_at=now,
-        )
-        # The account's row lock makes simultaneous requests for one account (a double
-        # click, the form and an email at once) take turns, so each one's rate-limit count
-        # and open-case lookup see the others' rows: one case, and no more than the limit.
-        account = User.objects.select_for_update().filter(email=email, is_active=True).first()
-        if is_rate_limited(email=email, ip=ip):
-            request.outcome = "rate limited"
-            request.save()
-            return request
-        if account is None:
-            request.outcome = "no account for this address"
-            request.save()
-            return request
-        case = (
-            RecoveryCase.objects.select_for_update()
-            .filter(account=account, status__in=RecoveryCase.OPEN)
-            .first()
-        )
-        if case is None:
-            case = open_case(account=account, source=source, claim=claim, now=now)
-            request.outcome = "opened a case"
-        else:
-            _join_case(case, claim=claim, now=now)
-            request.outcome = "joined the open case"
-        request.case = case
-        request.save()
-        if not case.mailbox_confirmed:
-            send_links(case)
-    return request
-
-
-def open_case(*, account: User, source: str, claim: Claim, now) -> RecoveryCase:
-    case = RecoveryCase.objects.create(
-        account=account,
-        source=source,
-        status=Status.AWAITING_CONFIRMATION,
-        claimed_email=account.email,
-        claimed_name=claim.name[:200],
-        claimed_organizations=claim.organizations,
-        explanation=claim.explanation,
-        created_at=now,
-        updated_at=now,
-    )
-    Conversation.objects.create(case=case, created_at=now, updated_at=now)
-    record_case_event(SecurityEvent.Type.RECOVERY_REQUESTED, case=case, actor=None, source=source)
-    return case
-
-
-def _join_case(case: RecoveryCase, *, claim: Claim, now) -> None:
-    """A repeated request adds to the open case instead of opening another."""
-    text = "\n".join(
-        part
-        for part in [
-            "New request received:",
-            f"Name: {claim.name}" if claim.name else "",
-            f"Organizations: {claim.organizations}" if claim.organizations else "",
-            claim.explanation,
-        ]
-        if part
-    )
-    conversation = case_conversation(case)
-    Message.objects.create(conversation=conversation, body=text[:2000], created_at=now)
-    Conversation.objects.filter(pk=conversation.pk).update(needs_reply=True, updated_at=now)
-    RecoveryCase.objects.filter(pk=case.pk).update(updated_at=now)
-
-
-def case_conversation(case: RecoveryCase) -> Conversation:
-    conversation, _ = Conversation.objects.get_or_create(
-        case=case, defaults={"created_at": timezone.now(), "updated_at": timezone.now()}
-    )
-    return conversation
-
-
-def send_links(case: RecoveryCase) -> None:
-    """Mail fresh confirmation and case links to the account's own address."""
-    assert case.account is not None
-    confirm, case.confirm_token_hash = new_token()
-    access, case.access_token_hash = new_token()
-    case.save(update_fields=["confirm_token_hash", "access_token_hash"])
-    queue_email(
-        to=case.account.email,
-        template="recovery_confirm",
-        context={
-            "user": case.account,
-            "case": case,
-            "confirm_link": site_link("recovery:confirm", confirm),
-            "case_link": site_link("recovery:case", access),
-        },
-    )
-
-
-def case_by_link(*, token: str, purpose: str) -> RecoveryCase | None:
-    """The case a mailed link opens ("confirm", "access" or "cancel"), or None."""
-    if not token or len(token) > 100:
-        return None
-    field = {
-        "confirm": "confirm_token_hash",
-        "access": "access_token_hash",
-        "cancel": "cancel_token_hash",
-    }[purpose]
-    return RecoveryCase.objects.select_related("account").filter(**{field: _hash(token)}).first()
 
 
 def confirm_mailbox(*, case: RecoveryCase) -> None:
@@ -245,8 +74,24 @@ def close_case(case: RecoveryCase, *, status: str, actor: Any, reason: str, even
         )
         if closed:
             case.refresh_from_db()
+            ManagerCancelLink.objects.filter(case=case).delete()
+            if case.account is not None:
+                clear_owner_sessions(case.account)
             record_case_event(event, case=case, actor=actor, reason=reason)
     return bool(closed)
+
+
+def cancel_pending_reset(*, user: User) -> int:
+    """The owner, from a logged-in session, stops the approved reset(s) of their account.
+    Returns how many were cancelled; the pending-reset note leaves their sessions."""
+    cases = RecoveryCase.objects.filter(account=user, status=Status.APPROVED)
+    cancelled = sum(
+        cancel(case=case, reason="cancelled by the owner from a logged-in session", actor=user)
+        for case in cases
+    )
+    if not cancelled:
+        clear_owner_sessions(user)
+    return cancelled
 
 
 def cancel_on_login(*, user: User) -> int:
@@ -258,7 +103,9 @@ def cancel_on_login(*, user: User) -> int:
 
 
 def perform_due_resets() -> int:
-    """Carry out approved resets whose cooling-off has passed. Returns how many."""
+    """The worker's recovery pass: act on received requests (intake.process_requests),
+    then carry out approved resets whose cooling-off has passed. Returns how many resets."""
+    process_requests()
     done = 0
     due = RecoveryCase.objects.filter(status=Status.APPROVED, reset_due_at__lte=timezone.now())
     for pk in due.values_list("pk", flat=True):
@@ -296,6 +143,7 @@ def _perform_reset(pk: int) -> bool:
         case.status, case.closed_at, case.updated_at = Status.DONE, now, now
         case.cancel_token_hash = ""
         case.save(update_fields=["status", "closed_at", "updated_at", "cancel_token_hash"])
+        ManagerCancelLink.objects.filter(case=case).delete()
         record(
             type=SecurityEvent.Type.MFA_RESET,
             subject=account,

@@ -5,32 +5,31 @@ actor, subject, case and reason, in the same transaction as the change.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from twostep.accounts.models import User, normalize_email
+from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
+from twostep.chat import services as chat
 from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.organizations.models import Membership
 
-from .models import RecoveryCase, Vouch
-from .services import (
-    MANAGER_DENIED,
+from .cases import (
     Claim,
-    RecoveryError,
-    Status,
-    close_case,
-    new_token,
+    case_conversation,
+    notify_support_message,
     open_case,
     record_case_event,
     send_links,
-    site_link,
 )
+from .header_text import one_line
+from .intake import UNVERIFIED_CLAIM
+from .models import RecoveryCase, RecoveryRequest, Vouch
+from .services import MANAGER_DENIED, RecoveryError, Status, close_case
 
 
 def guard_agent(case: RecoveryCase, actor: User) -> None:
@@ -40,6 +39,12 @@ def guard_agent(case: RecoveryCase, actor: User) -> None:
 
 def record_view(*, actor: User, case: RecoveryCase) -> None:
     record_case_event(SecurityEvent.Type.CASE_VIEWED, case=case, actor=actor)
+
+
+def unverified_claims(case: RecoveryCase) -> list[RecoveryRequest]:
+    """Requests that arrived for the open case without proving the mailbox, newest first:
+    shown to support as claims with their channel and origin, never as the person's words."""
+    return list(case.requests.filter(outcome=UNVERIFIED_CLAIM).order_by("-created_at"))
 
 
 def assign(*, actor: User, case: RecoveryCase) -> None:
@@ -71,6 +76,9 @@ def update_checklist(
             check_organizations=organizations_match,
             evidence=evidence,
             verified_by=actor,
+            # A first agent's approval was of the checklist as it stood: it lapses.
+            first_approved_by=None,
+            first_approved_at=None,
             updated_at=now,
         )
         if not updated:
@@ -137,6 +145,8 @@ def request_vouch(*, actor: User, case: RecoveryCase, membership: Membership) ->
             context={
                 "manager": membership.user,
                 "person": case.account,
+                # The name goes into the subject: one line, or the email is never sent.
+                "person_name": one_line(case.account.full_name if case.account else ""),
                 "organization": membership.organization,
                 "link": settings.TWOSTEP_SITE_URL.rstrip("/")
                 + reverse("recovery:vouch", kwargs={"pk": vouch.pk}),
@@ -178,70 +188,25 @@ def answer_vouch(*, manager: User, vouch: Vouch, confirmed: bool, comment: str) 
             )
 
 
-def approve(*, actor: User, case: RecoveryCase, typed_email: str, reason: str) -> None:
-    """Approve the reset; it happens after TWOSTEP_RECOVERY_DELAY unless cancelled.
-
-    Raises RecoveryError unless the case is in verification, its checklist (mailbox
-    confirmed, name, organizations) is complete, every vouch asked for was answered and
-    none denied, the agent typed the account's email and the account is not the agent's own.
-    The checks read the case's locked row, not the (possibly stale) `case` passed in.
-    """
+def write_to_person(*, actor: User, case: RecoveryCase, body: str) -> None:
+    """Support writes on the case; the person is emailed the case link (not the text).
+    Raises RecoveryError on the agent's own case, MessageRefused for bad text."""
     guard_agent(case, actor)
-    now = timezone.now()
-    cancel, cancel_hash = new_token()
     with transaction.atomic():
-        locked = RecoveryCase.objects.select_for_update().get(pk=case.pk)
-        if locked.status != Status.IN_VERIFICATION:
-            raise RecoveryError("Only a case in verification can be approved.")
-        if not locked.checklist_complete:
-            raise RecoveryError("Complete the verification checklist first.")
-        answers = set(locked.vouches.values_list("answer", flat=True))
-        if Vouch.Answer.DENIED in answers:
-            raise RecoveryError("A manager denied this person's identity.")
-        if Vouch.Answer.PENDING in answers:
-            raise RecoveryError("Wait for the manager's answer first.")
-        assert case.account is not None
-        if normalize_email(typed_email) != case.account.email:
-            raise RecoveryError("Type the account's email address exactly to approve.")
-        if not reason.strip():
-            raise RecoveryError("Give the reason for approving.")
-        updated = RecoveryCase.objects.filter(pk=case.pk, status=Status.IN_VERIFICATION).update(
-            status=Status.APPROVED,
-            approved_by=actor,
-            approved_at=now,
-            reset_due_at=now + timedelta(seconds=settings.TWOSTEP_RECOVERY_DELAY),
-            cancel_token_hash=cancel_hash,
-            updated_at=now,
-        )
-        if not updated:
-            raise RecoveryError("The case changed meanwhile; reload it.")
-        case.refresh_from_db()
-        record_case_event(SecurityEvent.Type.CASE_APPROVED, case=case, actor=actor, reason=reason)
-        queue_email(
-            to=case.account.email,
-            template="recovery_approved",
-            context={
-                "user": case.account,
-                "case": case,
-                "due": case.reset_due_at,
-                "cancel_link": site_link("recovery:cancel", cancel),
-            },
-        )
+        chat.post(conversation=case_conversation(case), body=body, author=actor, from_support=True)
+        notify_support_message(case)
 
 
-def reject(*, actor: User, case: RecoveryCase, reason: str) -> None:
-    guard_agent(case, actor)
-    if not case.is_open:
-        raise RecoveryError("This case is already closed.")
-    if not reason.strip():
-        raise RecoveryError("Give the reason for rejecting.")
-    close_case(
-        case,
-        status=Status.REJECTED,
-        actor=actor,
-        reason=reason,
-        event=SecurityEvent.Type.CASE_REJECTED,
-    )
+def reply_in_conversation(*, actor: User, conversation: Conversation, body: str) -> None:
+    """Support answers from the chat inbox: on a case's conversation as write_to_person
+    does (the person is emailed the case link), otherwise chat.reply. Raises MessageRefused."""
+    if conversation.case is None:
+        chat.reply(agent=actor, conversation=conversation, body=body)
+        return
+    try:
+        write_to_person(actor=actor, case=conversation.case, body=body)
+    except RecoveryError as error:
+        raise chat.MessageRefused(str(error)) from error
 
 
 def open_case_from_chat(*, actor: User, conversation: Conversation, note: str) -> RecoveryCase:

@@ -1,15 +1,21 @@
 from django.urls import path
 
-from . import support_mail, views
+from . import link_views, support_mail, views
 
 app_name = "recovery"
 urlpatterns = [
     path("recover/", views.request_recovery, name="request"),
     path("recover/sent/", views.request_sent, name="sent"),
-    path("recover/confirm/<str:token>/", views.confirm, name="confirm"),
-    path("recover/cancel/<str:token>/", views.cancel, name="cancel"),
-    path("case/<str:token>/", views.case_page, name="case"),
-    path("case/<str:token>/messages/", views.case_messages, name="case_messages"),
+    path("recover/confirm/", link_views.confirm, name="confirm_page"),
+    path(
+        "recover/confirm/<str:token>/", link_views.open_link, {"purpose": "confirm"}, name="confirm"
+    ),
+    path("recover/cancel/", link_views.cancel, name="cancel_page"),
+    path("recover/cancel/<str:token>/", link_views.open_link, {"purpose": "cancel"}, name="cancel"),
+    path("recover/cancel-pending/", link_views.cancel_pending, name="cancel_pending"),
+    path("case/", link_views.case_page, name="case_page"),
+    path("case/messages/", link_views.case_messages, name="case_messages"),
+    path("case/<str:token>/", link_views.open_link, {"purpose": "access"}, name="case"),
     path("welcome-back/", views.reenable, name="reenable"),
     path("vouch/<int:pk>/", views.vouch, name="vouch"),
     path("support/", views.queue, name="queue"),

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from twostep.accounts.models import User
@@ -16,7 +17,7 @@ from twostep.chat import services as chat
 from twostep.chat.views import messages_json
 from twostep.mfa.services import active_device
 
-from . import services, support
+from . import cases, decisions, intake, services, support
 from .access import mfa_login_required, support_required
 from .forms import (
     ApproveForm,
@@ -35,9 +36,9 @@ def request_recovery(request: HttpRequest) -> HttpResponse:
     form = RecoveryRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services.submit_request(
+        intake.submit_request(
             source=RecoveryCase.Source.WEB,
-            claim=services.Claim(
+            claim=cases.Claim(
                 email=data["email"],
                 name=data["full_name"],
                 organizations=data["organizations"],
@@ -50,68 +51,7 @@ def request_recovery(request: HttpRequest) -> HttpResponse:
 
 
 def request_sent(request: HttpRequest) -> HttpResponse:
-    return render(request, "recovery/sent.html", {"answer": services.SAME_ANSWER})
-
-
-def _case_or_404(token: str, purpose: str) -> RecoveryCase:
-    case = services.case_by_link(token=token, purpose=purpose)
-    if case is None:
-        raise Http404("This link is invalid or no longer works.")
-    return case
-
-
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """The account's mailbox proves the request: a button, so that mail scanners that open
-    links do not confirm on their own."""
-    case = services.case_by_link(token=token, purpose="confirm")
-    if case is None:
-        return render(request, "recovery/link_invalid.html", status=404)
-    if request.method == "POST":
-        services.confirm_mailbox(case=case)
-        return render(request, "recovery/confirmed.html", {"case": case})
-    return render(request, "recovery/confirm.html", {"case": case})
-
-
-def case_page(request: HttpRequest, token: str) -> HttpResponse:
-    """The person follows their case and talks to support. Never logs in, never touches 2FA."""
-    case = _case_or_404(token, "access")
-    conversation = services.case_conversation(case)
-    error = ""
-    if request.method == "POST":
-        try:
-            chat.post(conversation=conversation, body=request.POST.get("body", ""))
-        except chat.MessageRefused as refused:
-            error = str(refused)
-        else:
-            return redirect("recovery:case", token=token)
-    return render(
-        request,
-        "recovery/case_public.html",
-        {
-            "case": case,
-            "conversation_messages": chat.messages_after(conversation.pk),
-            "poll_url": reverse("recovery:case_messages", kwargs={"token": token}),
-            "post_url": reverse("recovery:case", kwargs={"token": token}),
-            "viewer": "person",
-            "chat_error": error,
-        },
-        status=400 if error else 200,
-    )
-
-
-def case_messages(request: HttpRequest, token: str) -> JsonResponse:
-    case = _case_or_404(token, "access")
-    return messages_json(request, conversation_id=services.case_conversation(case).pk)
-
-
-def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    case = services.case_by_link(token=token, purpose="cancel")
-    if case is None:
-        return render(request, "recovery/link_invalid.html", status=404)
-    if request.method == "POST":
-        services.cancel(case=case, reason="cancelled by the owner from the email link")
-        return render(request, "recovery/cancelled.html", {"case": case})
-    return render(request, "recovery/cancel.html", {"case": case})
+    return render(request, "recovery/sent.html", {"answer": intake.SAME_ANSWER})
 
 
 @login_required
@@ -184,7 +124,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(RecoveryCase.objects.select_related("account", "assignee"), pk=pk)
     agent = cast(User, request.user)
     support.record_view(actor=agent, case=case)
-    conversation = services.case_conversation(case)
+    conversation = cases.case_conversation(case)
     account = case.account
     return render(
         request,
@@ -197,6 +137,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "account_device": active_device(account) if account else None,
             "events": recent_for(account, limit=10) if account else [],
             "vouches": case.vouches.select_related("manager", "organization"),
+            "claims": support.unverified_claims(case),
             "checklist_form": ChecklistForm(
                 initial={
                     "name_matches": case.check_name,
@@ -222,7 +163,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @support_required
 def support_case_messages(request: HttpRequest, pk: int) -> JsonResponse:
     case = get_object_or_404(RecoveryCase, pk=pk)
-    return messages_json(request, conversation_id=services.case_conversation(case).pk)
+    return messages_json(request, conversation_id=cases.case_conversation(case).pk)
 
 
 @require_POST
@@ -266,21 +207,16 @@ def _run_action(request: HttpRequest, agent: User, case: RecoveryCase, action: s
         approve_form = ApproveForm(data)
         if not approve_form.is_valid():
             raise services.RecoveryError("Type the account's email and a reason.")
-        support.approve(actor=agent, case=case, **approve_form.cleaned_data)
+        if not decisions.approve(actor=agent, case=case, **approve_form.cleaned_data):
+            return gettext("Your approval is recorded: a second agent must approve too.")
         return "Approved. The reset happens after the cooling-off period unless the owner cancels."
     if action == "reject":
         reject_form = RejectForm(data)
         if not reject_form.is_valid():
             raise services.RecoveryError("Give the reason for rejecting.")
-        support.reject(actor=agent, case=case, reason=reject_form.cleaned_data["reason"])
+        decisions.reject(actor=agent, case=case, reason=reject_form.cleaned_data["reason"])
         return "The case is rejected."
     if action == "message":
-        support.guard_agent(case, agent)
-        chat.post(
-            conversation=services.case_conversation(case),
-            body=data.get("body", ""),
-            author=agent,
-            from_support=True,
-        )
+        support.write_to_person(actor=agent, case=case, body=data.get("body", ""))
         return ""
     raise Http404("Unknown action")

@@ -8,7 +8,8 @@ from twostep.recovery.inbound import MAX_MESSAGE_BYTES, receive
 class Command(BaseCommand):
     help = (
         "Read one RFC 5322 message on standard input (an MTA pipe for the support address) "
-        "and open or join a recovery case. Exits 0 even for a rejected message: it is kept."
+        "and record it as a recovery request for the worker. Exits 0 even for a rejected "
+        "message: it is kept."
     )
 
     def handle(self, *args, **options):

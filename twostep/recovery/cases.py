@@ -1,0 +1,97 @@
+"""A recovery case's making and its mail: opening one, its conversation, its links mailed
+to the account's own address. Shared by the intake (requests), support and the services."""
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from twostep.accounts.models import User
+from twostep.audit.models import SecurityEvent
+from twostep.audit.services import record
+from twostep.chat.models import Conversation
+from twostep.mail.services import queue_email
+
+from .links import case_link_token, site_link, token_hash
+from .models import RecoveryCase
+
+
+@dataclass(frozen=True)
+class Claim:
+    email: str
+    name: str
+    organizations: str
+    explanation: str
+    sender: str = ""  # an email's From header as received
+
+
+def record_case_event(
+    type: str, *, case: RecoveryCase, actor: Any, reason: str = "", **details: Any
+):
+    return record(
+        type=type, subject=case.account, actor=actor, case=case.pk, reason=reason, **details
+    )
+
+
+def open_case(*, account: User, source: str, claim: Claim, now) -> RecoveryCase:
+    case = RecoveryCase.objects.create(
+        account=account,
+        link_salt=secrets.token_hex(16),
+        source=source,
+        status=RecoveryCase.Status.AWAITING_CONFIRMATION,
+        claimed_email=account.email,
+        claimed_name=claim.name[:200],
+        claimed_organizations=claim.organizations,
+        explanation=claim.explanation,
+        created_at=now,
+        updated_at=now,
+    )
+    Conversation.objects.create(case=case, created_at=now, updated_at=now)
+    record_case_event(SecurityEvent.Type.RECOVERY_REQUESTED, case=case, actor=None, source=source)
+    return case
+
+
+def case_conversation(case: RecoveryCase) -> Conversation:
+    conversation, _ = Conversation.objects.get_or_create(
+        case=case, defaults={"created_at": timezone.now(), "updated_at": timezone.now()}
+    )
+    return conversation
+
+
+def _current_link(case: RecoveryCase, purpose: str) -> str:
+    """The case's derived link for `purpose`, its hash stored if it was not yet."""
+    token = case_link_token(case, purpose)
+    field = f"{purpose}_token_hash"
+    if getattr(case, field) != token_hash(token):
+        RecoveryCase.objects.filter(pk=case.pk).update(**{field: token_hash(token)})
+        setattr(case, field, token_hash(token))
+    return site_link(f"recovery:{'case' if purpose == 'access' else purpose}", token)
+
+
+def send_links(case: RecoveryCase) -> None:
+    """Mail the case's confirmation and case links to the account's own address: the same
+    links every time, so copies never invalidate one another."""
+    assert case.account is not None
+    queue_email(
+        to=case.account.email,
+        template="recovery_confirm",
+        context={
+            "user": case.account,
+            "case": case,
+            "confirm_link": _current_link(case, "confirm"),
+            "case_link": _current_link(case, "access"),
+        },
+    )
+
+
+def notify_support_message(case: RecoveryCase) -> None:
+    """Tell the account's own address that support wrote on the case: the case link only,
+    never the text (the mailbox may be read by someone else; the page is the channel)."""
+    if case.account is None:
+        return
+    queue_email(
+        to=case.account.email,
+        template="recovery_support_message",
+        context={"user": case.account, "case": case, "case_link": _current_link(case, "access")},
+    )

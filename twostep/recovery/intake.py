@@ -1,0 +1,140 @@
+"""Recovery requests coming in (the form, an email to support) and the worker acting on them.
+
+A request is only recorded while the client waits: the same statements, whatever the
+address, so neither the answer nor its timing says whether an account exists. The worker
+(process_requests) then opens the account's case, or adds the request to the open case as
+an unverified claim, and mails the links.
+
+Why nobody can use up the owner's quota: nothing is counted per claimed address, since
+anyone can claim one. A request for an account with no open case always opens one and
+mails its links (one open case per account: a new one needs support or the owner to close
+the last). An open case's links are always the same (links.case_link_token), so a repeated
+request never invalidates what the owner holds; it re-mails them at most
+MAX_LINK_MAILS_PER_CASE times an hour, and exhausting that only means the owner's inbox
+already holds working links. What is counted is each origin: a client IP gets
+MAX_REQUESTS_PER_IP requests an hour (the owner behind the same IP still holds the links,
+and can email support), and a case keeps at most MAX_CLAIMS_PER_CASE unverified claims an
+hour, so a flood is not support's reading.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from twostep.accounts.models import User, normalize_email
+
+from .cases import Claim, open_case, send_links
+from .models import RecoveryCase, RecoveryRequest
+
+# Requests from one client IP within RATE_WINDOW that are acted on; more are recorded as
+# "rate limited" and do nothing else.
+MAX_REQUESTS_PER_IP = 10
+# Copies of an open case's links mailed to the account within RATE_WINDOW (the first
+# included), and unverified claims kept on an open case within RATE_WINDOW.
+MAX_LINK_MAILS_PER_CASE = 3
+MAX_CLAIMS_PER_CASE = 20
+RATE_WINDOW = timedelta(hours=1)
+RECEIVED = "received"
+UNVERIFIED_CLAIM = "unverified claim on the open case"
+RATE_LIMITED = "rate limited"
+SAME_ANSWER = (
+    "If this address belongs to an account, we have sent it a link to confirm the request."
+)
+
+
+def submit_request(
+    *, source: str, claim: Claim, ip: str | None = None, raw_message: str = ""
+) -> RecoveryRequest:
+    """Record a recovery request for the worker (process_requests) to act on.
+
+    Whatever the address, the same statements run and the person is told the same thing
+    (SAME_ANSWER). Only the per-IP limit is judged here; it marks the request "rate
+    limited", which the worker leaves alone.
+    """
+    now = timezone.now()
+    request = RecoveryRequest(
+        source=source,
+        claimed_email=normalize_email(claim.email)[:254],
+        claimed_name=claim.name[:200],
+        claimed_organizations=claim.organizations,
+        explanation=claim.explanation,
+        raw_message=raw_message,
+        ip=ip,
+        sender=claim.sender[:300],
+        outcome=RECEIVED,
+        created_at=now,
+    )
+    with transaction.atomic():
+        recent = RecoveryRequest.objects.filter(created_at__gte=now - RATE_WINDOW, ip=ip)
+        if ip and recent.exclude(outcome=RATE_LIMITED).count() >= MAX_REQUESTS_PER_IP:
+            request.outcome = RATE_LIMITED
+        request.save()
+    return request
+
+
+def process_requests(*, batch: int = 50) -> int:
+    """Act on received requests, oldest first. Returns how many. Run by the worker."""
+    waiting = RecoveryRequest.objects.filter(outcome=RECEIVED).order_by("id")
+    return sum(_process(pk) for pk in list(waiting.values_list("pk", flat=True)[:batch]))
+
+
+def _process(pk: int) -> bool:
+    with transaction.atomic():
+        # skip_locked: two workers never act on one request.
+        request = (
+            RecoveryRequest.objects.select_for_update(skip_locked=True)
+            .filter(pk=pk, outcome=RECEIVED)
+            .first()
+        )
+        if request is None:
+            return False
+        # The account's row lock makes requests for one account (a double click, the
+        # form and an email at once) take turns, so each one's counts and open-case
+        # lookup see the others' rows: one case, and no more than the limits.
+        account = (
+            User.objects.select_for_update()
+            .filter(email=request.claimed_email, is_active=True)
+            .first()
+        )
+        if account is None:
+            request.outcome = "no account for this address"
+            request.save(update_fields=["outcome"])
+            return True
+        _act_for(account, request)
+    return True
+
+
+def _act_for(account: User, request: RecoveryRequest) -> None:
+    now = timezone.now()
+    since = now - RATE_WINDOW
+    case = (
+        RecoveryCase.objects.select_for_update()
+        .filter(account=account, status__in=RecoveryCase.OPEN)
+        .first()
+    )
+    if case is None:
+        claim = Claim(
+            email=request.claimed_email,
+            name=request.claimed_name,
+            organizations=request.claimed_organizations,
+            explanation=request.explanation,
+        )
+        case = open_case(account=account, source=request.source, claim=claim, now=now)
+        request.outcome = "opened a case"
+    elif case.requests.filter(created_at__gte=since, outcome=UNVERIFIED_CLAIM).count() < (
+        MAX_CLAIMS_PER_CASE
+    ):
+        # Not the owner's words: nothing shows this request proved the mailbox.
+        RecoveryCase.objects.filter(pk=case.pk).update(updated_at=now)
+        request.outcome = UNVERIFIED_CLAIM
+    else:
+        request.outcome = RATE_LIMITED
+    request.case = case
+    request.mailed_links = not case.mailbox_confirmed and (
+        case.requests.filter(created_at__gte=since, mailed_links=True).count()
+        < MAX_LINK_MAILS_PER_CASE
+    )
+    request.save(update_fields=["outcome", "case", "mailed_links"])
+    if request.mailed_links:
+        send_links(case)
