@@ -16,6 +16,7 @@ from twostep.audit.services import client_ip, record
 from twostep.backoff import backoff_delay
 from twostep.mail.services import queue_email
 
+from . import devices
 from .models import LoginThrottle, User, normalize_email
 from .tokens import signup_link
 
@@ -44,11 +45,24 @@ class _Key:
 
 
 def _throttle_keys(email: str, request: HttpRequest) -> list[_Key]:
-    keys = [_Key(f"account:{normalize_email(email)}"[:200], ACCOUNT_FREE, ACCOUNT_CAP)]
+    """The keys an attempt counts against, the first one cleared by a success.
+
+    A browser with a device cookie for this account has only its own counter: strangers
+    cannot lock it out, and it can only ever guess for the one account its cookie names, so
+    the per-IP limit (against guessing across accounts) has nothing to add.
+    """
+    device = devices.trusted_throttle_key(request=request, email=email)
+    if device is not None:
+        return [_Key(device, ACCOUNT_FREE, ACCOUNT_CAP)]
+    keys = [_Key(_account_key(email), ACCOUNT_FREE, ACCOUNT_CAP)]
     ip = client_ip(request)
     if ip:
         keys.append(_Key(f"ip:{ip}", IP_FREE, IP_CAP))
     return keys
+
+
+def _account_key(email: str) -> str:
+    return f"account:{normalize_email(email)}"[:200]
 
 
 def _wait_message(seconds: float) -> str:
@@ -65,7 +79,8 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
 
     The same message for an unknown email and a wrong password, and the hasher runs for
     both (ModelBackend hashes the password for unknown users), so neither the text nor the
-    timing tells whether an account exists. Throttled per account and per IP.
+    timing tells whether an account exists. Throttled per account and per IP, or per
+    device for a browser that completed a login for this account before.
     """
     now = timezone.now()
     account, *others = keys = _throttle_keys(email, request)
@@ -163,9 +178,11 @@ def verified_with_second_factor(request: HttpRequest) -> bool:
 
 
 def complete_login(*, request: HttpRequest, user: Any, mfa_verified: bool) -> None:
-    """Log the user in (rotating the session key) and record it."""
+    """Log the user in (rotating the session key), trust this browser's device cookie for
+    the account, and record it."""
     with transaction.atomic():
         login(request, user, backend="twostep.accounts.backends.EmailBackend")
+        devices.trust(request=request, user=user)
         request.session[SESSION_MFA_VERIFIED] = mfa_verified
         record(
             type=SecurityEvent.Type.LOGIN, subject=user, request=request, second_factor=mfa_verified
@@ -241,8 +258,13 @@ def confirm_signup(*, request: HttpRequest, user: User) -> bool:
 
 
 def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) -> None:
-    """Audit and announce a password change (through Settings or a reset link)."""
+    """Audit and announce a password change (through Settings or a reset link), and clear
+    the account's password throttle: whoever pushed it into its back-off guessed a password
+    that no longer exists."""
     event = SecurityEvent.Type.PASSWORD_RESET if by_reset else SecurityEvent.Type.PASSWORD_CHANGED
+    LoginThrottle.objects.filter(key=_account_key(user.email)).update(
+        failure_count=0, next_try_at=None, updated_at=timezone.now()
+    )
     record(type=event, subject=user, request=request)
     queue_email(to=user.email, template="password_changed", context={"user": user})
 
@@ -256,6 +278,7 @@ def after_password(*, request: HttpRequest, user: User, next_url: str) -> bool:
     from twostep.mfa import pending
     from twostep.mfa.services import active_device
 
+    devices.prepare(request=request, user=user)
     if active_device(user) is None:
         complete_login(request=request, user=user, mfa_verified=False)
         return False

@@ -20,7 +20,7 @@ from django.views.generic import FormView, TemplateView
 from twostep.audit.services import describe_browser, recent_for
 from twostep.mfa.services import active_device
 
-from . import services
+from . import devices, services
 from .forms import LoginForm, QueuedPasswordResetForm, SignupForm
 from .models import User
 from .tokens import signup_tokens
@@ -60,10 +60,14 @@ class LoginView(FormView):
             return self.form_invalid(form)
         next_url = safe_next(self.request, reverse(settings.LOGIN_REDIRECT_URL))
         if services.after_password(request=self.request, user=user, next_url=next_url):
-            return redirect("mfa:login_code")
-        if user.mfa_reset_at is not None:  # support reset 2FA: recommend turning it on again
-            return redirect(f"{reverse('recovery:reenable')}?{urlencode({'next': next_url})}")
-        return redirect(next_url)
+            response = redirect("mfa:login_code")
+        elif user.mfa_reset_at is not None:  # support reset 2FA: recommend turning it on again
+            response = redirect(f"{reverse('recovery:reenable')}?{urlencode({'next': next_url})}")
+        else:
+            response = redirect(next_url)
+        # Trusted only once a login completes from it (with the code, when 2FA is on).
+        devices.set_cookie(request=self.request, response=response)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):
