@@ -95,3 +95,18 @@ class UserSession(AbstractBaseSession):
         from .sessions import SessionStore
 
         return SessionStore
+
+
+class EmailQuota(models.Model):
+    """Sign-up and password-reset emails counted in the current hour for one key
+    ("address:<email>" or "ip:<address>"); the hour starts at its first counted email.
+
+    In the database, counted by one conditional UPDATE, so every app process shares it.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    window_started_at = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -1,0 +1,43 @@
+"""Asking for a password reset link by email."""
+
+from django.contrib.auth.tokens import default_token_generator
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from twostep.audit.models import SecurityEvent
+from twostep.audit.services import record
+from twostep.mail.services import queue_email
+
+from .email_quota import allow_email
+from .models import User, normalize_email
+
+
+def request_password_reset(*, request: HttpRequest, email: str) -> None:
+    """Email a reset link when `email` belongs to an active account with a password.
+
+    Never raises for an unknown address and answers nothing: the caller shows the same page
+    either way. Past the hourly email limits (email_quota) nothing is sent.
+    """
+    email = normalize_email(email)
+    with transaction.atomic():
+        if not allow_email(request=request, email=email):
+            return
+        user = User.objects.filter(email=email, is_active=True).first()
+        if user is None or not user.has_usable_password():
+            return
+        record(type=SecurityEvent.Type.PASSWORD_RESET_REQUESTED, subject=user, request=request)
+        queue_email(to=user.email, template="password_reset", context=_link_context(request, user))
+
+
+def _link_context(request: HttpRequest, user: User) -> dict:
+    """What Django's reset email template expects (the link is checked by Django's view)."""
+    return {
+        "email": user.email,
+        "user": user,
+        "domain": request.get_host(),
+        "protocol": "https" if request.is_secure() else "http",
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
