@@ -42,6 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when support reset this account's 2FA; cleared when 2FA is on again. While set,
     # each login shows the "re-enable 2FA" recommendation.
     mfa_reset_at = models.DateTimeField(null=True, blank=True)
+    # The last sign-up with this address, whether it created the account or not. Every
+    # sign-up writes the row once, so the work does not tell whether the address is known.
+    signup_tried_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 

@@ -15,10 +15,12 @@ from .models import User, normalize_email
 
 
 def request_password_reset(*, request: HttpRequest, email: str) -> None:
-    """Email a reset link when `email` belongs to an active account with a password.
+    """Email a reset link when `email` belongs to an active account with a password, and
+    otherwise a note that it has none. Never raises for bad input; answers nothing.
 
-    Never raises for an unknown address and answers nothing: the caller shows the same page
-    either way. Past the hourly email limits (email_quota) nothing is sent.
+    Both ways do the same work (one event, one queued email), so neither the page nor the
+    time taken tells whether the account exists. Past the hourly email limits (email_quota)
+    nothing is sent.
     """
     email = normalize_email(email)
     with transaction.atomic():
@@ -26,9 +28,16 @@ def request_password_reset(*, request: HttpRequest, email: str) -> None:
             return
         user = User.objects.filter(email=email, is_active=True).first()
         if user is None or not user.has_usable_password():
+            record(type=SecurityEvent.Type.PASSWORD_RESET_REQUESTED, subject=None, request=request)
+            # Only our own text: the address has not proved anything to us.
+            queue_email(to=email, template="password_reset_unknown", context=_site(request))
             return
         record(type=SecurityEvent.Type.PASSWORD_RESET_REQUESTED, subject=user, request=request)
         queue_email(to=user.email, template="password_reset", context=_link_context(request, user))
+
+
+def _site(request: HttpRequest) -> dict:
+    return {"site": request.build_absolute_uri("/")}
 
 
 def _link_context(request: HttpRequest, user: User) -> dict:

@@ -75,33 +75,36 @@ def _wait_message(seconds: float) -> str:
 def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     """The first login step. Returns the user or raises LoginRefused.
 
-    The same message for an unknown email and a wrong password, and the hasher runs for
-    both (ModelBackend hashes the password for unknown users), so neither the text nor the
-    timing tells whether an account exists. Throttled per account and per IP, or per
-    device for a browser that completed a login for this account before.
+    The same message, statements and hashing for an unknown email and a wrong password (the
+    backend verifies against a dummy hash, the refusal is recorded either way), so neither
+    the text nor the timing tells whether an account exists. Throttled per account and per
+    IP, or per device for a browser that completed a login for this account before.
     """
     now = timezone.now()
     account, *others = keys = _throttle_keys(email, request)
     wait = _reserve_attempt(keys, now=now)
     if wait is not None:
-        subject = User.objects.filter(email=normalize_email(email)).first()
-        if subject is not None:
-            record(type=SecurityEvent.Type.LOGIN_THROTTLED, subject=subject, request=request)
+        _record_refusal(SecurityEvent.Type.LOGIN_THROTTLED, email=email, request=request)
         raise LoginRefused(_wait_message(wait.total_seconds()))
     user = authenticate(request, username=normalize_email(email), password=password)
     if user is None:
         with transaction.atomic():
             for key in others:  # the account's failure was counted in advance
                 _count(key, now=now)
-            subject = User.objects.filter(email=normalize_email(email)).first()
-            if subject is not None:
-                record(type=SecurityEvent.Type.LOGIN_FAILED, subject=subject, request=request)
+            _record_refusal(SecurityEvent.Type.LOGIN_FAILED, email=email, request=request)
         raise LoginRefused(INVALID_LOGIN)
     # A success clears the account's failures, the one reserved for this attempt included.
     LoginThrottle.objects.filter(key=account.key).update(
         failure_count=0, next_try_at=None, updated_at=now
     )
     return user
+
+
+def _record_refusal(type: str, *, email: str, request: HttpRequest) -> None:
+    """Record a refused password step: for the account, or with no subject when the email
+    is unknown. Written either way, so the database work does not tell which."""
+    subject = User.objects.filter(email=normalize_email(email)).first()
+    record(type=type, subject=subject, request=request)
 
 
 def _reserve_attempt(keys: list[_Key], *, now) -> timedelta | None:

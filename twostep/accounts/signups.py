@@ -3,6 +3,7 @@
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
@@ -18,17 +19,21 @@ def signup(*, request: HttpRequest, email: str, full_name: str, password: str) -
 
     For an address that already has an account nothing is created: the owner is told by
     email instead, so the page answers the same whether or not the address is known. Every
-    path hashes the password once, so the time taken does not tell either. Past the hourly
-    email limits (email_quota) nothing happens, and the page still answers the same.
+    path does the same work (one password hash, one write of the account row, one event,
+    one queued email), so the time taken does not tell either. Past the hourly email limits
+    (email_quota) nothing happens, and the page still answers the same.
     """
     email = normalize_email(email)
+    now = timezone.now()
     with transaction.atomic():
         if not allow_email(request=request, email=email):
             make_password(password)
             return
         existing = User.objects.select_for_update().filter(email=email).first()
         if existing is None:
-            user = User.objects.create_user(email, password, full_name=full_name, is_active=False)
+            user = User.objects.create_user(
+                email, password, full_name=full_name, is_active=False, signup_tried_at=now
+            )
             record(type=SecurityEvent.Type.SIGNUP, subject=user, request=request)
         elif awaiting_confirmation(existing):
             # The latest sign-up wins. An earlier one may have been someone else's (account
@@ -36,10 +41,14 @@ def signup(*, request: HttpRequest, email: str, full_name: str, password: str) -
             # activate the password submitted with it.
             existing.set_password(password)
             existing.full_name = full_name
-            existing.save(update_fields=["password", "full_name"])
+            existing.signup_tried_at = now
+            existing.save(update_fields=["password", "full_name", "signup_tried_at"])
+            record(type=SecurityEvent.Type.SIGNUP_EXISTING, subject=existing, request=request)
             user = existing
         else:  # active, or deactivated by staff: sign-up must not bring it back
             make_password(password)
+            User.objects.filter(pk=existing.pk).update(signup_tried_at=now)
+            record(type=SecurityEvent.Type.SIGNUP_EXISTING, subject=existing, request=request)
             queue_email(
                 to=email,
                 template="signup_existing",

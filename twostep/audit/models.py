@@ -58,6 +58,7 @@ class SecurityEvent(models.Model):
         CASE_CANCELLED = "case_cancelled", "2FA reset cancelled"
         MFA_RESET = "mfa_reset", "2FA reset by support"
         CHAT_CASE_OPENED = "chat_case_opened", "Recovery case opened from the chat"
+        SIGNUP_EXISTING = "signup_existing", "Sign-up tried with this address"
 
     type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(
