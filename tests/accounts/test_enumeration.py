@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.accounts.test_login import argon2_calls  # noqa: F401 - a fixture
+from tests.conftest import PASSWORD
 
 TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 WRITES = ("INSERT", "UPDATE", "DELETE")
@@ -52,6 +53,21 @@ def test_a_wrong_password_and_an_unknown_email_run_the_same_statements_and_hashi
     # The account's and the IP's failure counts, and the refusal recorded either way.
     assert writes(known) == ["accounts_loginthrottle"] * 2 + ["audit_securityevent"]
     assert known_hashing == argon2_calls == ["verify"]
+
+
+def test_an_account_that_logged_in_before_fails_like_an_address_never_tried(
+    user,
+    argon2_calls,  # noqa: F811
+):
+    post("/login/", {"email": user.email, "password": "wrong"}, "192.0.2.7")()
+    logged_in = post("/login/", {"email": user.email, "password": PASSWORD}, "192.0.2.8")()
+    assert logged_in.status_code == 302
+    post("/login/", {"email": "warm-up@example.com", "password": "x"}, "192.0.2.9")()
+
+    known = work(post("/login/", {"email": user.email, "password": "wrong"}, "192.0.2.1"))
+    unknown = work(post("/login/", {"email": "nobody@example.com", "password": "x"}, "192.0.2.2"))
+
+    assert known == unknown
 
 
 def test_a_reset_for_a_known_or_unknown_address_runs_the_same_statements(user):

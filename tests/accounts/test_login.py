@@ -184,8 +184,9 @@ def test_the_account_back_off_passes_and_the_right_password_works_again(client, 
     response = submit_password(client, user.email, PASSWORD)
 
     assert response.status_code == 302
-    cleared = LoginThrottle.objects.get(key="account:ada@example.com")
-    assert (cleared.failure_count, cleared.next_try_at) == (0, None)
+    # Cleared by removing the row: a known account that logged in looks like an address
+    # never tried (no row), so the next failure costs the same statements either way.
+    assert not LoginThrottle.objects.filter(key="account:ada@example.com").exists()
 
 
 @throttle_test

@@ -40,6 +40,7 @@ class _Key:
     key: str
     free: int
     cap: timedelta
+    trusted_device: bool = False
 
 
 def _throttle_keys(email: str, request: HttpRequest) -> list[_Key]:
@@ -51,7 +52,7 @@ def _throttle_keys(email: str, request: HttpRequest) -> list[_Key]:
     """
     device = devices.trusted_throttle_key(request=request, email=email)
     if device is not None:
-        return [_Key(device, ACCOUNT_FREE, ACCOUNT_CAP)]
+        return [_Key(device, ACCOUNT_FREE, ACCOUNT_CAP, trusted_device=True)]
     keys = [_Key(_account_key(email), ACCOUNT_FREE, ACCOUNT_CAP)]
     ip = client_ip(request)
     if ip:
@@ -93,10 +94,13 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
                 _count(key, now=now)
             _record_refusal(SecurityEvent.Type.LOGIN_FAILED, email=email, request=request)
         raise LoginRefused(INVALID_LOGIN)
-    # A success clears the account's failures, the one reserved for this attempt included.
-    LoginThrottle.objects.filter(key=account.key).update(
-        failure_count=0, next_try_at=None, updated_at=now
-    )
+    # A success clears the failures, the one reserved for this attempt included.
+    if account.trusted_device:  # its row stays: the row is what makes the device trusted
+        LoginThrottle.objects.filter(key=account.key).update(
+            failure_count=0, next_try_at=None, updated_at=now
+        )
+    else:  # no row, as for an address never tried: a row must not tell a known account
+        LoginThrottle.objects.filter(key=account.key).delete()
     return user
 
 
@@ -200,9 +204,7 @@ def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) 
     the account's password throttle: whoever pushed it into its back-off guessed a password
     that no longer exists."""
     event = SecurityEvent.Type.PASSWORD_RESET if by_reset else SecurityEvent.Type.PASSWORD_CHANGED
-    LoginThrottle.objects.filter(key=_account_key(user.email)).update(
-        failure_count=0, next_try_at=None, updated_at=timezone.now()
-    )
+    LoginThrottle.objects.filter(key=_account_key(user.email)).delete()
     record(type=event, subject=user, request=request)
     queue_email(to=user.email, template="password_changed", context={"user": user})
 
