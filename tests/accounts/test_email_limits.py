@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client, RequestFactory
 
+from tests.accounts.login_steps import log_in
 from tests.accounts.test_signup import GRACE
 from twostep.accounts import email_quota
 from twostep.mail.models import OutgoingEmail
@@ -121,3 +122,18 @@ def test_parallel_requests_for_one_address_get_exactly_the_allowance():
     assert len(results) == burst
     assert results.count(True) == 3
     assert email_quota.EmailQuota.objects.get(key="address:ada@example.com").count == 3
+
+
+def test_the_owners_known_browser_still_gets_its_reset_link_after_strangers_spent_the_hour(
+    user, frozen, cheap_argon2
+):
+    browser = Client()
+    log_in(browser, user)
+    browser.post("/logout/")
+    for n in range(3):
+        ask_reset(user.email, f"203.0.113.{n + 1}")  # strangers spend the address's hour
+
+    browser.post("/password-reset/", {"email": user.email}, REMOTE_ADDR="192.0.2.50")
+    ask_reset(user.email, "203.0.113.9")
+
+    assert emails_to(user.email) == 4  # three for the strangers, one for the owner

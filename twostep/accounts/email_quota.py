@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from twostep.audit.services import client_ip
 
+from .devices import trusted_throttle_key
 from .models import EmailQuota, normalize_email
 
 WINDOW = timedelta(hours=1)
@@ -22,10 +23,14 @@ WINDOW = timedelta(hours=1)
 def allow_email(*, request: HttpRequest, email: str) -> bool:
     """Count one sign-up or reset email to `email` from this client. False when the client's
     IP or the address already had its allowance this hour (then nothing is counted for the
-    address, so a spent IP cannot use up the owner's own allowance)."""
+    address, so a spent IP cannot use up the owner's own allowance). A browser holding a
+    trusted device cookie for the address has only the IP limit, so requests forged by
+    others cannot keep the owner's own reset link from them."""
     ip = client_ip(request)
     if ip and not _take(key=f"ip:{ip}", limit=settings.TWOSTEP_EMAIL_PER_IP_HOUR):
         return False
+    if trusted_throttle_key(request=request, email=email) is not None:
+        return True  # the owner's known browser: strangers cannot spend its allowance
     address = f"address:{normalize_email(email)}"[:200]
     return _take(key=address, limit=settings.TWOSTEP_EMAIL_PER_ADDRESS_HOUR)
 
