@@ -32,6 +32,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import client  # noqa: E402
+import enumeration  # noqa: E402
 import failover  # noqa: E402
 import peer_site  # noqa: E402
 
@@ -725,6 +726,17 @@ def main() -> None:
             f"{fmt(a)} vs {fmt(b)} ({(b - a) / a:+.0%})",
             "",
             "within 10 %",
+        )
+
+    # 7. Known against unknown addresses, per form (bench/enumeration.py).
+    deployment = Deployment(TwostepSite, f"{PG}/bench_twostep", PROFILES["owasp-min"])
+    n = 40 if args.quick else 200
+    found = enumeration.in_make_bench(deployment, requests=n, workers=plan.workers, log=log)
+    report.data["enumeration"] = found
+    for r in found:
+        note = f"≤ {enumeration.TARGET_MS:g} ms ({r['known_ms']:.1f} vs {r['unknown_ms']:.1f})"
+        report.row(
+            f"enumeration: {r['form']}, known − unknown median ms", f"{r['diff_ms']:+.2f}", "", note
         )
 
     # 6. Memory per worker after the load.

@@ -260,3 +260,7 @@ TWOSTEP_MAIL_CLAIM_SECONDS = float(os.environ.get("TWOSTEP_MAIL_CLAIM_SECONDS", 
 TWOSTEP_MAIL_RETRY_SECONDS = int(os.environ.get("TWOSTEP_MAIL_RETRY_SECONDS", str(3 * 86400)))
 # How long the state between a correct password and a correct code lives.
 TWOSTEP_PENDING_LOGIN_SECONDS = 300
+# Issue 7 (C): hourly limits on sign-up and password-reset emails, per address and per
+# client IP (both kinds share them; past a limit the page answers the same, no email).
+TWOSTEP_EMAIL_PER_ADDRESS_HOUR = int(os.environ.get("TWOSTEP_EMAIL_PER_ADDRESS_HOUR", "3"))
+TWOSTEP_EMAIL_PER_IP_HOUR = int(os.environ.get("TWOSTEP_EMAIL_PER_IP_HOUR", "20"))

@@ -63,8 +63,11 @@ def test_wrong_email_and_wrong_password_get_the_same_message_and_page(user):
 
 
 def test_the_password_hasher_runs_for_an_unknown_email_as_for_a_wrong_password(user, argon2_calls):
+    submit_password(Client(), "warm-up@example.com", PASSWORD)  # makes the dummy hash once
+    argon2_calls.clear()
+
     submit_password(Client(), "nobody@example.com", PASSWORD)
-    assert argon2_calls == ["encode"]
+    assert argon2_calls == ["verify"]  # against the dummy hash, with the same parameters
 
     argon2_calls.clear()
     submit_password(Client(), user.email, "not the password")
@@ -181,8 +184,9 @@ def test_the_account_back_off_passes_and_the_right_password_works_again(client, 
     response = submit_password(client, user.email, PASSWORD)
 
     assert response.status_code == 302
-    cleared = LoginThrottle.objects.get(key="account:ada@example.com")
-    assert (cleared.failure_count, cleared.next_try_at) == (0, None)
+    # Cleared by removing the row: a known account that logged in looks like an address
+    # never tried (no row), so the next failure costs the same statements either way.
+    assert not LoginThrottle.objects.filter(key="account:ada@example.com").exists()
 
 
 @throttle_test
@@ -246,14 +250,16 @@ def test_failures_are_forgotten_after_a_quiet_day(client, make_user, frozen):
     assert LoginThrottle.objects.get(key="ip:203.0.113.10").failure_count == 1
 
 
-def test_a_wrong_password_is_recorded_for_the_account_but_an_unknown_email_records_nothing(
+def test_a_wrong_password_is_recorded_for_the_account_and_an_unknown_email_without_one(
     client, user
 ):
     fail_on(client, user.email, 1, REMOTE_ADDR="192.0.2.1")
-    fail_on(client, "nobody@example.com", 1)
+    fail_on(client, "nobody@example.com", 1, REMOTE_ADDR="192.0.2.2")
 
-    event = SecurityEvent.objects.get()
-    assert (event.type, event.subject, event.ip) == ("login_failed", user, "192.0.2.1")
+    known, unknown = SecurityEvent.objects.order_by("id")
+    assert (known.type, known.subject, known.ip) == ("login_failed", user, "192.0.2.1")
+    assert (unknown.type, unknown.subject, unknown.ip) == ("login_failed", None, "192.0.2.2")
+    assert "nobody" not in str(unknown.details)
 
 
 def test_a_completed_login_is_recorded_with_ip_and_browser(client, user):

@@ -7,6 +7,7 @@ from django.test import Client
 
 from tests.conftest import PASSWORD
 from twostep.accounts import services as account_services
+from twostep.accounts import signups
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
@@ -91,7 +92,7 @@ def test_a_failure_during_sign_up_leaves_no_account_and_no_event(db, monkeypatch
     def broken_queue(**kwargs):
         raise RuntimeError("template missing")
 
-    monkeypatch.setattr(account_services, "queue_email", broken_queue)
+    monkeypatch.setattr(signups, "queue_email", broken_queue)
     data = {
         "full_name": "Grace Hopper",
         "email": "grace@example.com",

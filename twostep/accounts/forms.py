@@ -1,10 +1,5 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import PasswordResetForm
-
-from twostep.audit.models import SecurityEvent
-from twostep.audit.services import record
-from twostep.mail.services import queue_email
 
 from .models import User
 
@@ -52,27 +47,3 @@ class SignupForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return data
-
-
-class QueuedPasswordResetForm(PasswordResetForm):
-    """Django's reset form, delivering through the durable mail queue."""
-
-    def send_mail(
-        self,
-        subject_template_name,
-        email_template_name,
-        context,
-        from_email,
-        to_email,
-        html_email_template_name=None,
-    ):
-        record(
-            type=SecurityEvent.Type.PASSWORD_RESET_REQUESTED,
-            subject=context["user"],
-            request=self.request,
-        )
-        queue_email(to=to_email, template="password_reset", context=context)
-
-    def save(self, *args, **kwargs) -> None:
-        self.request = kwargs.get("request")  # for the audit event of each reset link
-        super().save(*args, **kwargs)

@@ -42,6 +42,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when support reset this account's 2FA; cleared when 2FA is on again. While set,
     # each login shows the "re-enable 2FA" recommendation.
     mfa_reset_at = models.DateTimeField(null=True, blank=True)
+    # The last sign-up with this address, whether it created the account or not. Every
+    # sign-up writes the row once, so the work does not tell whether the address is known.
+    signup_tried_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -95,3 +98,18 @@ class UserSession(AbstractBaseSession):
         from .sessions import SessionStore
 
         return SessionStore
+
+
+class EmailQuota(models.Model):
+    """Sign-up and password-reset emails counted in the current hour for one key
+    ("address:<email>" or "ip:<address>"); the hour starts at its first counted email.
+
+    In the database, counted by one conditional UPDATE, so every app process shares it.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    window_started_at = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

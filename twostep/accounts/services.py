@@ -1,4 +1,4 @@
-"""Account use cases: the password step, completing a login, sign-up, password changes."""
+"""Account use cases: the password step, completing a login, password changes."""
 
 import math
 from dataclasses import dataclass
@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import authenticate, login
-from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -16,8 +15,8 @@ from twostep.audit.services import client_ip, record
 from twostep.backoff import backoff_delay
 from twostep.mail.services import queue_email
 
+from . import devices
 from .models import LoginThrottle, User, normalize_email
-from .tokens import signup_link
 
 INVALID_LOGIN = "Invalid email or password."
 # Password step: per account a few free failures then back-off up to 15 minutes (an
@@ -41,14 +40,28 @@ class _Key:
     key: str
     free: int
     cap: timedelta
+    trusted_device: bool = False
 
 
 def _throttle_keys(email: str, request: HttpRequest) -> list[_Key]:
-    keys = [_Key(f"account:{normalize_email(email)}"[:200], ACCOUNT_FREE, ACCOUNT_CAP)]
+    """The keys an attempt counts against, the first one cleared by a success.
+
+    A browser with a device cookie for this account has only its own counter: strangers
+    cannot lock it out, and it can only ever guess for the one account its cookie names, so
+    the per-IP limit (against guessing across accounts) has nothing to add.
+    """
+    device = devices.trusted_throttle_key(request=request, email=email)
+    if device is not None:
+        return [_Key(device, ACCOUNT_FREE, ACCOUNT_CAP, trusted_device=True)]
+    keys = [_Key(_account_key(email), ACCOUNT_FREE, ACCOUNT_CAP)]
     ip = client_ip(request)
     if ip:
         keys.append(_Key(f"ip:{ip}", IP_FREE, IP_CAP))
     return keys
+
+
+def _account_key(email: str) -> str:
+    return f"account:{normalize_email(email)}"[:200]
 
 
 def _wait_message(seconds: float) -> str:
@@ -63,32 +76,39 @@ def _wait_message(seconds: float) -> str:
 def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     """The first login step. Returns the user or raises LoginRefused.
 
-    The same message for an unknown email and a wrong password, and the hasher runs for
-    both (ModelBackend hashes the password for unknown users), so neither the text nor the
-    timing tells whether an account exists. Throttled per account and per IP.
+    The same message, statements and hashing for an unknown email and a wrong password (the
+    backend verifies against a dummy hash, the refusal is recorded either way), so neither
+    the text nor the timing tells whether an account exists. Throttled per account and per
+    IP, or per device for a browser that completed a login for this account before.
     """
     now = timezone.now()
     account, *others = keys = _throttle_keys(email, request)
     wait = _reserve_attempt(keys, now=now)
     if wait is not None:
-        subject = User.objects.filter(email=normalize_email(email)).first()
-        if subject is not None:
-            record(type=SecurityEvent.Type.LOGIN_THROTTLED, subject=subject, request=request)
+        _record_refusal(SecurityEvent.Type.LOGIN_THROTTLED, email=email, request=request)
         raise LoginRefused(_wait_message(wait.total_seconds()))
     user = authenticate(request, username=normalize_email(email), password=password)
     if user is None:
         with transaction.atomic():
             for key in others:  # the account's failure was counted in advance
                 _count(key, now=now)
-            subject = User.objects.filter(email=normalize_email(email)).first()
-            if subject is not None:
-                record(type=SecurityEvent.Type.LOGIN_FAILED, subject=subject, request=request)
+            _record_refusal(SecurityEvent.Type.LOGIN_FAILED, email=email, request=request)
         raise LoginRefused(INVALID_LOGIN)
-    # A success clears the account's failures, the one reserved for this attempt included.
-    LoginThrottle.objects.filter(key=account.key).update(
-        failure_count=0, next_try_at=None, updated_at=now
-    )
+    # A success clears the failures, the one reserved for this attempt included.
+    if account.trusted_device:  # its row stays: the row is what makes the device trusted
+        LoginThrottle.objects.filter(key=account.key).update(
+            failure_count=0, next_try_at=None, updated_at=now
+        )
+    else:  # no row, as for an address never tried: a row must not tell a known account
+        LoginThrottle.objects.filter(key=account.key).delete()
     return user
+
+
+def _record_refusal(type: str, *, email: str, request: HttpRequest) -> None:
+    """Record a refused password step: for the account, or with no subject when the email
+    is unknown. Written either way, so the database work does not tell which."""
+    subject = User.objects.filter(email=normalize_email(email)).first()
+    record(type=type, subject=subject, request=request)
 
 
 def _reserve_attempt(keys: list[_Key], *, now) -> timedelta | None:
@@ -163,9 +183,11 @@ def verified_with_second_factor(request: HttpRequest) -> bool:
 
 
 def complete_login(*, request: HttpRequest, user: Any, mfa_verified: bool) -> None:
-    """Log the user in (rotating the session key) and record it."""
+    """Log the user in (rotating the session key), trust this browser's device cookie for
+    the account, and record it."""
     with transaction.atomic():
         login(request, user, backend="twostep.accounts.backends.EmailBackend")
+        devices.trust(request=request, user=user)
         request.session[SESSION_MFA_VERIFIED] = mfa_verified
         record(
             type=SecurityEvent.Type.LOGIN, subject=user, request=request, second_factor=mfa_verified
@@ -177,72 +199,12 @@ def complete_login(*, request: HttpRequest, user: Any, mfa_verified: bool) -> No
             cancel_on_login(user=user)
 
 
-def signup(*, request: HttpRequest, email: str, full_name: str, password: str) -> None:
-    """Create an inactive account and email a confirmation link.
-
-    For an address that already has an account nothing is created: the owner is told by
-    email instead, so the page answers the same whether or not the address is known. Every
-    path hashes the password once, so the time taken does not tell either.
-    """
-    email = normalize_email(email)
-    with transaction.atomic():
-        existing = User.objects.select_for_update().filter(email=email).first()
-        if existing is None:
-            user = User.objects.create_user(email, password, full_name=full_name, is_active=False)
-            record(type=SecurityEvent.Type.SIGNUP, subject=user, request=request)
-        elif awaiting_confirmation(existing):
-            # The latest sign-up wins. An earlier one may have been someone else's (account
-            # pre-hijacking): the link is bound to the password hash, so it can only ever
-            # activate the password submitted with it.
-            existing.set_password(password)
-            existing.full_name = full_name
-            existing.save(update_fields=["password", "full_name"])
-            user = existing
-        else:  # active, or deactivated by staff: sign-up must not bring it back
-            make_password(password)
-            queue_email(
-                to=email,
-                template="signup_existing",
-                context={"user": existing, "site": request.build_absolute_uri("/")},
-            )
-            return
-        queue_email(
-            to=email,
-            template="signup_confirm",
-            context={"user": user, "link": signup_link(request, user)},
-        )
-
-
-def awaiting_confirmation(user: User) -> bool:
-    """True for an account created by sign-up whose address was never confirmed.
-
-    An account staff deactivated is inactive too but must never become confirmable again;
-    the append-only audit log tells the two apart.
-    """
-    if user.is_active:
-        return False
-    events = SecurityEvent.objects.filter(subject=user)
-    return (
-        events.filter(type=SecurityEvent.Type.SIGNUP).exists()
-        and not events.filter(type=SecurityEvent.Type.SIGNUP_CONFIRMED).exists()
-    )
-
-
-def confirm_signup(*, request: HttpRequest, user: User) -> bool:
-    """Activate an account awaiting confirmation. Returns False when there is none."""
-    with transaction.atomic():
-        locked = User.objects.select_for_update().filter(pk=user.pk).first()
-        if locked is None or not awaiting_confirmation(locked):
-            return False
-        User.objects.filter(pk=user.pk).update(is_active=True)
-        user.is_active = True
-        record(type=SecurityEvent.Type.SIGNUP_CONFIRMED, subject=user, request=request)
-    return True
-
-
 def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) -> None:
-    """Audit and announce a password change (through Settings or a reset link)."""
+    """Audit and announce a password change (through Settings or a reset link), and clear
+    the account's password throttle: whoever pushed it into its back-off guessed a password
+    that no longer exists."""
     event = SecurityEvent.Type.PASSWORD_RESET if by_reset else SecurityEvent.Type.PASSWORD_CHANGED
+    LoginThrottle.objects.filter(key=_account_key(user.email)).delete()
     record(type=event, subject=user, request=request)
     queue_email(to=user.email, template="password_changed", context={"user": user})
 
@@ -256,6 +218,7 @@ def after_password(*, request: HttpRequest, user: User, next_url: str) -> bool:
     from twostep.mfa import pending
     from twostep.mfa.services import active_device
 
+    devices.prepare(request=request, user=user)
     if active_device(user) is None:
         complete_login(request=request, user=user, mfa_verified=False)
         return False

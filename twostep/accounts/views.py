@@ -20,8 +20,8 @@ from django.views.generic import FormView, TemplateView
 from twostep.audit.services import describe_browser, recent_for
 from twostep.mfa.services import active_device
 
-from . import services
-from .forms import LoginForm, QueuedPasswordResetForm, SignupForm
+from . import devices, resets, services, signups
+from .forms import LoginForm, SignupForm
 from .models import User
 from .tokens import signup_tokens
 
@@ -60,10 +60,14 @@ class LoginView(FormView):
             return self.form_invalid(form)
         next_url = safe_next(self.request, reverse(settings.LOGIN_REDIRECT_URL))
         if services.after_password(request=self.request, user=user, next_url=next_url):
-            return redirect("mfa:login_code")
-        if user.mfa_reset_at is not None:  # support reset 2FA: recommend turning it on again
-            return redirect(f"{reverse('recovery:reenable')}?{urlencode({'next': next_url})}")
-        return redirect(next_url)
+            response = redirect("mfa:login_code")
+        elif user.mfa_reset_at is not None:  # support reset 2FA: recommend turning it on again
+            response = redirect(f"{reverse('recovery:reenable')}?{urlencode({'next': next_url})}")
+        else:
+            response = redirect(next_url)
+        # Trusted only once a login completes from it (with the code, when 2FA is on).
+        devices.set_cookie(request=self.request, response=response)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):
@@ -107,9 +111,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
-    form_class = QueuedPasswordResetForm
     success_url = reverse_lazy("accounts:password_reset_done")
-    email_template_name = "mail/password_reset.txt"
+
+    def form_valid(self, form):
+        resets.request_password_reset(request=self.request, email=form.cleaned_data["email"])
+        return redirect(self.success_url)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
@@ -146,7 +152,7 @@ class SignupView(FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        services.signup(
+        signups.signup(
             request=self.request,
             email=data["email"],
             full_name=data["full_name"],
@@ -170,7 +176,7 @@ class SignupConfirmView(View):
         if (
             user is None
             or not signup_tokens.check_token(user, token)
-            or not services.awaiting_confirmation(user)
+            or not signups.awaiting_confirmation(user)
         ):
             return None
         return cast(User, user)
@@ -183,7 +189,7 @@ class SignupConfirmView(View):
 
     def post(self, request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
         user = self.pending_user(uidb64, token)
-        if user is None or not services.confirm_signup(request=request, user=user):
+        if user is None or not signups.confirm_signup(request=request, user=user):
             return render(request, "accounts/signup_invalid.html", status=400)
         messages.success(request, "Your email address is confirmed. You can log in now.")
         return redirect("accounts:login")

@@ -60,6 +60,7 @@ class SecurityEvent(models.Model):
         CHAT_CASE_OPENED = "chat_case_opened", "Recovery case opened from the chat"
         EMAIL_RESENT = "email_resent", "Undelivered email re-sent by support"
         CASE_FIRST_APPROVAL = "case_first_approval", "2FA reset approved by a first agent"
+        SIGNUP_EXISTING = "signup_existing", "Sign-up tried with this address"
 
     type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(

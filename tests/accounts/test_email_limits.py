@@ -1,0 +1,139 @@
+"""Hourly limits on sign-up and password-reset emails, and no requester text in them."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client, RequestFactory
+
+from tests.accounts.login_steps import log_in
+from tests.accounts.test_signup import GRACE
+from twostep.accounts import email_quota
+from twostep.mail.models import OutgoingEmail
+from twostep.mail.services import deliver_due
+
+
+def sign_up(ip: str, **changes):
+    return Client().post("/signup/", {**GRACE, **changes}, REMOTE_ADDR=ip)
+
+
+def ask_reset(email: str, ip: str):
+    return Client().post("/password-reset/", {"email": email}, REMOTE_ADDR=ip)
+
+
+def emails_to(address: str) -> int:
+    return OutgoingEmail.objects.filter(to=address).count()
+
+
+@pytest.fixture
+def cheap_argon2(settings):
+    settings.PASSWORD_HASHERS = ["tests.accounts.test_login.CheapArgon2PasswordHasher"]
+
+
+def test_a_fourth_reset_email_within_the_hour_is_not_sent_and_the_page_is_the_same(user, frozen):
+    answers = [ask_reset(user.email, f"198.51.100.{n}") for n in range(1, 6)]
+
+    assert emails_to(user.email) == 3
+    assert {(a.status_code, a["Location"]) for a in answers} == {(302, "/password-reset/sent/")}
+    frozen.shift(3600)
+    ask_reset(user.email, "198.51.100.9")
+    assert emails_to(user.email) == 4
+
+
+def test_sign_up_and_reset_emails_share_the_address_allowance(user, frozen, cheap_argon2):
+    for n in range(2):
+        sign_up(f"192.0.2.{n + 1}", email=user.email)
+    for n in range(2):
+        ask_reset(user.email, f"198.51.100.{n + 1}")
+
+    assert emails_to(user.email) == 3
+
+
+def test_a_sign_up_past_the_limit_answers_the_same_page_and_creates_nothing(db, cheap_argon2):
+    pages = [sign_up(f"192.0.2.{n + 1}") for n in range(4)]
+
+    assert emails_to("grace@example.com") == 3
+    assert {p.status_code for p in pages} == {200}
+    assert len({p.content for p in pages}) == 1
+
+
+def test_one_ip_gets_twenty_emails_an_hour_and_another_ip_is_not_held_back(db, frozen):
+    for n in range(21):
+        ask_reset(f"person{n}@example.com", "203.0.113.7")
+
+    spent = email_quota.EmailQuota.objects.get(key="ip:203.0.113.7")
+    assert spent.count == 20
+    # The 21st address was not counted: a spent IP cannot use up anyone's own allowance.
+    assert not email_quota.EmailQuota.objects.filter(key="address:person20@example.com").exists()
+    assert email_quota.allow_email(
+        request=RequestFactory().post("/", REMOTE_ADDR="198.51.100.1"),
+        email="person20@example.com",
+    )
+
+
+def test_the_limits_come_from_settings(user, settings, frozen):
+    settings.TWOSTEP_EMAIL_PER_ADDRESS_HOUR = 1
+    ask_reset(user.email, "198.51.100.1")
+    ask_reset(user.email, "198.51.100.2")
+    assert emails_to(user.email) == 1
+
+    settings.TWOSTEP_EMAIL_PER_ADDRESS_HOUR = 3
+    settings.TWOSTEP_EMAIL_PER_IP_HOUR = 0
+    ask_reset(user.email, "198.51.100.3")
+    assert emails_to(user.email) == 1
+
+
+def test_the_confirmation_email_does_not_echo_the_name_typed(db, mailoutbox, cheap_argon2):
+    bait = "Your account is locked, call +1 555 0100 or visit http://evil.example"
+    sign_up("192.0.2.1", full_name=bait)
+
+    deliver_due()
+    [message] = mailoutbox
+    assert message.body.startswith("Hello,\n")
+    assert "evil.example" not in message.body and "555" not in message.body
+    assert "evil.example" not in message.subject
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_requests_for_one_address_get_exactly_the_allowance():
+    burst = 10
+    barrier = threading.Barrier(burst)
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def request(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            allowed = email_quota.allow_email(
+                request=RequestFactory().post("/", REMOTE_ADDR=f"198.51.100.{n + 1}"),
+                email="ada@example.com",
+            )
+            with lock:
+                results.append(allowed)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(burst)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(results) == burst
+    assert results.count(True) == 3
+    assert email_quota.EmailQuota.objects.get(key="address:ada@example.com").count == 3
+
+
+def test_the_owners_known_browser_still_gets_its_reset_link_after_strangers_spent_the_hour(
+    user, frozen, cheap_argon2
+):
+    browser = Client()
+    log_in(browser, user)
+    browser.post("/logout/")
+    for n in range(3):
+        ask_reset(user.email, f"203.0.113.{n + 1}")  # strangers spend the address's hour
+
+    browser.post("/password-reset/", {"email": user.email}, REMOTE_ADDR="192.0.2.50")
+    ask_reset(user.email, "203.0.113.9")
+
+    assert emails_to(user.email) == 4  # three for the strangers, one for the owner
