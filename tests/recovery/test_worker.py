@@ -7,6 +7,7 @@ the test database and a real SMTP listener, and break things under it.
 from datetime import timedelta
 from io import StringIO
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -89,6 +90,15 @@ def delivered(listener: SMTPServer) -> list[str]:
     return [m["Subject"] for m in listener.inbox.messages]
 
 
+def terminate_other_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return len(cursor.fetchall())
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_survives_its_database_connection_being_terminated(user, listener, workers):
@@ -96,20 +106,46 @@ def test_the_worker_survives_its_database_connection_being_terminated(user, list
     worker = workers.start()
     wait_for(lambda: worker.last_pass(), "the worker's first pass")
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        assert cursor.fetchall(), "no worker connection to terminate"
+    assert terminate_other_connections(), "no worker connection to terminate"
     queue_for(user)
 
     wait_for(lambda: delivered(listener), "the email queued after the fault")
     assert delivered(listener) == ["Two-factor authentication is now on"]
     assert worker.alive()
-    assert "Worker pass failed (OperationalError" in worker.log()
     before = worker.last_pass()
     wait_for(lambda: worker.last_pass() > before, "another completed pass")
+
+
+def allow_connections(allowed: bool) -> None:
+    """Open or close the test database to new connections (from the maintenance database:
+    PostgreSQL refuses the change from a session of the database itself)."""
+    db = connection.settings_dict
+    params = {"dbname": "postgres", "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
+    with psycopg.connect(**params, password=db["PASSWORD"] or None, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{db["NAME"]}" WITH ALLOW_CONNECTIONS {allowed}')
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_rides_out_a_database_that_refuses_connections(user, listener, workers):
+    """A terminated connection alone is replaced by the backend before anything fails; a
+    database that also refuses new connections (a failover in progress) makes passes fail,
+    and the worker logs, backs off and carries on once it is back."""
+    listener.start()
+    worker = workers.start()
+    wait_for(lambda: worker.last_pass(), "the worker's first pass")
+    allow_connections(False)
+    try:
+        assert terminate_other_connections(), "no worker connection to terminate"
+        wait_for(lambda: "Worker pass failed (OperationalError" in worker.log(), "a failed pass")
+        assert worker.alive()
+    finally:
+        allow_connections(True)
+    queue_for(user)
+
+    wait_for(lambda: delivered(listener), "the email queued after the outage")
+    assert delivered(listener) == ["Two-factor authentication is now on"]
+    assert worker.alive()
 
 
 @pytest.mark.django_db(transaction=True)
