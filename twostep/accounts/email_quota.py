@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from twostep.audit.services import client_ip
 
-from .devices import trusted_throttle_key
+from .devices import trusted_device
 from .models import EmailQuota, normalize_email
 
 WINDOW = timedelta(hours=1)
@@ -29,7 +29,7 @@ def allow_email(*, request: HttpRequest, email: str) -> bool:
     ip = client_ip(request)
     if ip and not _take(key=f"ip:{ip}", limit=settings.TWOSTEP_EMAIL_PER_IP_HOUR):
         return False
-    if trusted_throttle_key(request=request, email=email) is not None:
+    if trusted_device(request=request, email=email) is not None:
         return True  # the owner's known browser: strangers cannot spend its allowance
     address = f"address:{normalize_email(email)}"[:200]
     return _take(key=address, limit=settings.TWOSTEP_EMAIL_PER_ADDRESS_HOUR)

@@ -106,6 +106,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             response = super().form_valid(form)
             services.record_password_change(request=self.request, user=form.user, by_reset=False)
         messages.success(self.request, "Your password has been changed.")
+        devices.set_cookie(request=self.request, response=response)
         return response
 
 
