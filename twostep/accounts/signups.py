@@ -26,7 +26,7 @@ def signup(*, request: HttpRequest, email: str, full_name: str, password: str) -
     email = normalize_email(email)
     now = timezone.now()
     with transaction.atomic():
-        if not allow_email(request=request, email=email):
+        if not allow_email(request=request, email=email, purpose="signup"):
             make_password(password)
             return
         existing = User.objects.select_for_update().filter(email=email).first()
