@@ -3,8 +3,10 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.db import OperationalError, connection, transaction
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from tests.accounts.login_steps import log_in
 from tests.accounts.test_signup import GRACE
@@ -162,3 +164,66 @@ def test_the_owners_known_browser_still_gets_its_reset_link_after_strangers_spen
     ask_reset(user.email, "203.0.113.9")
 
     assert emails_to(user.email) == 4  # three for the strangers, one for the owner
+
+
+def watch_hashing(monkeypatch, look) -> list:
+    """Calls `look()` in the middle of every Argon2 hash computed (which still runs); returns
+    what it saw."""
+    seen = []
+    encode = Argon2PasswordHasher.encode
+
+    def spy(self, password, salt):
+        seen.append(look())
+        return encode(self, password, salt)
+
+    monkeypatch.setattr(Argon2PasswordHasher, "encode", spy)
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_up_hashes_the_password_outside_any_transaction(make_user, monkeypatch, settings):
+    settings.PASSWORD_HASHERS = ["tests.accounts.test_login.CheapArgon2PasswordHasher"]
+    make_user("ada@example.com")
+    in_transaction = watch_hashing(monkeypatch, lambda: connection.in_atomic_block)
+
+    for n in range(4):  # a new account, twice a pending one, then past the address limit
+        sign_up(f"192.0.2.{n + 1}")
+    sign_up("192.0.2.9", email="ada@example.com")  # an active account
+
+    assert in_transaction == [False] * 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_while_a_sign_up_hashes_the_password_the_ips_email_allowance_is_not_locked(
+    monkeypatch, settings
+):
+    settings.PASSWORD_HASHERS = ["tests.accounts.test_login.CheapArgon2PasswordHasher"]
+    key = "ip:192.0.2.1"
+    email_quota.EmailQuota.objects.create(key=key, window_started_at=timezone.now(), count=1)
+
+    def lock_from_another_connection() -> str:
+        outcome = []
+
+        def attempt() -> None:
+            try:
+                with transaction.atomic():
+                    rows = email_quota.EmailQuota.objects.select_for_update(nowait=True)
+                    list(rows.filter(key=key))
+                outcome.append("free")
+            except OperationalError:
+                outcome.append("locked")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=attempt)
+        thread.start()
+        thread.join(timeout=30)
+        return outcome[0]
+
+    seen = watch_hashing(monkeypatch, lock_from_another_connection)
+    sign_up("192.0.2.1")
+
+    # Another sign-up from this IP could take its count at once, not after this hash.
+    assert seen == ["free"]
+    assert email_quota.EmailQuota.objects.get(key=key).count == 2
