@@ -160,3 +160,118 @@ def test_a_password_change_clears_the_account_back_off(user, frozen):
     )
 
     assert submit_password(Client(), user.email, new).status_code == 302
+
+
+def must_wait(response) -> bool:
+    """The password step refused the attempt with its back-off message."""
+    return response.status_code == 200 and "Try again in" in error_text(response)
+
+
+def change_password(browser: Client, new: str = "new pass 9876"):
+    return browser.post(
+        "/settings/password/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+
+
+def test_a_password_change_forgets_every_other_trusted_browser(user, frozen):
+    saved = known_browser(user)  # e.g. a cookie someone kept from an old login
+    changer = Client()
+    log_in(changer, user)
+    new = "new pass 9876"
+
+    assert change_password(changer, new).status_code == 302
+    changer.post("/logout/")
+    lock_out(user.email)
+
+    assert must_wait(submit_password(saved, user.email, new))
+    # The browser that made the change stays trusted.
+    assert submit_password(changer, user.email, new).status_code == 302
+
+
+def test_a_password_change_gives_the_browser_that_made_it_a_new_device_cookie(user, frozen):
+    changer = Client()
+    log_in(changer, user)
+    copied = Client()  # someone copied the cookie this browser held before the change
+    copied.cookies[COOKIE] = changer.cookies[COOKIE].value
+    new = "new pass 9876"
+
+    change_password(changer, new)
+    changer.post("/logout/")
+    lock_out(user.email)
+
+    assert changer.cookies[COOKIE].value != copied.cookies[COOKIE].value
+    assert must_wait(submit_password(copied, user.email, new))
+    assert submit_password(changer, user.email, new).status_code == 302
+
+
+def test_a_password_reset_forgets_every_trusted_browser(client, user, mailoutbox, frozen):
+    browser = known_browser(user)
+    ask_reset(client, user.email)
+    set_new_password(client, reset_link(mailoutbox))
+    lock_out(user.email)
+
+    refused = submit_password(browser, user.email, "a brand new passphrase 42")
+
+    assert must_wait(refused)
+    assert not LoginThrottle.objects.filter(key__startswith=f"device:{user.pk}:").exists()
+
+
+def test_a_browser_forgotten_by_a_reset_gets_a_new_cookie_when_it_logs_in_again(
+    client, user, mailoutbox, frozen
+):
+    browser = known_browser(user)
+    copied = Client()
+    copied.cookies[COOKIE] = browser.cookies[COOKIE].value
+    ask_reset(client, user.email)
+    set_new_password(client, reset_link(mailoutbox))
+    new = "a brand new passphrase 42"
+
+    log_in(browser, user, password=new)  # the owner's browser, trusted again
+    browser.post("/logout/")
+    lock_out(user.email)
+
+    assert submit_password(browser, user.email, new).status_code == 302
+    assert must_wait(submit_password(copied, user.email, new))
+
+
+def test_a_device_cookie_is_not_trusted_for_a_new_account_with_the_same_address(
+    user, make_user, frozen
+):
+    browser = known_browser(user)
+    type(user).objects.filter(pk=user.pk).update(email="ada.old@example.com")
+    newcomer = make_user("ada@example.com", "Another Ada")
+    lock_out(newcomer.email)
+
+    assert must_wait(submit_password(browser, newcomer.email, PASSWORD))
+
+
+def test_an_account_keeps_only_its_ten_most_recently_used_browsers(user, frozen):
+    browsers = []
+    for _ in range(devices.MAX_TRUSTED + 1):
+        browsers.append(known_browser(user))
+        frozen.shift(60)
+    lock_out(user.email)
+
+    assert must_wait(submit_password(browsers[0], user.email, PASSWORD))
+    assert submit_password(browsers[1], user.email, PASSWORD).status_code == 302
+    assert submit_password(browsers[-1], user.email, PASSWORD).status_code == 302
+    rows = LoginThrottle.objects.filter(key__startswith=f"device:{user.pk}:")
+    assert rows.count() == devices.MAX_TRUSTED
+
+
+def test_trusted_browsers_share_one_allowance_of_free_tries(user, frozen):
+    browsers = [known_browser(user) for _ in range(3)]
+    for n in range(5):  # the free tries, spread over the browsers
+        wrong = submit_password(browsers[n % 3], user.email, f"guess {n}")
+        assert error_text(wrong) == "Invalid email or password."
+
+    # A browser with failures of its own left has to wait as well.
+    assert must_wait(submit_password(browsers[2], user.email, PASSWORD))
+    frozen.shift(15 * 60)
+    assert submit_password(browsers[2], user.email, PASSWORD).status_code == 302
+    # The success cleared the allowance for every trusted browser of the account.
+    browsers[0].post("/logout/")
+    assert error_text(submit_password(browsers[0], user.email, "guess")) == (
+        "Invalid email or password."
+    )

@@ -3,8 +3,10 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.db import OperationalError, connection, transaction
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from tests.accounts.login_steps import log_in
 from tests.accounts.test_signup import GRACE
@@ -40,13 +42,34 @@ def test_a_fourth_reset_email_within_the_hour_is_not_sent_and_the_page_is_the_sa
     assert emails_to(user.email) == 4
 
 
-def test_sign_up_and_reset_emails_share_the_address_allowance(user, frozen, cheap_argon2):
-    for n in range(2):
+def test_sign_ups_for_an_address_do_not_spend_its_reset_emails(user, frozen, cheap_argon2):
+    for n in range(4):  # a stranger spends the address's sign-up emails
         sign_up(f"192.0.2.{n + 1}", email=user.email)
-    for n in range(2):
-        ask_reset(user.email, f"198.51.100.{n + 1}")
 
-    assert emails_to(user.email) == 3
+    ask_reset(user.email, "198.51.100.1")
+
+    assert OutgoingEmail.objects.filter(to=user.email, subject__startswith="Reset").count() == 1
+    assert emails_to(user.email) == 3 + 1
+
+
+@pytest.mark.parametrize(
+    "path, data",
+    [("/password-reset/", {}), ("/signup/", GRACE)],
+    ids=["reset", "sign-up"],
+)
+def test_the_page_after_a_request_says_a_repeated_request_may_send_nothing(
+    db, settings, frozen, cheap_argon2, path, data
+):
+    settings.TWOSTEP_EMAIL_PER_ADDRESS_HOUR = 2
+    pages = [
+        Client().post(path, {**data, "email": "grace@example.com"}, follow=True) for _ in range(3)
+    ]
+
+    # The same words after the first request and after one past the limit.
+    assert len({page.content for page in pages}) == 1
+    text = " ".join(pages[-1].content.decode().split())
+    assert "at most 2 of these emails to one address an hour" in text
+    assert "If you asked more often, wait an hour before asking again" in text
 
 
 def test_a_sign_up_past_the_limit_answers_the_same_page_and_creates_nothing(db, cheap_argon2):
@@ -64,10 +87,13 @@ def test_one_ip_gets_twenty_emails_an_hour_and_another_ip_is_not_held_back(db, f
     spent = email_quota.EmailQuota.objects.get(key="ip:203.0.113.7")
     assert spent.count == 20
     # The 21st address was not counted: a spent IP cannot use up anyone's own allowance.
-    assert not email_quota.EmailQuota.objects.filter(key="address:person20@example.com").exists()
+    assert not email_quota.EmailQuota.objects.filter(
+        key__endswith="address:person20@example.com"
+    ).exists()
     assert email_quota.allow_email(
         request=RequestFactory().post("/", REMOTE_ADDR="198.51.100.1"),
         email="person20@example.com",
+        purpose="reset",
     )
 
 
@@ -107,6 +133,7 @@ def test_parallel_requests_for_one_address_get_exactly_the_allowance():
             allowed = email_quota.allow_email(
                 request=RequestFactory().post("/", REMOTE_ADDR=f"198.51.100.{n + 1}"),
                 email="ada@example.com",
+                purpose="reset",
             )
             with lock:
                 results.append(allowed)
@@ -121,7 +148,7 @@ def test_parallel_requests_for_one_address_get_exactly_the_allowance():
 
     assert len(results) == burst
     assert results.count(True) == 3
-    assert email_quota.EmailQuota.objects.get(key="address:ada@example.com").count == 3
+    assert email_quota.EmailQuota.objects.get(key="reset:address:ada@example.com").count == 3
 
 
 def test_the_owners_known_browser_still_gets_its_reset_link_after_strangers_spent_the_hour(
@@ -137,3 +164,66 @@ def test_the_owners_known_browser_still_gets_its_reset_link_after_strangers_spen
     ask_reset(user.email, "203.0.113.9")
 
     assert emails_to(user.email) == 4  # three for the strangers, one for the owner
+
+
+def watch_hashing(monkeypatch, look) -> list:
+    """Calls `look()` in the middle of every Argon2 hash computed (which still runs); returns
+    what it saw."""
+    seen = []
+    encode = Argon2PasswordHasher.encode
+
+    def spy(self, password, salt):
+        seen.append(look())
+        return encode(self, password, salt)
+
+    monkeypatch.setattr(Argon2PasswordHasher, "encode", spy)
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_up_hashes_the_password_outside_any_transaction(make_user, monkeypatch, settings):
+    settings.PASSWORD_HASHERS = ["tests.accounts.test_login.CheapArgon2PasswordHasher"]
+    make_user("ada@example.com")
+    in_transaction = watch_hashing(monkeypatch, lambda: connection.in_atomic_block)
+
+    for n in range(4):  # a new account, twice a pending one, then past the address limit
+        sign_up(f"192.0.2.{n + 1}")
+    sign_up("192.0.2.9", email="ada@example.com")  # an active account
+
+    assert in_transaction == [False] * 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_while_a_sign_up_hashes_the_password_the_ips_email_allowance_is_not_locked(
+    monkeypatch, settings
+):
+    settings.PASSWORD_HASHERS = ["tests.accounts.test_login.CheapArgon2PasswordHasher"]
+    key = "ip:192.0.2.1"
+    email_quota.EmailQuota.objects.create(key=key, window_started_at=timezone.now(), count=1)
+
+    def lock_from_another_connection() -> str:
+        outcome = []
+
+        def attempt() -> None:
+            try:
+                with transaction.atomic():
+                    rows = email_quota.EmailQuota.objects.select_for_update(nowait=True)
+                    list(rows.filter(key=key))
+                outcome.append("free")
+            except OperationalError:
+                outcome.append("locked")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=attempt)
+        thread.start()
+        thread.join(timeout=30)
+        return outcome[0]
+
+    seen = watch_hashing(monkeypatch, lock_from_another_connection)
+    sign_up("192.0.2.1")
+
+    # Another sign-up from this IP could take its count at once, not after this hash.
+    assert seen == ["free"]
+    assert email_quota.EmailQuota.objects.get(key=key).count == 2

@@ -55,6 +55,22 @@ def test_a_wrong_password_and_an_unknown_email_run_the_same_statements_and_hashi
     assert known_hashing == argon2_calls == ["verify"]
 
 
+def test_an_account_without_a_usable_password_costs_the_hashing_of_an_unknown_address(
+    make_user,
+    argon2_calls,  # noqa: F811
+):
+    make_user("no-password@example.com", "Staff Made", password=None)
+    post("/login/", {"email": "warm-up@example.com", "password": "x"}, "192.0.2.9")()
+    argon2_calls.clear()
+
+    known = work(post("/login/", {"email": "no-password@example.com", "password": "x"}, "1.0.0.1"))
+    known_hashing, argon2_calls[:] = list(argon2_calls), []
+    unknown = work(post("/login/", {"email": "nobody@example.com", "password": "x"}, "1.0.0.2"))
+
+    assert known == unknown
+    assert known_hashing == argon2_calls == ["verify"]
+
+
 def test_an_account_that_logged_in_before_fails_like_an_address_never_tried(
     user,
     argon2_calls,  # noqa: F811

@@ -216,6 +216,18 @@ def test_signing_up_again_before_confirming_sends_a_fresh_link(client, mailoutbo
         ({"password2": "something else entirely"}, "password2", "The two passwords differ."),
         ({"email": "not an address"}, "email", "valid email"),
         ({"full_name": ""}, "full_name", "required"),
+        *(
+            ({"full_name": name}, "full_name", "no line breaks or control characters")
+            for name in (
+                "Grace\r\nBcc: everyone@example.com",
+                "Grace\nHopper",
+                "Grace\tHopper",
+                "Grace\x00Hopper",
+                "Grace\x85Hopper",  # NEL, a C1 control
+                "Grace\u2028Hopper",  # line separator
+                "Grace\u2029Hopper",  # paragraph separator
+            )
+        ),
     ],
 )
 def test_bad_sign_up_input_gives_form_errors_and_creates_nothing(client, changes, field, message):
@@ -282,3 +294,10 @@ def test_the_confirm_button_needs_the_csrf_token(client, mailoutbox, settings):
     assert forged.status_code == 403
     assert real.status_code == 302
     assert User.objects.get().is_active
+
+
+@pytest.mark.parametrize("name", ["Zoë O'Brien-Smith", "فاطمه\u200cزهرا", "李 小龍"])
+def test_names_in_any_script_are_accepted(client, name):
+    sign_up(client, full_name=name)
+
+    assert User.objects.get(email="grace@example.com").full_name == name

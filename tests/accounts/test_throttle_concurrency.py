@@ -5,10 +5,11 @@ import threading
 
 import pytest
 from django.db import connection
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
+from tests.accounts.login_steps import log_in
 from tests.accounts.test_login import CheapArgon2PasswordHasher
-from twostep.accounts import services
+from twostep.accounts import devices, services
 from twostep.accounts.models import LoginThrottle
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,14 +24,15 @@ def cheap_hasher(settings):
     ]
 
 
-def test_a_burst_of_wrong_passwords_gets_only_the_free_tries(user, frozen, cheap_hasher):
+def burst(user, make_request) -> list[str]:
+    """BURST wrong guesses for `user` at once, the n-th sent as `make_request(n)`: what each
+    was told ("wrong" or "wait")."""
     barrier = threading.Barrier(BURST)
     outcomes: list[str] = []
     lock = threading.Lock()
 
     def guess(n: int) -> None:
-        # Each from its own address, so only the account's throttle can stop them.
-        request = RequestFactory().post("/login/", REMOTE_ADDR=f"198.51.100.{n + 1}")
+        request = make_request(n)
         try:
             barrier.wait(timeout=30)
             services.check_password(request=request, email=user.email, password=f"guess {n}")
@@ -45,11 +47,40 @@ def test_a_burst_of_wrong_passwords_gets_only_the_free_tries(user, frozen, cheap
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return outcomes
+
+
+def test_a_burst_of_wrong_passwords_gets_only_the_free_tries(user, frozen, cheap_hasher):
+    # Each from its own address, so only the account's throttle can stop them.
+    outcomes = burst(
+        user, lambda n: RequestFactory().post("/login/", REMOTE_ADDR=f"198.51.100.{n + 1}")
+    )
 
     assert len(outcomes) == BURST
     # The free tries are checked against the password; every other guess waits.
     assert outcomes.count("wrong") == services.ACCOUNT_FREE
     assert outcomes.count("wait") == BURST - services.ACCOUNT_FREE
     assert LoginThrottle.objects.get(key=f"account:{user.email}").failure_count == (
+        services.ACCOUNT_FREE
+    )
+
+
+def test_a_burst_from_many_trusted_browsers_gets_the_free_tries_of_one(user, frozen, cheap_hasher):
+    cookies = []
+    for _ in range(4):  # browsers that completed a login, e.g. cookies someone saved
+        browser = Client()
+        log_in(browser, user)
+        cookies.append(browser.cookies[devices.COOKIE_NAME].value)
+
+    def from_a_trusted_browser(n: int):
+        request = RequestFactory().post("/login/", REMOTE_ADDR=f"198.51.100.{n + 1}")
+        request.COOKIES[devices.COOKIE_NAME] = cookies[n % len(cookies)]
+        return request
+
+    outcomes = burst(user, from_a_trusted_browser)
+
+    assert len(outcomes) == BURST
+    assert outcomes.count("wrong") == services.ACCOUNT_FREE
+    assert LoginThrottle.objects.get(key=devices.total_key(user.pk)).failure_count == (
         services.ACCOUNT_FREE
     )

@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from twostep.organizations.models import Membership
 
+from .forms import refuse_control_characters
 from .models import User
 
 
@@ -13,13 +15,21 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["organization"]
 
 
-class AdminUserCreationForm(UserCreationForm):
+class OneLineName(forms.BaseForm):
+    """The name ends up in email headers: refuse control characters with a clear error."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["full_name"].validators.append(refuse_control_characters)
+
+
+class AdminUserCreationForm(OneLineName, UserCreationForm):
     class Meta:
         model = User
         fields = ("email", "full_name")
 
 
-class AdminUserChangeForm(UserChangeForm):
+class AdminUserChangeForm(OneLineName, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

@@ -26,7 +26,8 @@ class EmailBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         """The user for this email and password, or None.
 
-        An unknown email is checked against a dummy hash: the hasher does the same work (one
+        An unknown email, or an account without a usable password (which Django refuses
+        without hashing), is checked against a dummy hash: the hasher does the same work (one
         verification with the same parameters) as for a known email with a wrong password,
         so the time taken does not tell whether the account exists.
         """
@@ -35,6 +36,8 @@ class EmailBackend(ModelBackend):
         try:
             user = User._default_manager.get_by_natural_key(username)
         except User.DoesNotExist:
+            user = None
+        if user is None or not user.has_usable_password():
             check_password(password, _dummy_hash(settings.PASSWORD_HASHERS[0]))
             return None
         if user.check_password(password) and self.user_can_authenticate(user):

@@ -3,8 +3,13 @@ gets a signed cookie naming that account, and its password guesses are counted o
 
 So nobody else can lock the owner out of the password step: while strangers push the
 account into its back-off, the owner's known browser still logs in with the right password.
-A cookie counts only when its signature holds, it names the account being logged in to and
-a login completed from it (its throttle row exists); anything else is an untrusted client.
+A cookie counts only when its signature holds, it names the account being logged in to (by
+user id and email, so a cookie outlives no change of hands of an address) and a login
+completed from it (its throttle row exists); anything else is an untrusted client.
+
+Trust is bounded, so saved cookies cannot multiply guesses: an account keeps at most
+MAX_TRUSTED browsers (the most recently used), their failures also count against one total
+per account (services), and a password change or reset forgets them all (`forget`).
 """
 
 import secrets
@@ -15,14 +20,16 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from .models import LoginThrottle, normalize_email
+from .models import LoginThrottle, User, normalize_email
 
 COOKIE_NAME = "twostep_device"
 SALT = "twostep.accounts.devices"
 MAX_AGE = timedelta(days=365)
+MAX_TRUSTED = 10  # browsers trusted per account; the least recently used are forgotten
 _CHOSEN = "_twostep_device"  # on the request, between prepare() and set_cookie()
 
 
@@ -34,7 +41,28 @@ class Device:
 
     @property
     def throttle_key(self) -> str:
-        return f"device:{self.user_id}:{self.nonce}"
+        return f"{_prefix(self.user_id)}{self.nonce}"
+
+
+def _prefix(user_id: int) -> str:
+    return f"device:{user_id}:"
+
+
+def total_key(user_id: int) -> str:
+    """The key counting the failures of all the account's trusted browsers together."""
+    return f"devices:{user_id}"
+
+
+def _new_device(user: Any) -> Device:
+    return Device(user_id=user.pk, email=user.email, nonce=secrets.token_urlsafe(16))
+
+
+def _is_trusted(device: Device) -> bool:
+    """A login completed from this cookie, and its account still has the cookie's email."""
+    same_account = User.objects.filter(pk=device.user_id, email=device.email)
+    return (
+        LoginThrottle.objects.filter(key=device.throttle_key).filter(Exists(same_account)).exists()
+    )
 
 
 def _secure(request: HttpRequest) -> bool:
@@ -57,21 +85,26 @@ def _from_cookie(request: HttpRequest) -> Device | None:
         return None
 
 
-def trusted_throttle_key(*, request: HttpRequest, email: str) -> str | None:
-    """This browser's own throttle key for `email`, or None for an untrusted client."""
+def trusted_device(*, request: HttpRequest, email: str) -> Device | None:
+    """This browser's trusted device for the account of `email`, or None for an untrusted
+    client."""
     device = _from_cookie(request)
-    if device is None or device.email != normalize_email(email):
+    if device is None or device.email != normalize_email(email) or not _is_trusted(device):
         return None
-    key = device.throttle_key
-    return key if LoginThrottle.objects.filter(key=key).exists() else None
+    return device
 
 
 def prepare(*, request: HttpRequest, user: Any) -> None:
     """After a right password: choose the device cookie this browser will hold for `user`
-    (its current one when it names `user`, else a new one)."""
+    (its current one when it is trusted for `user`, else a new one: a cookie forgotten by a
+    password change is never trusted again, nor are copies of it)."""
     device = _from_cookie(request)
-    if device is None or device.user_id != user.pk or device.email != user.email:
-        device = Device(user_id=user.pk, email=user.email, nonce=secrets.token_urlsafe(16))
+    if (
+        device is None
+        or (device.user_id, device.email) != (user.pk, user.email)
+        or not _is_trusted(device)
+    ):
+        device = _new_device(user)
     setattr(request, _CHOSEN, device)
 
 
@@ -88,7 +121,35 @@ def trust(*, request: HttpRequest, user: Any) -> None:
                     key=device.throttle_key, failure_count=0, updated_at=timezone.now()
                 )
         except IntegrityError:  # the same browser completed two logins at once
-            pass
+            return
+        _keep_most_recent(user_id=user.pk)
+
+
+def _keep_most_recent(*, user_id: int) -> None:
+    """Forget the account's trusted browsers beyond the MAX_TRUSTED most recently used (a row's
+    `updated_at` moves with each password step from it)."""
+    rows = LoginThrottle.objects.filter(key__startswith=_prefix(user_id))
+    old = rows.order_by("-updated_at", "-pk").values_list("pk", flat=True)[MAX_TRUSTED:]
+    if stale := list(old):
+        LoginThrottle.objects.filter(pk__in=stale).delete()
+
+
+def forget(*, request: HttpRequest, user: Any, keep_this_browser: bool) -> None:
+    """Forget every trusted browser of `user` and their shared failure count: call it when
+    the password changes, whoever saved a cookie gets no more guesses of their own.
+
+    With `keep_this_browser` (a change made from a logged-in session) this browser stays
+    trusted under a new cookie, given by `set_cookie`, so a copy of its old one is not.
+    """
+    LoginThrottle.objects.filter(
+        Q(key__startswith=_prefix(user.pk)) | Q(key=total_key(user.pk))
+    ).delete()
+    if keep_this_browser:
+        device = _new_device(user)
+        LoginThrottle.objects.create(
+            key=device.throttle_key, failure_count=0, updated_at=timezone.now()
+        )
+        setattr(request, _CHOSEN, device)
 
 
 def set_cookie(*, request: HttpRequest, response: HttpResponse) -> None:

@@ -1,10 +1,13 @@
 """The hourly limits on sign-up and password-reset emails, per address and per client IP.
 
 Without them anyone can fill a stranger's inbox from our sender. The page answers the same
-whether or not an email went out (see `allow_email`).
+whether or not an email went out (see `allow_email`), and says the same to everyone that a
+request past the limit sends nothing, so an owner whose allowance strangers spent is told
+to wait rather than to expect an email.
 """
 
 from datetime import timedelta
+from typing import Literal
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -14,24 +17,29 @@ from django.utils import timezone
 
 from twostep.audit.services import client_ip
 
-from .devices import trusted_throttle_key
+from .devices import trusted_device
 from .models import EmailQuota, normalize_email
 
 WINDOW = timedelta(hours=1)
+Purpose = Literal["signup", "reset"]
 
 
-def allow_email(*, request: HttpRequest, email: str) -> bool:
+def allow_email(*, request: HttpRequest, email: str, purpose: Purpose) -> bool:
     """Count one sign-up or reset email to `email` from this client. False when the client's
     IP or the address already had its allowance this hour (then nothing is counted for the
-    address, so a spent IP cannot use up the owner's own allowance). A browser holding a
-    trusted device cookie for the address has only the IP limit, so requests forged by
-    others cannot keep the owner's own reset link from them."""
+    address, so a spent IP cannot use up the owner's own allowance).
+
+    Each purpose has its own allowance per address, so sign-ups for an address cannot spend
+    its reset emails; the IP's allowance is one for both (it limits a sender, not an inbox).
+    A browser holding a trusted device cookie for the address has only the IP limit, so
+    requests forged by others cannot keep the owner's own reset link from them.
+    """
     ip = client_ip(request)
     if ip and not _take(key=f"ip:{ip}", limit=settings.TWOSTEP_EMAIL_PER_IP_HOUR):
         return False
-    if trusted_throttle_key(request=request, email=email) is not None:
+    if trusted_device(request=request, email=email) is not None:
         return True  # the owner's known browser: strangers cannot spend its allowance
-    address = f"address:{normalize_email(email)}"[:200]
+    address = f"{purpose}:address:{normalize_email(email)}"[:200]
     return _take(key=address, limit=settings.TWOSTEP_EMAIL_PER_ADDRESS_HOUR)
 
 

@@ -102,7 +102,8 @@ class UserSession(AbstractBaseSession):
 
 class EmailQuota(models.Model):
     """Sign-up and password-reset emails counted in the current hour for one key
-    ("address:<email>" or "ip:<address>"); the hour starts at its first counted email.
+    ("signup:address:<email>", "reset:address:<email>" or "ip:<address>"); the hour
+    starts at its first counted email.
 
     In the database, counted by one conditional UPDATE, so every app process shares it.
     """

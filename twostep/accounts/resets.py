@@ -24,7 +24,7 @@ def request_password_reset(*, request: HttpRequest, email: str) -> None:
     """
     email = normalize_email(email)
     with transaction.atomic():
-        if not allow_email(request=request, email=email):
+        if not allow_email(request=request, email=email, purpose="reset"):
             return
         user = User.objects.filter(email=email, is_active=True).first()
         if user is None or not user.has_usable_password():

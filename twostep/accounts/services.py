@@ -40,20 +40,33 @@ class _Key:
     key: str
     free: int
     cap: timedelta
+    # Counted before the password is checked (under the row lock) and cleared by a success;
+    # the other keys are counted after a failure and never cleared.
+    reserved: bool = False
     trusted_device: bool = False
 
 
 def _throttle_keys(email: str, request: HttpRequest) -> list[_Key]:
-    """The keys an attempt counts against, the first one cleared by a success.
+    """The keys an attempt counts against, the first one its own (the account's, or the
+    trusted browser's).
 
-    A browser with a device cookie for this account has only its own counter: strangers
-    cannot lock it out, and it can only ever guess for the one account its cookie names, so
-    the per-IP limit (against guessing across accounts) has nothing to add.
+    A browser with a device cookie for this account is counted apart from everyone else:
+    strangers cannot lock it out, and it can only ever guess for the one account its cookie
+    names, so the per-IP limit (against guessing across accounts) has nothing to add. Its
+    failures also count against one total shared by all the account's trusted browsers, with
+    the same free tries and cap as the account: N saved cookies do not give N times the
+    guesses. Only a browser that completed a login since the last password change can push
+    that total, so strangers cannot use it to lock the owner out either.
     """
-    device = devices.trusted_throttle_key(request=request, email=email)
+    device = devices.trusted_device(request=request, email=email)
     if device is not None:
-        return [_Key(device, ACCOUNT_FREE, ACCOUNT_CAP, trusted_device=True)]
-    keys = [_Key(_account_key(email), ACCOUNT_FREE, ACCOUNT_CAP)]
+        return [
+            _Key(
+                device.throttle_key, ACCOUNT_FREE, ACCOUNT_CAP, reserved=True, trusted_device=True
+            ),
+            _Key(devices.total_key(device.user_id), ACCOUNT_FREE, ACCOUNT_CAP, reserved=True),
+        ]
+    keys = [_Key(_account_key(email), ACCOUNT_FREE, ACCOUNT_CAP, reserved=True)]
     ip = client_ip(request)
     if ip:
         keys.append(_Key(f"ip:{ip}", IP_FREE, IP_CAP))
@@ -82,7 +95,7 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     IP, or per device for a browser that completed a login for this account before.
     """
     now = timezone.now()
-    account, *others = keys = _throttle_keys(email, request)
+    keys = _throttle_keys(email, request)
     wait = _reserve_attempt(keys, now=now)
     if wait is not None:
         _record_refusal(SecurityEvent.Type.LOGIN_THROTTLED, email=email, request=request)
@@ -90,17 +103,19 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     user = authenticate(request, username=normalize_email(email), password=password)
     if user is None:
         with transaction.atomic():
-            for key in others:  # the account's failure was counted in advance
-                _count(key, now=now)
+            for key in keys:
+                if not key.reserved:  # the reserved ones were counted in advance
+                    _count(key, now=now)
             _record_refusal(SecurityEvent.Type.LOGIN_FAILED, email=email, request=request)
         raise LoginRefused(INVALID_LOGIN)
     # A success clears the failures, the one reserved for this attempt included.
-    if account.trusted_device:  # its row stays: the row is what makes the device trusted
-        LoginThrottle.objects.filter(key=account.key).update(
+    reserved = [key.key for key in keys if key.reserved]
+    if keys[0].trusted_device:  # its row stays: the row is what makes the device trusted
+        LoginThrottle.objects.filter(key__in=reserved).update(
             failure_count=0, next_try_at=None, updated_at=now
         )
     else:  # no row, as for an address never tried: a row must not tell a known account
-        LoginThrottle.objects.filter(key=account.key).delete()
+        LoginThrottle.objects.filter(key__in=reserved).delete()
     return user
 
 
@@ -112,27 +127,28 @@ def _record_refusal(type: str, *, email: str, request: HttpRequest) -> None:
 
 
 def _reserve_attempt(keys: list[_Key], *, now) -> timedelta | None:
-    """Refuse the attempt if a key must still wait; otherwise count it against the account
-    before the password is checked (a success takes it back).
+    """Refuse the attempt if a key must still wait; otherwise count it against the reserved
+    keys before the password is checked (a success takes it back).
 
-    Check and count happen under the account row's lock, so a burst of parallel guesses
-    cannot all pass a check that none of them has counted against yet: it gets the free
-    tries and then the back-off, as sequential guesses do.
+    Check and count happen under the rows' locks (taken in key order, so two attempts never
+    wait for each other's), so a burst of parallel guesses cannot all pass a check that none
+    of them has counted against yet: it gets the free tries and then the back-off, as
+    sequential guesses do.
     """
-    account = keys[0]
     with transaction.atomic():
         locked = LoginThrottle.objects.select_for_update().filter(key__in=[k.key for k in keys])
-        rows = {t.key: t for t in locked}
-        row = rows.get(account.key) or _locked_row(account, now=now)
+        rows = {t.key: t for t in locked.order_by("key")}
+        reserved = [(k, rows.get(k.key) or _locked_row(k, now=now)) for k in keys if k.reserved]
         waits = [
             t.next_try_at - now
-            for t in (*rows.values(), row)
+            for t in (*rows.values(), *(row for _, row in reserved))
             if t and t.next_try_at and t.next_try_at > now
         ]
         if waits:
             return max(waits)
-        if row is not None:
-            _increment(row, account, now=now)
+        for key, row in reserved:
+            if row is not None:
+                _increment(row, key, now=now)
     return None
 
 
@@ -200,11 +216,14 @@ def complete_login(*, request: HttpRequest, user: Any, mfa_verified: bool) -> No
 
 
 def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) -> None:
-    """Audit and announce a password change (through Settings or a reset link), and clear
-    the account's password throttle: whoever pushed it into its back-off guessed a password
-    that no longer exists."""
+    """Audit and announce a password change (through Settings or a reset link), clear the
+    account's password throttle (whoever pushed it into its back-off guessed a password that
+    no longer exists) and forget its trusted browsers, all but the one that made a change
+    through Settings (it gets a new device cookie: pass the response to
+    `devices.set_cookie`)."""
     event = SecurityEvent.Type.PASSWORD_RESET if by_reset else SecurityEvent.Type.PASSWORD_CHANGED
     LoginThrottle.objects.filter(key=_account_key(user.email)).delete()
+    devices.forget(request=request, user=user, keep_this_browser=not by_reset)
     record(type=event, subject=user, request=request)
     queue_email(to=user.email, template="password_changed", context={"user": user})
 

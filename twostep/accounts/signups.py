@@ -22,31 +22,39 @@ def signup(*, request: HttpRequest, email: str, full_name: str, password: str) -
     path does the same work (one password hash, one write of the account row, one event,
     one queued email), so the time taken does not tell either. Past the hourly email limits
     (email_quota) nothing happens, and the page still answers the same.
+
+    The email allowance is taken in its own short statements and the password hashed before
+    the transaction: no row lock is held through the hash, so one client's sign-ups do not
+    queue behind each other's hashing.
     """
     email = normalize_email(email)
+    allowed = allow_email(request=request, email=email, purpose="signup")
+    hashed = make_password(password)
+    if not allowed:
+        return
     now = timezone.now()
     with transaction.atomic():
-        if not allow_email(request=request, email=email):
-            make_password(password)
-            return
         existing = User.objects.select_for_update().filter(email=email).first()
         if existing is None:
-            user = User.objects.create_user(
-                email, password, full_name=full_name, is_active=False, signup_tried_at=now
+            user = User.objects.create(
+                email=email,
+                password=hashed,
+                full_name=full_name,
+                is_active=False,
+                signup_tried_at=now,
             )
             record(type=SecurityEvent.Type.SIGNUP, subject=user, request=request)
         elif awaiting_confirmation(existing):
             # The latest sign-up wins. An earlier one may have been someone else's (account
             # pre-hijacking): the link is bound to the password hash, so it can only ever
             # activate the password submitted with it.
-            existing.set_password(password)
+            existing.password = hashed
             existing.full_name = full_name
             existing.signup_tried_at = now
             existing.save(update_fields=["password", "full_name", "signup_tried_at"])
             record(type=SecurityEvent.Type.SIGNUP_EXISTING, subject=existing, request=request)
             user = existing
         else:  # active, or deactivated by staff: sign-up must not bring it back
-            make_password(password)
             User.objects.filter(pk=existing.pk).update(signup_tried_at=now)
             record(type=SecurityEvent.Type.SIGNUP_EXISTING, subject=existing, request=request)
             queue_email(

@@ -106,6 +106,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             response = super().form_valid(form)
             services.record_password_change(request=self.request, user=form.user, by_reset=False)
         messages.success(self.request, "Your password has been changed.")
+        devices.set_cookie(request=self.request, response=response)
         return response
 
 
@@ -120,6 +121,10 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
+
+    def get_context_data(self, **kwargs):
+        per_hour = settings.TWOSTEP_EMAIL_PER_ADDRESS_HOUR
+        return super().get_context_data(per_hour=per_hour, **kwargs)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -158,7 +163,8 @@ class SignupView(FormView):
             full_name=data["full_name"],
             password=data["password1"],
         )
-        return render(self.request, "accounts/signup_sent.html", {"email": data["email"]})
+        context = {"email": data["email"], "per_hour": settings.TWOSTEP_EMAIL_PER_ADDRESS_HOUR}
+        return render(self.request, "accounts/signup_sent.html", context)
 
 
 class SignupConfirmView(View):
