@@ -1,10 +1,13 @@
 """Background work: deliver queued email and carry out approved 2FA resets when due.
 
-With --loop the worker outlives its faults. Each pass starts with close_old_connections(),
-so a connection the database dropped is replaced; an error ends the pass, is logged (its
-type and first line: never a body, a link or a secret), and closes every connection; the
-next pass then waits `backoff_delay()`, doubling up to MAX_BACKOFF seconds, until a pass
-succeeds. Each completed pass writes the worker's heartbeat (see twostep.mail.liveness).
+A pass has two stages, recovery (received requests, then due resets) and mail delivery,
+each in its own try: a stage that fails does not hold back the other, so one request that
+always raises cannot stop every email. With --loop the worker outlives its faults. Each
+pass starts with close_old_connections(), so a connection the database dropped is
+replaced; a failed stage is logged (its type and first line: never a body, a link or a
+secret) and closes every connection; after a pass with a failed stage the next one waits
+`backoff_delay()`, doubling up to MAX_BACKOFF seconds, until a pass succeeds. Each pass
+without a failed stage writes the worker's heartbeat (see twostep.mail.liveness).
 SIGTERM and SIGINT let the current pass finish, so no email is cut off mid-send.
 """
 
@@ -13,8 +16,9 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
@@ -55,26 +59,45 @@ class Command(BaseCommand):
         host, pid, started_at = socket.gethostname(), os.getpid(), timezone.now()
         failures = 0
         while True:
-            try:
-                if loop:  # a single pass runs on the fresh connection of a new process
-                    close_old_connections()
-                self.one_pass()
-                record_worker_pass(host=host, pid=pid, started_at=started_at)
-            except Exception as error:
-                if not loop:
-                    raise
-                failures += 1
-                connections.close_all()
-                delay = backoff_delay(interval=interval, failures=failures)
-                logger.warning("Worker pass failed (%s); next in %.1f s", describe(error), delay)
-            else:
+            if loop:  # a single pass runs on the fresh connection of a new process
+                close_old_connections()
+            if self.one_pass() and self.stage(
+                "heartbeat", lambda: record_worker_pass(host=host, pid=pid, started_at=started_at)
+            ):
                 failures = 0
                 delay = interval
+            elif not loop:
+                raise CommandError("The pass failed (see the log).")
+            else:
+                failures += 1
+                delay = backoff_delay(interval=interval, failures=failures)
+                logger.warning("Next pass in %.1f s", delay)
             if not loop or stop.wait(delay):
                 return
 
-    def one_pass(self) -> None:
-        resets = perform_due_resets()
-        sent = deliver_due()
+    def one_pass(self) -> bool:
+        """Run every stage, each on its own. False when one failed (the others still ran)."""
+        resets = sent = 0
+
+        def recovery() -> None:
+            nonlocal resets
+            resets = perform_due_resets()
+
+        def mail() -> None:
+            nonlocal sent
+            sent = deliver_due()
+
+        ok = all([self.stage("recovery", recovery), self.stage("mail", mail)])
         if resets or sent:
             self.stdout.write(f"resets done: {resets}, emails sent: {sent}")
+        return ok
+
+    def stage(self, name: str, work: Callable[[], object]) -> bool:
+        """Run one stage; a failure is logged (type and first line), its connections closed."""
+        try:
+            work()
+        except Exception as error:
+            logger.warning("Worker pass failed in the %s stage (%s)", name, describe(error))
+            connections.close_all()
+            return False
+        return True
