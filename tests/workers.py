@@ -31,7 +31,7 @@ def test_database_url() -> str:
 class Worker:
     """One `manage.py worker --loop` process; its stderr (the log) goes to a file."""
 
-    def __init__(self, tmp_path: Path, smtp_port: int, **env: str) -> None:
+    def __init__(self, tmp_path: Path, smtp_port: int, *args: str, **env: str) -> None:
         self.log_path = tmp_path / f"worker-{id(self)}.log"
         environment = {
             **os.environ,
@@ -45,7 +45,7 @@ class Worker:
         }
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "worker", "--loop", "--interval", "0.1"],
+                [sys.executable, "manage.py", "worker", "--loop", "--interval", "0.1", *args],
                 cwd=ROOT,
                 env=environment,
                 stdout=subprocess.DEVNULL,
@@ -98,14 +98,15 @@ def smtp_listener() -> Iterator[SMTPServer]:
 
 class Workers:
     """Worker processes sending to `smtp_port`, each stopped when the block ends:
-    `with Workers(tmp_path, port) as workers: workers.start(**env)`."""
+    `with Workers(tmp_path, port) as workers: workers.start(*args, **env)`."""
 
     def __init__(self, tmp_path: Path, smtp_port: int) -> None:
         self.tmp_path, self.smtp_port = tmp_path, smtp_port
         self.started: list[Worker] = []
 
-    def start(self, **env: str) -> Worker:
-        worker = Worker(self.tmp_path, self.smtp_port, **env)
+    def start(self, *args: str, **env: str) -> Worker:
+        """A worker with extra command-line `args` and environment `env`."""
+        worker = Worker(self.tmp_path, self.smtp_port, *args, **env)
         self.started.append(worker)
         return worker
 

@@ -1,5 +1,7 @@
 """The durable mail queue: written with the change, delivered by the worker, retried."""
 
+import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -127,3 +129,37 @@ def test_a_delivered_body_is_erased_from_the_queue(user, mailoutbox, frozen):
     message.refresh_from_db()
     assert message.status == OutgoingEmail.Status.SENT
     assert user.full_name not in message.body
+
+
+def attempts_made() -> list[int]:
+    return list(OutgoingEmail.objects.order_by("id").values_list("attempts", flat=True))
+
+
+def test_delivery_stops_between_two_messages_once_the_worker_is_asked_to_stop(user, smtp_server):
+    for _ in range(3):
+        queue_email(to=user.email, template="password_changed", context={"user": user})
+    stop = threading.Event()
+    smtp_server.inbox.on_message = stop.set  # SIGTERM arrives during the first send
+    smtp_server.start()
+
+    assert deliver_due(stop=stop) == 1
+    assert attempts_made() == [1, 0, 0]
+
+
+def test_delivery_stops_between_two_messages_once_the_pass_budget_is_spent(user, smtp_server):
+    for _ in range(3):
+        queue_email(to=user.email, template="password_changed", context={"user": user})
+    smtp_server.inbox.delay = 1.5  # each send outlasts the budget
+    smtp_server.start()
+
+    assert deliver_due(deadline=time.monotonic() + 1.0) == 1
+    assert attempts_made() == [1, 0, 0]
+
+
+def test_delivery_ends_at_the_first_connection_level_error(user, smtp_server):
+    # smtp_server is never started: the other messages would meet the same refusal.
+    for _ in range(3):
+        queue_email(to=user.email, template="password_changed", context={"user": user})
+
+    assert deliver_due() == 0
+    assert attempts_made() == [1, 0, 0]

@@ -206,3 +206,40 @@ def test_the_worker_survives_an_smtp_outage_and_delivers_when_the_server_is_back
     assert worker.alive()
     worker.process.terminate()  # a supervisor's stop: the pass ends, then a clean exit
     assert worker.process.wait(timeout=30) == 0
+
+
+def sent() -> int:
+    return OutgoingEmail.objects.filter(status=OutgoingEmail.Status.SENT).count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_worker_exits_after_the_email_in_flight_and_records_it(user, listener, workers):
+    listener.inbox.delay = 2.0  # 10 emails: 20 s, longer than a supervisor's stop timeout
+    listener.start()
+    for _ in range(10):
+        queue_for(user)
+    worker = workers.start()
+    wait_for(lambda: listener.inbox.envelopes, "the first send")
+
+    worker.process.terminate()
+
+    assert worker.process.wait(timeout=8) == 0
+    assert sent() == len(listener.inbox.envelopes) < 10  # the one in flight was recorded
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_with_a_long_backlog_writes_its_heartbeat_at_every_pass_budget(
+    user, listener, workers
+):
+    listener.inbox.delay = 0.5
+    listener.start()
+    for _ in range(12):
+        queue_for(user)
+    worker = workers.start("--budget", "1")
+
+    wait_for(lambda: worker.last_pass(), "the first heartbeat")
+    assert sent() < 12
+    first = worker.last_pass()
+    wait_for(lambda: worker.last_pass() > first, "the next heartbeat")
+    assert sent() < 12
+    wait_for(lambda: sent() == 12, "the whole backlog")

@@ -6,7 +6,9 @@ it claims due rows one at a time, sends them, and on failure retries with back-o
 """
 
 import logging
+import smtplib
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,8 +81,14 @@ def claim_length() -> timedelta:
     return timedelta(seconds=settings.TWOSTEP_MAIL_CLAIM_SECONDS)
 
 
-def deliver_due(*, limit: int = 50) -> int:
+def deliver_due(
+    *, limit: int = 50, stop: threading.Event | None = None, deadline: float | None = None
+) -> int:
     """Send up to `limit` due messages, one at a time. Returns how many were sent.
+
+    Ends early, between two messages, once `stop` is set or `time.monotonic()` passes
+    `deadline`, and right after a connection-level SMTP error (the server is down or turns
+    every session away: the other messages would only fail the same way).
 
     A worker claims one message by moving its `next_attempt_at` a claim length ahead (one
     short transaction; skip_locked lets workers pass each other), and while the message is
@@ -93,6 +101,10 @@ def deliver_due(*, limit: int = 50) -> int:
     sent = 0
     connection = get_connection(fail_silently=False)
     for _ in range(limit):
+        if (stop is not None and stop.is_set()) or (
+            deadline is not None and time.monotonic() >= deadline
+        ):
+            break
         message = _claim_next()
         if message is None:
             break
@@ -103,7 +115,28 @@ def deliver_due(*, limit: int = 50) -> int:
             sent += 1
         else:
             _record_failure(message, error)
+            if server_unavailable(error):
+                break
     return sent
+
+
+# Errors of the SMTP session as a whole (greeting, HELO, login, STARTTLS, a dropped line),
+# not of one message.
+SESSION_ERRORS = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPNotSupportedError,
+)
+
+
+def server_unavailable(error: Exception) -> bool:
+    """A connection-level failure: the server could not be reached or would not hold a
+    session (smtplib's errors are OSErrors too; those about one message are not this)."""
+    if isinstance(error, SESSION_ERRORS):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
 def _claim_next() -> OutgoingEmail | None:

@@ -8,7 +8,12 @@ replaced; a failed stage is logged (its type and first line: never a body, a lin
 secret) and closes every connection; after a pass with a failed stage the next one waits
 `backoff_delay()`, doubling up to MAX_BACKOFF seconds, until a pass succeeds. Each pass
 without a failed stage writes the worker's heartbeat (see twostep.mail.liveness).
-SIGTERM and SIGINT let the current pass finish, so no email is cut off mid-send.
+
+A pass is bounded: mail delivery ends, between two messages, once the pass has run for
+`--budget` seconds (default PASS_BUDGET) and the next pass goes on where it stopped, so the
+heartbeat is written at least that often however long the backlog. SIGTERM and SIGINT end
+the pass after the message being sent (at most one send, bounded by EMAIL_TIMEOUT), which
+is recorded: no email is cut off mid-send.
 """
 
 import logging
@@ -16,6 +21,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError
@@ -29,6 +35,7 @@ from twostep.recovery.services import perform_due_resets
 logger = logging.getLogger("twostep.worker")
 
 MAX_BACKOFF = 60.0
+PASS_BUDGET = 30.0  # seconds a pass spends delivering before it ends and the next begins
 
 
 def backoff_delay(*, interval: float, failures: int) -> float:
@@ -50,8 +57,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="keep working until stopped")
         parser.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
+        parser.add_argument(
+            "--budget", type=float, default=PASS_BUDGET, help="seconds a pass may deliver for"
+        )
 
-    def handle(self, *args, loop: bool, interval: float, **options):
+    def handle(self, *args, loop: bool, interval: float, budget: float, **options):
+        if budget <= 0:
+            raise CommandError("--budget must be more than 0 seconds.")
         stop = threading.Event()
         if loop:
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -61,11 +73,13 @@ class Command(BaseCommand):
         while True:
             if loop:  # a single pass runs on the fresh connection of a new process
                 close_old_connections()
-            if self.one_pass() and self.stage(
+            deadline = time.monotonic() + budget
+            if self.one_pass(stop=stop, deadline=deadline) and self.stage(
                 "heartbeat", lambda: record_worker_pass(host=host, pid=pid, started_at=started_at)
             ):
                 failures = 0
-                delay = interval
+                # A pass that used its whole budget left work behind: go on at once.
+                delay = 0.0 if time.monotonic() >= deadline else interval
             elif not loop:
                 raise CommandError("The pass failed (see the log).")
             else:
@@ -75,7 +89,7 @@ class Command(BaseCommand):
             if not loop or stop.wait(delay):
                 return
 
-    def one_pass(self) -> bool:
+    def one_pass(self, *, stop: threading.Event, deadline: float) -> bool:
         """Run every stage, each on its own. False when one failed (the others still ran)."""
         resets = sent = 0
 
@@ -85,7 +99,7 @@ class Command(BaseCommand):
 
         def mail() -> None:
             nonlocal sent
-            sent = deliver_due()
+            sent = deliver_due(stop=stop, deadline=deadline)
 
         ok = all([self.stage("recovery", recovery), self.stage("mail", mail)])
         if resets or sent:
