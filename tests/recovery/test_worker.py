@@ -67,6 +67,16 @@ def test_failed_passes_back_off_doubling_up_to_a_minute():
     assert delays == [2.0, 4.0, 8.0, 16.0, 32.0, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF]
 
 
+def test_the_back_off_stays_a_minute_through_days_of_failed_passes():
+    assert backoff_delay(interval=2.0, failures=1024) == MAX_BACKOFF
+    assert backoff_delay(interval=2.0, failures=100_000) == MAX_BACKOFF
+
+
+def test_failed_passes_pause_at_least_a_second_even_with_no_interval():
+    assert backoff_delay(interval=0.0, failures=0) == 0.0
+    assert [backoff_delay(interval=0.0, failures=n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+
+
 def test_the_support_queue_shows_the_workers_last_pass(agent, frozen):
     call_command("worker")
     frozen.shift(120)

@@ -38,11 +38,16 @@ MAX_BACKOFF = 60.0
 PASS_BUDGET = 30.0  # seconds a pass spends delivering before it ends and the next begins
 
 
+MIN_BACKOFF = 1.0
+
+
 def backoff_delay(*, interval: float, failures: int) -> float:
-    """Seconds to wait before the next pass after `failures` failed passes in a row."""
+    """Seconds to wait before the next pass after `failures` failed passes in a row: the
+    interval doubled per failure, at least MIN_BACKOFF and at most MAX_BACKOFF (the exponent
+    is capped, as an outage may last for days of failed passes)."""
     if failures == 0:
         return interval
-    return min(interval * 2**failures, MAX_BACKOFF)
+    return min(max(interval, MIN_BACKOFF) * 2 ** min(failures, 32), MAX_BACKOFF)
 
 
 def describe(error: BaseException) -> str:
