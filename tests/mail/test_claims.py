@@ -7,8 +7,12 @@ mid-send causes a second copy, which carries the same Message-ID.
 
 import os
 import signal
+import sqlite3
+import threading
 
+import psycopg
 import pytest
+from django.db import connection
 
 from tests.workers import Worker, wait_for
 from twostep.mail.models import OutgoingEmail
@@ -90,3 +94,53 @@ def test_an_email_whose_worker_died_mid_send_goes_again_with_the_same_message_id
     assert ids == [queued.message_id] * 2
     queued.refresh_from_db()
     assert queued.attempts == 1  # the dead worker never recorded its attempt
+
+
+def database_unavailable(seconds: float, backend_pid: int | None) -> None:
+    """From now on, for `seconds`, the app's next write fails: on SQLite another process
+    holds the write lock (longer than the busy timeout); on PostgreSQL the app's connection
+    is terminated and the database refuses new ones (a failover)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        holder = sqlite3.connect(db["NAME"], isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN EXCLUSIVE")
+        threading.Timer(seconds, holder.close).start()  # closing rolls back: lock released
+        return
+    params = {"dbname": "postgres", "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
+
+    def allow(allowed: bool) -> None:
+        with psycopg.connect(**params, password=db["PASSWORD"] or None, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{db["NAME"]}" WITH ALLOW_CONNECTIONS {allowed}')
+            if not allowed:
+                admin.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+
+    allow(False)
+    threading.Timer(seconds, allow, [True]).start()
+
+
+@pytest.fixture
+def short_busy_timeout(monkeypatch):
+    """SQLite gives up on a lock after 0.2 s instead of 20 (PostgreSQL: no change)."""
+    if connection.vendor == "sqlite":
+        monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 0.2)
+    connection.close()
+    yield
+    connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("short_busy_timeout")
+def test_a_sent_email_whose_outcome_meets_a_database_fault_is_recorded_and_not_sent_again(
+    user, smtp_server
+):
+    queued = queue_for(user)
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid if connection.vendor == "postgresql" else None
+    smtp_server.inbox.on_message = lambda: database_unavailable(1.2, pid)
+    smtp_server.start()
+
+    assert deliver_due() == 1
+
+    queued.refresh_from_db()
+    assert queued.status == "sent"
+    assert len(smtp_server.inbox.envelopes) == 1

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.message import EmailMessage
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 ERASED = "(erased after delivery)"
 RETRY_CAP = timedelta(hours=1)
 QUEUED = OutgoingEmail.Status.QUEUED
+# Seconds between tries of a message's final status write (see _write_status).
+STATUS_WRITE_WAITS = (0.5, 1.0, 2.0, 4.0)
 
 
 def queue_email(*, to: str, template: str, context: dict[str, Any]) -> OutgoingEmail:
@@ -199,7 +201,8 @@ def _send(message: OutgoingEmail, connection: Any) -> Exception | None:
 
 def _record_delivery(message: OutgoingEmail) -> None:
     # The body may carry one-time links: none kept once delivered.
-    OutgoingEmail.objects.filter(pk=message.pk, status=QUEUED).update(
+    _write_status(
+        message,
         status=OutgoingEmail.Status.SENT,
         attempts=F("attempts") + 1,
         sent_at=timezone.now(),
@@ -215,7 +218,8 @@ def _record_failure(message: OutgoingEmail, error: Exception) -> None:
     last_error = f"{type(error).__name__}: {error}"[:500]
     now = timezone.now()
     gave_up = now >= message.retry_until
-    OutgoingEmail.objects.filter(pk=message.pk, status=QUEUED).update(
+    _write_status(
+        message,
         attempts=attempts,
         last_error=last_error,
         status=OutgoingEmail.Status.FAILED if gave_up else QUEUED,
@@ -227,3 +231,22 @@ def _record_failure(message: OutgoingEmail, error: Exception) -> None:
         )
     else:
         logger.warning("Email %s to be retried (attempt %s): %s", message.pk, attempts, last_error)
+
+
+def _write_status(message: OutgoingEmail, **values: Any) -> None:
+    """Record the outcome of an attempt, trying again a few times on a database error (a
+    lock timeout, a lost connection): left unrecorded, a sent message would be sent again
+    once its claim lapses. The UPDATE is conditional on status=QUEUED, so a try that did
+    commit before its reply was lost makes the next one change nothing."""
+    for wait in (*STATUS_WRITE_WAITS, None):
+        try:
+            OutgoingEmail.objects.filter(pk=message.pk, status=QUEUED).update(**values)
+            return
+        except DatabaseError as error:
+            if wait is None:
+                raise
+            logger.warning(
+                "Email %s: outcome not recorded yet (%s)", message.pk, type(error).__name__
+            )
+            time.sleep(wait)
+            close_old_connections()
