@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.message import EmailMessage
 from django.db import DatabaseError, close_old_connections, connections, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -54,13 +54,20 @@ def queue_email(*, to: str, template: str, context: dict[str, Any]) -> OutgoingE
 
 def requeue_failed(*, email: OutgoingEmail) -> bool:
     """Queue a failed email again, due now and retried for another retry period (same body
-    and Message-ID). Returns False, changing nothing, when it was not failed."""
+    and Message-ID). Returns False, changing nothing, when it was not failed or is not
+    `resendable()`."""
     now = timezone.now()
     return bool(
-        OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.FAILED).update(
+        resendable(OutgoingEmail.objects.filter(pk=email.pk)).update(
             status=QUEUED, next_attempt_at=now, retry_until=now + retry_period()
         )
     )
+
+
+def resendable(emails: QuerySet[OutgoingEmail]) -> QuerySet[OutgoingEmail]:
+    """The failed emails that can be sent again: not those given up before bodies were kept
+    (before issue 7 a failed email had its body erased, and would go out as "(erased...)")."""
+    return emails.filter(status=OutgoingEmail.Status.FAILED).exclude(body=ERASED)
 
 
 def new_message_id() -> str:
