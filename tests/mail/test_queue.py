@@ -163,3 +163,44 @@ def test_delivery_ends_at_the_first_connection_level_error(user, smtp_server):
 
     assert deliver_due() == 0
     assert attempts_made() == [1, 0, 0]
+
+
+def one_attempt(smtp_server) -> OutgoingEmail:
+    smtp_server.start()
+    deliver_due()
+    (message,) = OutgoingEmail.objects.all()
+    return message
+
+
+@pytest.mark.parametrize(
+    ("refused", "reply", "status"),
+    [
+        ("ada@example.com", "550 5.1.1 No such user", "failed"),
+        ("ada@example.com", "450 4.2.1 Mailbox busy, try later", "queued"),
+        ("data", "554 5.7.1 Message rejected as spam", "failed"),
+        ("data", "451 4.3.0 Try again later", "queued"),
+    ],
+)
+def test_a_message_refused_for_good_is_given_up_at_once_and_a_temporary_refusal_retried(
+    queued, smtp_server, refused, reply, status
+):
+    if refused == "data":
+        smtp_server.inbox.data_reply = reply
+    else:
+        smtp_server.inbox.refused[refused] = reply
+
+    message = one_attempt(smtp_server)
+
+    assert (message.status, message.attempts) == (status, 1)
+    assert reply.split()[0] in message.last_error
+    assert message.body == queued.body  # kept for a re-send once the cause is fixed
+
+
+def test_a_message_with_a_header_that_cannot_be_sent_is_given_up_at_once(queued, smtp_server):
+    OutgoingEmail.objects.filter(pk=queued.pk).update(subject="Hello\nBcc: eve@example.com")
+
+    message = one_attempt(smtp_server)
+
+    assert (message.status, message.attempts) == ("failed", 1)
+    assert message.last_error.startswith("BadHeaderError")
+    assert smtp_server.inbox.envelopes == []

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.core.mail.message import EmailMessage
+from django.core.mail.message import BadHeaderError, EmailMessage
 from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
@@ -140,6 +140,18 @@ SESSION_ERRORS = (
 )
 
 
+def refused_for_good(error: Exception) -> bool:
+    """A permanent failure of this message: a 5xx reply to its sender, recipient or data,
+    or a header that cannot be sent. Retrying cannot help (unlike a 4xx or an outage)."""
+    if isinstance(error, BadHeaderError):
+        return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, SESSION_ERRORS):  # the server or our login, not this message
+        return False
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+
+
 def server_unavailable(error: Exception) -> bool:
     """A connection-level failure: the server could not be reached or would not hold a
     session (smtplib's errors are OSErrors too; those about one message are not this)."""
@@ -219,12 +231,12 @@ def _record_delivery(message: OutgoingEmail) -> None:
 
 
 def _record_failure(message: OutgoingEmail, error: Exception) -> None:
-    """Retry later, or after `retry_until` give up: the message stays, body included, for
-    support to see and re-send."""
+    """Retry later, or give up after `retry_until` or at once when the message was refused
+    for good: the message stays, body included, for support to see and re-send."""
     attempts = message.attempts + 1
     last_error = f"{type(error).__name__}: {error}"[:500]
     now = timezone.now()
-    gave_up = now >= message.retry_until
+    gave_up = now >= message.retry_until or refused_for_good(error)
     _write_status(
         message,
         attempts=attempts,
