@@ -8,15 +8,18 @@ mid-send causes a second copy, which carries the same Message-ID.
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import psycopg
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from tests.workers import Worker, wait_for
 from twostep.mail.models import OutgoingEmail
-from twostep.mail.services import deliver_due, queue_email
+from twostep.mail.services import _claim_next, deliver_due, queue_email
 
 SLOW_SEND = 1.5  # seconds the SMTP server takes per message
 SHORT_CLAIM = "1"  # seconds: shorter than one send
@@ -144,3 +147,46 @@ def test_a_sent_email_whose_outcome_meets_a_database_fault_is_recorded_and_not_s
     queued.refresh_from_db()
     assert queued.status == "sent"
     assert len(smtp_server.inbox.envelopes) == 1
+
+
+def queue_locked_for(seconds: float) -> None:
+    """Another process holds the queue for `seconds`: SQLite's write lock, or on PostgreSQL
+    a lock on the queue table that a claim's SELECT ... FOR UPDATE must wait for."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        holder = sqlite3.connect(db["NAME"], isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN EXCLUSIVE")
+        threading.Timer(seconds, holder.close).start()
+        return
+    params = {"dbname": db["NAME"], "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
+    locker = psycopg.connect(**params, password=db["PASSWORD"] or None)
+    locker.execute("LOCK TABLE mail_outgoingemail IN EXCLUSIVE MODE")
+    threading.Timer(seconds, locker.close).start()  # closing rolls back: lock released
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_made_after_waiting_for_a_lock_lasts_its_full_length_from_then(user, settings):
+    settings.TWOSTEP_MAIL_CLAIM_SECONDS = 1
+    queue_for(user)
+    queue_locked_for(1.5)
+
+    claimed = _claim_next()
+
+    assert claimed is not None
+    assert claimed.next_attempt_at > timezone.now()  # not lapsed while it waited
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan"])
+def test_a_claim_of_no_time_is_refused_at_startup(seconds):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "twostep.settings"}
+    env["TWOSTEP_MAIL_CLAIM_SECONDS"] = seconds
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert started.returncode == 1
+    assert "TWOSTEP_MAIL_CLAIM_SECONDS must be more than 0 seconds." in started.stderr

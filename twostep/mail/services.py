@@ -161,16 +161,17 @@ def server_unavailable(error: Exception) -> bool:
 
 
 def _claim_next() -> OutgoingEmail | None:
-    now = timezone.now()
     with transaction.atomic():
         message = (
             OutgoingEmail.objects.select_for_update(skip_locked=True)
-            .filter(status=QUEUED, next_attempt_at__lte=now)
+            .filter(status=QUEUED, next_attempt_at__lte=timezone.now())
             .order_by("next_attempt_at", "id")
             .first()
         )
         if message is not None:
-            message.next_attempt_at = now + claim_length()
+            # The time after the lock: a claim timed from before a wait for it (SQLite's
+            # write lock, a table lock) would be shorter, or already over.
+            message.next_attempt_at = timezone.now() + claim_length()
             message.save(update_fields=["next_attempt_at"])
     return message
 
