@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.accounts.login_steps import log_in, submit_password
+from tests.workers import allow_connections
 from twostep.accounts.models import User, UserSession
 from twostep.audit.models import SecurityEvent
 
@@ -135,6 +136,38 @@ def test_a_transaction_that_had_begun_writing_is_not_repeated(user):
         User.objects.filter(pk=user.pk).update(full_name="Ada King")
         terminate_app_connection()
         User.objects.filter(pk=user.pk).update(last_login=None)
+    connection.close()
+
+    assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_a_refused_reconnect_in_a_transaction_fails_with_djangos_database_error(user):
+    try:
+        with transaction.atomic():
+            terminate_app_connection()
+            allow_connections(False)  # a failover still in progress
+            with pytest.raises(OperationalError):  # Django's, as for any database error
+                User.objects.filter(pk=user.pk).update(full_name="Ada King")
+            allow_connections(True)  # so the block's own clean-up can reconnect
+            transaction.set_rollback(True)
+    finally:
+        allow_connections(True)
+
+    connection.close()
+    assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_with_autocommit_off_a_transaction_that_had_begun_writing_is_not_carried_on(user):
+    connection.set_autocommit(False)  # a transaction managed by hand, no atomic block
+    User.objects.filter(pk=user.pk).update(full_name="Ada King")
+    terminate_app_connection()
+
+    with pytest.raises(OperationalError):
+        User.objects.filter(pk=user.pk).update(full_name="Ada Byron")
     connection.close()
 
     assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"

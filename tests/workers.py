@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -75,6 +76,18 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def allow_connections(allowed: bool, *, terminate: int | None = None) -> None:
+    """Open or close the PostgreSQL test database to new connections (from the maintenance
+    database: PostgreSQL refuses the change from a session of the database itself), then
+    end the backend `terminate`, if given."""
+    db = connection.settings_dict
+    params = {"dbname": "postgres", "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
+    with psycopg.connect(**params, password=db["PASSWORD"] or None, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{db["NAME"]}" WITH ALLOW_CONNECTIONS {allowed}')
+        if terminate is not None:
+            admin.execute("SELECT pg_terminate_backend(%s)", [terminate])
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT) -> None:

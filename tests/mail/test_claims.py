@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.workers import Worker, wait_for
+from tests.workers import Worker, allow_connections, wait_for
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import _claim_next, deliver_due, queue_email
 
@@ -109,16 +109,8 @@ def database_unavailable(seconds: float, backend_pid: int | None) -> None:
         holder.execute("BEGIN EXCLUSIVE")
         threading.Timer(seconds, holder.close).start()  # closing rolls back: lock released
         return
-    params = {"dbname": "postgres", "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
-
-    def allow(allowed: bool) -> None:
-        with psycopg.connect(**params, password=db["PASSWORD"] or None, autocommit=True) as admin:
-            admin.execute(f'ALTER DATABASE "{db["NAME"]}" WITH ALLOW_CONNECTIONS {allowed}')
-            if not allowed:
-                admin.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
-
-    allow(False)
-    threading.Timer(seconds, allow, [True]).start()
+    allow_connections(False, terminate=backend_pid)
+    threading.Timer(seconds, allow_connections, [True]).start()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the test database and a real SMTP listener, and break things under it.
 from datetime import timedelta
 from io import StringIO
 
-import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -15,7 +14,7 @@ from django.urls import reverse
 
 from tests.conftest import NOW
 from tests.mail.conftest import SMTPServer
-from tests.workers import wait_for
+from tests.workers import allow_connections, wait_for
 from twostep.mail.models import OutgoingEmail, WorkerHeartbeat
 from twostep.mail.services import queue_email
 from twostep.recovery.management.commands.worker import MAX_BACKOFF, backoff_delay
@@ -152,15 +151,6 @@ def test_the_worker_survives_its_database_connection_being_terminated(user, list
     assert worker.alive()
     before = worker.last_pass()
     wait_for(lambda: worker.last_pass() > before, "another completed pass")
-
-
-def allow_connections(allowed: bool) -> None:
-    """Open or close the test database to new connections (from the maintenance database:
-    PostgreSQL refuses the change from a session of the database itself)."""
-    db = connection.settings_dict
-    params = {"dbname": "postgres", "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
-    with psycopg.connect(**params, password=db["PASSWORD"] or None, autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{db["NAME"]}" WITH ALLOW_CONNECTIONS {allowed}')
 
 
 @pytest.mark.postgres
