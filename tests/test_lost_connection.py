@@ -96,34 +96,38 @@ def test_a_transaction_begun_after_the_connection_was_lost_runs_on_a_new_one(use
 
 @pytest.mark.postgres
 @pytest.mark.usefixtures("on_postgres")
-def test_a_read_whose_connection_dies_after_the_check_is_run_again(user):
+def test_a_read_whose_connection_dies_after_the_check_is_run_again(user, monkeypatch):
     terminate_app_connection()
-    connection.hung_up = lambda: False  # the server ends it between the check and the read
+    # The server ends it between the check and the read.
+    monkeypatch.setattr(connection, "hung_up", lambda: False)
 
     assert User.objects.get(pk=user.pk).email == "ada@example.com"
 
 
 @pytest.mark.postgres
 @pytest.mark.usefixtures("on_postgres")
-def test_a_write_whose_connection_dies_after_the_check_is_not_repeated(user):
+def test_a_write_whose_connection_dies_after_the_check_is_not_repeated(user, monkeypatch):
     terminate_app_connection()
-    connection.hung_up = lambda: False
+    monkeypatch.setattr(connection, "hung_up", lambda: False)
 
     with pytest.raises(OperationalError):
         User.objects.filter(pk=user.pk).update(full_name="Ada King")
-    del connection.hung_up
+    monkeypatch.undo()
     connection.close()
     assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"
 
 
 @pytest.mark.postgres
 @pytest.mark.usefixtures("on_postgres")
-def test_a_transaction_whose_first_statement_loses_the_connection_is_run_on_a_new_one(user):
+def test_a_transaction_whose_first_statement_loses_the_connection_is_run_on_a_new_one(
+    user, monkeypatch
+):
     with transaction.atomic():
         terminate_app_connection()
-        connection.hung_up = lambda: False  # lost between the check and the statement
+        # Lost between the check and the statement.
+        monkeypatch.setattr(connection, "hung_up", lambda: False)
         User.objects.filter(pk=user.pk).update(full_name="Ada King")
-        del connection.hung_up
+        monkeypatch.undo()
         User.objects.filter(pk=user.pk).update(last_login=None)
 
     assert User.objects.get(pk=user.pk).full_name == "Ada King"

@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.workers import Worker, allow_connections, wait_for
+from tests.workers import WAIT, Worker, allow_connections, wait_for
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import _claim_next, deliver_due, queue_email
 
@@ -182,3 +182,28 @@ def test_a_claim_of_no_time_is_refused_at_startup(seconds):
 
     assert started.returncode == 1
     assert "TWOSTEP_MAIL_CLAIM_SECONDS must be more than 0 seconds." in started.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_in_flight_is_not_taken_by_a_worker_that_starts_after_its_claim_lapsed(
+    user, listener, workers
+):
+    """One message, a claim of 0.3 s, and a send held open until a second worker, started
+    after the first had claimed it, has completed two passes (each long after 0.3 s)."""
+    second_worked = threading.Event()
+    listener.inbox.on_message = lambda: second_worked.wait(WAIT)  # the reply waits for it
+    listener.start()
+    queued = queue_for(user)
+    first = workers.start(TWOSTEP_MAIL_CLAIM_SECONDS="0.3", EMAIL_TIMEOUT=str(int(WAIT)))
+    wait_for(lambda: listener.inbox.envelopes, "the first worker's send")
+
+    second = workers.start(TWOSTEP_MAIL_CLAIM_SECONDS="0.3")
+    wait_for(lambda: second.last_pass(), "the second worker's first pass")
+    settle(second)
+    second_worked.set()
+    wait_for(lambda: sent() == 1, "the first worker's delivery")
+    settle(first, second)
+
+    assert [m["Message-ID"] for m in listener.inbox.messages] == [queued.message_id]
+    queued.refresh_from_db()
+    assert queued.attempts == 1

@@ -151,6 +151,7 @@ def test_the_worker_survives_its_database_connection_being_terminated(user, list
     assert worker.alive()
     before = worker.last_pass()
     wait_for(lambda: worker.last_pass() > before, "another completed pass")
+    assert "pass failed" not in worker.log()  # the backend replaced the connection in time
 
 
 @pytest.mark.postgres
