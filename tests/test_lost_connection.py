@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.accounts.login_steps import log_in, submit_password
+from tests.workers import allow_connections
 from twostep.accounts.models import User, UserSession
 from twostep.audit.models import SecurityEvent
 
@@ -95,34 +96,38 @@ def test_a_transaction_begun_after_the_connection_was_lost_runs_on_a_new_one(use
 
 @pytest.mark.postgres
 @pytest.mark.usefixtures("on_postgres")
-def test_a_read_whose_connection_dies_after_the_check_is_run_again(user):
+def test_a_read_whose_connection_dies_after_the_check_is_run_again(user, monkeypatch):
     terminate_app_connection()
-    connection.hung_up = lambda: False  # the server ends it between the check and the read
+    # The server ends it between the check and the read.
+    monkeypatch.setattr(connection, "hung_up", lambda: False)
 
     assert User.objects.get(pk=user.pk).email == "ada@example.com"
 
 
 @pytest.mark.postgres
 @pytest.mark.usefixtures("on_postgres")
-def test_a_write_whose_connection_dies_after_the_check_is_not_repeated(user):
+def test_a_write_whose_connection_dies_after_the_check_is_not_repeated(user, monkeypatch):
     terminate_app_connection()
-    connection.hung_up = lambda: False
+    monkeypatch.setattr(connection, "hung_up", lambda: False)
 
     with pytest.raises(OperationalError):
         User.objects.filter(pk=user.pk).update(full_name="Ada King")
-    del connection.hung_up
+    monkeypatch.undo()
     connection.close()
     assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"
 
 
 @pytest.mark.postgres
 @pytest.mark.usefixtures("on_postgres")
-def test_a_transaction_whose_first_statement_loses_the_connection_is_run_on_a_new_one(user):
+def test_a_transaction_whose_first_statement_loses_the_connection_is_run_on_a_new_one(
+    user, monkeypatch
+):
     with transaction.atomic():
         terminate_app_connection()
-        connection.hung_up = lambda: False  # lost between the check and the statement
+        # Lost between the check and the statement.
+        monkeypatch.setattr(connection, "hung_up", lambda: False)
         User.objects.filter(pk=user.pk).update(full_name="Ada King")
-        del connection.hung_up
+        monkeypatch.undo()
         User.objects.filter(pk=user.pk).update(last_login=None)
 
     assert User.objects.get(pk=user.pk).full_name == "Ada King"
@@ -135,6 +140,38 @@ def test_a_transaction_that_had_begun_writing_is_not_repeated(user):
         User.objects.filter(pk=user.pk).update(full_name="Ada King")
         terminate_app_connection()
         User.objects.filter(pk=user.pk).update(last_login=None)
+    connection.close()
+
+    assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_a_refused_reconnect_in_a_transaction_fails_with_djangos_database_error(user):
+    try:
+        with transaction.atomic():
+            terminate_app_connection()
+            allow_connections(False)  # a failover still in progress
+            with pytest.raises(OperationalError):  # Django's, as for any database error
+                User.objects.filter(pk=user.pk).update(full_name="Ada King")
+            allow_connections(True)  # so the block's own clean-up can reconnect
+            transaction.set_rollback(True)
+    finally:
+        allow_connections(True)
+
+    connection.close()
+    assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_with_autocommit_off_a_transaction_that_had_begun_writing_is_not_carried_on(user):
+    connection.set_autocommit(False)  # a transaction managed by hand, no atomic block
+    User.objects.filter(pk=user.pk).update(full_name="Ada King")
+    terminate_app_connection()
+
+    with pytest.raises(OperationalError):
+        User.objects.filter(pk=user.pk).update(full_name="Ada Byron")
     connection.close()
 
     assert User.objects.get(pk=user.pk).full_name == "Ada Lovelace"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -31,7 +32,7 @@ def test_database_url() -> str:
 class Worker:
     """One `manage.py worker --loop` process; its stderr (the log) goes to a file."""
 
-    def __init__(self, tmp_path: Path, smtp_port: int, **env: str) -> None:
+    def __init__(self, tmp_path: Path, smtp_port: int, *args: str, **env: str) -> None:
         self.log_path = tmp_path / f"worker-{id(self)}.log"
         environment = {
             **os.environ,
@@ -45,7 +46,7 @@ class Worker:
         }
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "worker", "--loop", "--interval", "0.1"],
+                [sys.executable, "manage.py", "worker", "--loop", "--interval", "0.1", *args],
                 cwd=ROOT,
                 env=environment,
                 stdout=subprocess.DEVNULL,
@@ -77,6 +78,18 @@ class Worker:
                 self.process.wait()
 
 
+def allow_connections(allowed: bool, *, terminate: int | None = None) -> None:
+    """Open or close the PostgreSQL test database to new connections (from the maintenance
+    database: PostgreSQL refuses the change from a session of the database itself), then
+    end the backend `terminate`, if given."""
+    db = connection.settings_dict
+    params = {"dbname": "postgres", "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
+    with psycopg.connect(**params, password=db["PASSWORD"] or None, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{db["NAME"]}" WITH ALLOW_CONNECTIONS {allowed}')
+        if terminate is not None:
+            admin.execute("SELECT pg_terminate_backend(%s)", [terminate])
+
+
 def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT) -> None:
     """Poll `condition` every 50 ms until it is true; fail naming `what` after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -98,14 +111,15 @@ def smtp_listener() -> Iterator[SMTPServer]:
 
 class Workers:
     """Worker processes sending to `smtp_port`, each stopped when the block ends:
-    `with Workers(tmp_path, port) as workers: workers.start(**env)`."""
+    `with Workers(tmp_path, port) as workers: workers.start(*args, **env)`."""
 
     def __init__(self, tmp_path: Path, smtp_port: int) -> None:
         self.tmp_path, self.smtp_port = tmp_path, smtp_port
         self.started: list[Worker] = []
 
-    def start(self, **env: str) -> Worker:
-        worker = Worker(self.tmp_path, self.smtp_port, **env)
+    def start(self, *args: str, **env: str) -> Worker:
+        """A worker with extra command-line `args` and environment `env`."""
+        worker = Worker(self.tmp_path, self.smtp_port, *args, **env)
         self.started.append(worker)
         return worker
 

@@ -255,6 +255,8 @@ TWOSTEP_WORKER_LATE_SECONDS = int(os.environ.get("TWOSTEP_WORKER_LATE_SECONDS", 
 # A worker's claim on a queued email (seconds); renewed while the email is being sent, so
 # it only lapses when the worker died.
 TWOSTEP_MAIL_CLAIM_SECONDS = float(os.environ.get("TWOSTEP_MAIL_CLAIM_SECONDS", "300"))
+if not TWOSTEP_MAIL_CLAIM_SECONDS > 0:  # renewed every third of it: no claim, no renewal
+    raise ImproperlyConfigured("TWOSTEP_MAIL_CLAIM_SECONDS must be more than 0 seconds.")
 # An email that cannot be delivered is retried (at most an hour apart) for this long after
 # it was queued (seconds, default 3 days), then kept as failed for support to re-send.
 TWOSTEP_MAIL_RETRY_SECONDS = int(os.environ.get("TWOSTEP_MAIL_RETRY_SECONDS", str(3 * 86400)))

@@ -3,6 +3,7 @@
 import asyncio
 import email
 import socket
+from collections.abc import Callable
 from email.message import Message
 
 import pytest
@@ -14,17 +15,32 @@ from tests.accounts.factories import make_user  # noqa: F401 - overrides the sha
 class Inbox:
     """An aiosmtpd handler that keeps every message it receives. With `delay` it is a slow
     server: it keeps the message, then takes `delay` seconds to answer (other sessions go on
-    meanwhile), so a client that dies in between leaves a delivered message behind."""
+    meanwhile), so a client that dies in between leaves a delivered message behind.
+    `on_message`, if set, is called (in the server's thread) as each message arrives;
+    `refused` and `data_reply` make it refuse recipients or messages."""
 
     def __init__(self) -> None:
         self.envelopes: list = []
         self.delay = 0.0
+        self.on_message: Callable[[], None] | None = None
+        self.refused: dict[str, str] = {}  # recipient: the reply refusing it
+        self.data_reply = "250 Message accepted for delivery"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return self.refused[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if not self.data_reply.startswith("250"):
+            return self.data_reply
         self.envelopes.append(envelope)
+        if self.on_message is not None:
+            self.on_message()
         if self.delay:
             await asyncio.sleep(self.delay)
-        return "250 Message accepted for delivery"
+        return self.data_reply
 
     @property
     def messages(self) -> list[Message]:

@@ -1,5 +1,7 @@
 """The durable mail queue: written with the change, delivered by the worker, retried."""
 
+import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -127,3 +129,78 @@ def test_a_delivered_body_is_erased_from_the_queue(user, mailoutbox, frozen):
     message.refresh_from_db()
     assert message.status == OutgoingEmail.Status.SENT
     assert user.full_name not in message.body
+
+
+def attempts_made() -> list[int]:
+    return list(OutgoingEmail.objects.order_by("id").values_list("attempts", flat=True))
+
+
+def test_delivery_stops_between_two_messages_once_the_worker_is_asked_to_stop(user, smtp_server):
+    for _ in range(3):
+        queue_email(to=user.email, template="password_changed", context={"user": user})
+    stop = threading.Event()
+    smtp_server.inbox.on_message = stop.set  # SIGTERM arrives during the first send
+    smtp_server.start()
+
+    assert deliver_due(stop=stop) == 1
+    assert attempts_made() == [1, 0, 0]
+
+
+def test_delivery_stops_between_two_messages_once_the_pass_budget_is_spent(user, smtp_server):
+    for _ in range(3):
+        queue_email(to=user.email, template="password_changed", context={"user": user})
+    smtp_server.inbox.delay = 1.5  # each send outlasts the budget
+    smtp_server.start()
+
+    assert deliver_due(deadline=time.monotonic() + 1.0) == 1
+    assert attempts_made() == [1, 0, 0]
+
+
+def test_delivery_ends_at_the_first_connection_level_error(user, smtp_server):
+    # smtp_server is never started: the other messages would meet the same refusal.
+    for _ in range(3):
+        queue_email(to=user.email, template="password_changed", context={"user": user})
+
+    assert deliver_due() == 0
+    assert attempts_made() == [1, 0, 0]
+
+
+def one_attempt(smtp_server) -> OutgoingEmail:
+    smtp_server.start()
+    deliver_due()
+    (message,) = OutgoingEmail.objects.all()
+    return message
+
+
+@pytest.mark.parametrize(
+    ("refused", "reply", "status"),
+    [
+        ("ada@example.com", "550 5.1.1 No such user", "failed"),
+        ("ada@example.com", "450 4.2.1 Mailbox busy, try later", "queued"),
+        ("data", "554 5.7.1 Message rejected as spam", "failed"),
+        ("data", "451 4.3.0 Try again later", "queued"),
+    ],
+)
+def test_a_message_refused_for_good_is_given_up_at_once_and_a_temporary_refusal_retried(
+    queued, smtp_server, refused, reply, status
+):
+    if refused == "data":
+        smtp_server.inbox.data_reply = reply
+    else:
+        smtp_server.inbox.refused[refused] = reply
+
+    message = one_attempt(smtp_server)
+
+    assert (message.status, message.attempts) == (status, 1)
+    assert reply.split()[0] in message.last_error
+    assert message.body == queued.body  # kept for a re-send once the cause is fixed
+
+
+def test_a_message_with_a_header_that_cannot_be_sent_is_given_up_at_once(queued, smtp_server):
+    OutgoingEmail.objects.filter(pk=queued.pk).update(subject="Hello\nBcc: eve@example.com")
+
+    message = one_attempt(smtp_server)
+
+    assert (message.status, message.attempts) == ("failed", 1)
+    assert message.last_error.startswith("BadHeaderError")
+    assert smtp_server.inbox.envelopes == []

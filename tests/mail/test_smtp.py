@@ -67,4 +67,4 @@ def test_one_failing_recipient_does_not_hold_back_the_others(user, make_user, sm
         "grace@example.com",
     ]
     broken.refresh_from_db()
-    assert (broken.status, broken.attempts) == ("queued", 1)
+    assert (broken.status, broken.attempts) == ("failed", 1)  # it cannot be sent: given up

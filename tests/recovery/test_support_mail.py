@@ -10,7 +10,7 @@ from tests.conftest import NOW, enable_2fa
 from tests.recovery.conftest import verified_session
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
-from twostep.mail.services import queue_email
+from twostep.mail.services import ERASED, queue_email
 
 LIST = reverse("recovery:failed_emails")
 ERROR = "ConnectionRefusedError: [Errno 111] Connection refused"
@@ -112,3 +112,37 @@ def test_an_admin_resends_failed_emails_from_the_admin(client, make_user, failed
     assert (failed.status, failed.next_attempt_at) == ("queued", NOW)
     (entry,) = LogEntry.objects.filter(object_id=str(failed.pk))
     assert (entry.user, entry.change_message) == (admin, "Re-sent (queued again)")
+
+
+@pytest.fixture
+def erased(failed) -> OutgoingEmail:
+    """An email given up by the code before issue 7, which erased the body of failed ones."""
+    OutgoingEmail.objects.filter(pk=failed.pk).update(body=ERASED)
+    failed.refresh_from_db()
+    return failed
+
+
+def test_an_email_given_up_with_its_body_erased_is_listed_without_a_resend_button(agent, erased):
+    page = agent.get(LIST).content.decode()
+
+    assert "ada@example.com" in page
+    assert resend_url(erased) not in page
+    assert "Its text was erased: it cannot be re-sent." in page
+
+
+def test_an_email_given_up_with_its_body_erased_is_not_resent_by_console_or_admin(
+    agent, client, make_user, erased
+):
+    agent.post(resend_url(erased))
+    admin = make_user("root@example.com", is_staff=True, is_superuser=True)
+    enable_2fa(admin)
+    verified_session(client, admin)
+    client.post(
+        reverse("admin:mail_outgoingemail_changelist"),
+        {"action": "resend", "_selected_action": [erased.pk]},
+    )
+
+    erased.refresh_from_db()
+    assert erased.status == "failed"
+    assert not SecurityEvent.objects.filter(type=SecurityEvent.Type.EMAIL_RESENT).exists()
+    assert not LogEntry.objects.filter(object_id=str(erased.pk)).exists()

@@ -7,15 +7,14 @@ the test database and a real SMTP listener, and break things under it.
 from datetime import timedelta
 from io import StringIO
 
-import psycopg
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
 from tests.conftest import NOW
 from tests.mail.conftest import SMTPServer
-from tests.workers import wait_for
+from tests.workers import allow_connections, wait_for
 from twostep.mail.models import OutgoingEmail, WorkerHeartbeat
 from twostep.mail.services import queue_email
 from twostep.recovery.management.commands.worker import MAX_BACKOFF, backoff_delay
@@ -67,6 +66,16 @@ def test_failed_passes_back_off_doubling_up_to_a_minute():
     assert delays == [2.0, 4.0, 8.0, 16.0, 32.0, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF]
 
 
+def test_the_back_off_stays_a_minute_through_days_of_failed_passes():
+    assert backoff_delay(interval=2.0, failures=1024) == MAX_BACKOFF
+    assert backoff_delay(interval=2.0, failures=100_000) == MAX_BACKOFF
+
+
+def test_failed_passes_pause_at_least_a_second_even_with_no_interval():
+    assert backoff_delay(interval=0.0, failures=0) == 0.0
+    assert [backoff_delay(interval=0.0, failures=n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+
+
 def test_the_support_queue_shows_the_workers_last_pass(agent, frozen):
     call_command("worker")
     frozen.shift(120)
@@ -77,6 +86,34 @@ def test_the_support_queue_shows_the_workers_last_pass(agent, frozen):
     frozen.shift(300)
     page = agent.get(reverse("recovery:queue")).content.decode()
     assert "last pass was 7\xa0minutes ago: emails and due resets are waiting" in page
+
+
+@pytest.fixture
+def recovery_tables_missing():
+    """The recovery stage fails on its first query, as under a release whose recovery
+    migration has not run yet: its requests table is renamed away for the test."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE recovery_recoveryrequest RENAME TO recovery_away")
+    try:
+        yield
+    finally:
+        connection.close()  # a failed stage may have left it unusable
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE recovery_away RENAME TO recovery_recoveryrequest")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("recovery_tables_missing")
+def test_email_goes_out_when_the_recovery_stage_fails(user, mailoutbox, caplog):
+    queue_for(user)
+
+    with pytest.raises(CommandError):
+        call_command("worker")
+
+    assert [m.subject for m in mailoutbox] == ["Two-factor authentication is now on"]
+    (failure,) = [r.getMessage() for r in caplog.records if r.name == "twostep.worker"]
+    assert failure.startswith("Worker pass failed in the recovery stage (")
+    assert not WorkerHeartbeat.objects.exists()  # a failed pass is no sign of life
 
 
 # Fault tests: a real worker process under real faults.
@@ -114,15 +151,7 @@ def test_the_worker_survives_its_database_connection_being_terminated(user, list
     assert worker.alive()
     before = worker.last_pass()
     wait_for(lambda: worker.last_pass() > before, "another completed pass")
-
-
-def allow_connections(allowed: bool) -> None:
-    """Open or close the test database to new connections (from the maintenance database:
-    PostgreSQL refuses the change from a session of the database itself)."""
-    db = connection.settings_dict
-    params = {"dbname": "postgres", "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
-    with psycopg.connect(**params, password=db["PASSWORD"] or None, autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{db["NAME"]}" WITH ALLOW_CONNECTIONS {allowed}')
+    assert "pass failed" not in worker.log()  # the backend replaced the connection in time
 
 
 @pytest.mark.postgres
@@ -137,7 +166,8 @@ def test_the_worker_rides_out_a_database_that_refuses_connections(user, listener
     allow_connections(False)
     try:
         assert terminate_other_connections(), "no worker connection to terminate"
-        wait_for(lambda: "Worker pass failed (OperationalError" in worker.log(), "a failed pass")
+        failed = "Worker pass failed in the recovery stage (OperationalError"
+        wait_for(lambda: failed in worker.log(), "a failed pass")
         assert worker.alive()
     finally:
         allow_connections(True)
@@ -177,3 +207,40 @@ def test_the_worker_survives_an_smtp_outage_and_delivers_when_the_server_is_back
     assert worker.alive()
     worker.process.terminate()  # a supervisor's stop: the pass ends, then a clean exit
     assert worker.process.wait(timeout=30) == 0
+
+
+def sent() -> int:
+    return OutgoingEmail.objects.filter(status=OutgoingEmail.Status.SENT).count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_worker_exits_after_the_email_in_flight_and_records_it(user, listener, workers):
+    listener.inbox.delay = 2.0  # 10 emails: 20 s, longer than a supervisor's stop timeout
+    listener.start()
+    for _ in range(10):
+        queue_for(user)
+    worker = workers.start()
+    wait_for(lambda: listener.inbox.envelopes, "the first send")
+
+    worker.process.terminate()
+
+    assert worker.process.wait(timeout=8) == 0
+    assert sent() == len(listener.inbox.envelopes) < 10  # the one in flight was recorded
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_with_a_long_backlog_writes_its_heartbeat_at_every_pass_budget(
+    user, listener, workers
+):
+    listener.inbox.delay = 0.5
+    listener.start()
+    for _ in range(12):
+        queue_for(user)
+    worker = workers.start("--budget", "1")
+
+    wait_for(lambda: worker.last_pass(), "the first heartbeat")
+    assert sent() < 12
+    first = worker.last_pass()
+    wait_for(lambda: worker.last_pass() > first, "the next heartbeat")
+    assert sent() < 12
+    wait_for(lambda: sent() == 12, "the whole backlog")

@@ -82,6 +82,7 @@ class _SessionLoader:
 
         self.alias = alias
         self.device_relation: Any = User._meta.get_field("totp_device")
+        self.device_user: Any = TOTPDevice._meta.get_field("user")
         connection = connections[alias]
         qn = connection.ops.quote_name
         session, user, device = (qn(m._meta.db_table) for m in (UserSession, User, TOTPDevice))
@@ -131,6 +132,8 @@ class _SessionLoader:
             # Cached, "none" included (assigning None would clear the cache instead): the
             # 2FA state costs no second query, with or without an authenticator.
             self.device_relation.set_cached_value(user, device)
+            if device is not None:  # and back: judging a code reaches the user from it
+                self.device_user.set_cached_value(device, user)
         return row[0], user
 
 

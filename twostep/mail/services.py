@@ -6,7 +6,9 @@ it claims due rows one at a time, sends them, and on failure retries with back-o
 """
 
 import logging
+import smtplib
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +18,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.core.mail.message import EmailMessage
-from django.db import DatabaseError, connections, transaction
-from django.db.models import F
+from django.core.mail.message import BadHeaderError, EmailMessage
+from django.db import DatabaseError, close_old_connections, connections, transaction
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 ERASED = "(erased after delivery)"
 RETRY_CAP = timedelta(hours=1)
 QUEUED = OutgoingEmail.Status.QUEUED
+# Seconds between tries of a message's final status write (see _write_status).
+STATUS_WRITE_WAITS = (0.5, 1.0, 2.0, 4.0)
 
 
 def queue_email(*, to: str, template: str, context: dict[str, Any]) -> OutgoingEmail:
@@ -50,13 +54,20 @@ def queue_email(*, to: str, template: str, context: dict[str, Any]) -> OutgoingE
 
 def requeue_failed(*, email: OutgoingEmail) -> bool:
     """Queue a failed email again, due now and retried for another retry period (same body
-    and Message-ID). Returns False, changing nothing, when it was not failed."""
+    and Message-ID). Returns False, changing nothing, when it was not failed or is not
+    `resendable()`."""
     now = timezone.now()
     return bool(
-        OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.FAILED).update(
+        resendable(OutgoingEmail.objects.filter(pk=email.pk)).update(
             status=QUEUED, next_attempt_at=now, retry_until=now + retry_period()
         )
     )
+
+
+def resendable(emails: QuerySet[OutgoingEmail]) -> QuerySet[OutgoingEmail]:
+    """The failed emails that can be sent again: not those given up before bodies were kept
+    (before issue 7 a failed email had its body erased, and would go out as "(erased...)")."""
+    return emails.filter(status=OutgoingEmail.Status.FAILED).exclude(body=ERASED)
 
 
 def new_message_id() -> str:
@@ -79,8 +90,14 @@ def claim_length() -> timedelta:
     return timedelta(seconds=settings.TWOSTEP_MAIL_CLAIM_SECONDS)
 
 
-def deliver_due(*, limit: int = 50) -> int:
+def deliver_due(
+    *, limit: int = 50, stop: threading.Event | None = None, deadline: float | None = None
+) -> int:
     """Send up to `limit` due messages, one at a time. Returns how many were sent.
+
+    Ends early, between two messages, once `stop` is set or `time.monotonic()` passes
+    `deadline`, and right after a connection-level SMTP error (the server is down or turns
+    every session away: the other messages would only fail the same way).
 
     A worker claims one message by moving its `next_attempt_at` a claim length ahead (one
     short transaction; skip_locked lets workers pass each other), and while the message is
@@ -93,6 +110,10 @@ def deliver_due(*, limit: int = 50) -> int:
     sent = 0
     connection = get_connection(fail_silently=False)
     for _ in range(limit):
+        if (stop is not None and stop.is_set()) or (
+            deadline is not None and time.monotonic() >= deadline
+        ):
+            break
         message = _claim_next()
         if message is None:
             break
@@ -103,20 +124,54 @@ def deliver_due(*, limit: int = 50) -> int:
             sent += 1
         else:
             _record_failure(message, error)
+            if server_unavailable(error):
+                break
     return sent
 
 
+# Errors of the SMTP session as a whole (greeting, HELO, login, STARTTLS, a dropped line),
+# not of one message.
+SESSION_ERRORS = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPNotSupportedError,
+)
+
+
+def refused_for_good(error: Exception) -> bool:
+    """A permanent failure of this message: a 5xx reply to its sender, recipient or data,
+    or a header that cannot be sent. Retrying cannot help (unlike a 4xx or an outage)."""
+    if isinstance(error, BadHeaderError):
+        return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, SESSION_ERRORS):  # the server or our login, not this message
+        return False
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+
+
+def server_unavailable(error: Exception) -> bool:
+    """A connection-level failure: the server could not be reached or would not hold a
+    session (smtplib's errors are OSErrors too; those about one message are not this)."""
+    if isinstance(error, SESSION_ERRORS):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
 def _claim_next() -> OutgoingEmail | None:
-    now = timezone.now()
     with transaction.atomic():
         message = (
             OutgoingEmail.objects.select_for_update(skip_locked=True)
-            .filter(status=QUEUED, next_attempt_at__lte=now)
+            .filter(status=QUEUED, next_attempt_at__lte=timezone.now())
             .order_by("next_attempt_at", "id")
             .first()
         )
         if message is not None:
-            message.next_attempt_at = now + claim_length()
+            # The time after the lock: a claim timed from before a wait for it (SQLite's
+            # write lock, a table lock) would be shorter, or already over.
+            message.next_attempt_at = timezone.now() + claim_length()
             message.save(update_fields=["next_attempt_at"])
     return message
 
@@ -166,7 +221,8 @@ def _send(message: OutgoingEmail, connection: Any) -> Exception | None:
 
 def _record_delivery(message: OutgoingEmail) -> None:
     # The body may carry one-time links: none kept once delivered.
-    OutgoingEmail.objects.filter(pk=message.pk, status=QUEUED).update(
+    _write_status(
+        message,
         status=OutgoingEmail.Status.SENT,
         attempts=F("attempts") + 1,
         sent_at=timezone.now(),
@@ -176,13 +232,14 @@ def _record_delivery(message: OutgoingEmail) -> None:
 
 
 def _record_failure(message: OutgoingEmail, error: Exception) -> None:
-    """Retry later, or after `retry_until` give up: the message stays, body included, for
-    support to see and re-send."""
+    """Retry later, or give up after `retry_until` or at once when the message was refused
+    for good: the message stays, body included, for support to see and re-send."""
     attempts = message.attempts + 1
     last_error = f"{type(error).__name__}: {error}"[:500]
     now = timezone.now()
-    gave_up = now >= message.retry_until
-    OutgoingEmail.objects.filter(pk=message.pk, status=QUEUED).update(
+    gave_up = now >= message.retry_until or refused_for_good(error)
+    _write_status(
+        message,
         attempts=attempts,
         last_error=last_error,
         status=OutgoingEmail.Status.FAILED if gave_up else QUEUED,
@@ -194,3 +251,22 @@ def _record_failure(message: OutgoingEmail, error: Exception) -> None:
         )
     else:
         logger.warning("Email %s to be retried (attempt %s): %s", message.pk, attempts, last_error)
+
+
+def _write_status(message: OutgoingEmail, **values: Any) -> None:
+    """Record the outcome of an attempt, trying again a few times on a database error (a
+    lock timeout, a lost connection): left unrecorded, a sent message would be sent again
+    once its claim lapses. The UPDATE is conditional on status=QUEUED, so a try that did
+    commit before its reply was lost makes the next one change nothing."""
+    for wait in (*STATUS_WRITE_WAITS, None):
+        try:
+            OutgoingEmail.objects.filter(pk=message.pk, status=QUEUED).update(**values)
+            return
+        except DatabaseError as error:
+            if wait is None:
+                raise
+            logger.warning(
+                "Email %s: outcome not recorded yet (%s)", message.pk, type(error).__name__
+            )
+            time.sleep(wait)
+            close_old_connections()

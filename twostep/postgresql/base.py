@@ -16,6 +16,14 @@ A connection is replaced only where nothing can have been written on it:
   transaction may have committed before its reply was lost, and a transaction's earlier
   statements died with it; such a request fails as before.
 
+  "A SELECT cannot have written" is an assumption this module makes of its callers: a
+  SELECT with side effects (nextval(), pg_advisory_lock(), a function that writes) must
+  not be run outside a transaction on this backend, or it may take effect twice. None of
+  twostep's statements is one (its SELECTs are the ORM's reads and the session loader's).
+
+"Outside a transaction" means autocommit on and no atomic block: with autocommit turned
+off by hand, statements sent outside an atomic block are still a transaction's.
+
 Inside a transaction that has sent nothing yet, the new connection takes the old one's
 place under Django's transaction state, which stays valid: the transaction simply begins
 on the new server session.
@@ -50,35 +58,43 @@ class DatabaseWrapper(base.DatabaseWrapper):
         poller.register(self.connection.fileno(), select.POLLIN | select.POLLPRI)
         return bool(poller.poll(0))
 
+    def in_transaction(self) -> bool:
+        """In an atomic block, or with autocommit turned off (by hand)."""
+        return self.in_atomic_block or not self.get_autocommit()
+
     def nothing_sent_in_transaction(self) -> bool:
         """Outside a transaction, or in one whose first statement has not been sent."""
-        if not self.in_atomic_block:
+        if not self.in_transaction():
             return True
         status = self.connection.info.transaction_status if self.connection else None
         return status == TransactionStatus.IDLE
 
     def renew(self) -> None:
-        """A new server session in place of the current one; see the module docstring."""
-        if not self.in_atomic_block:
+        """A new server session in place of the current one; see the module docstring.
+        A refused reconnect raises Django's OperationalError, as any other."""
+        if not self.in_transaction():
             self.close()
             self.ensure_connection()
             return
+        autocommit = self.get_autocommit()
         with contextlib.suppress(Exception):
             self.connection.close()
-        self.connection = self.get_new_connection(self.get_connection_params())
-        self.connection.autocommit = self.get_autocommit()
-        self.init_connection_state()
+        with self.wrap_database_errors:
+            self.connection = self.get_new_connection(self.get_connection_params())
+            self.connection.autocommit = autocommit
+            self.init_connection_state()
         self.errors_occurred = False
 
 
 def _retry_on_lost_connection(execute, sql, params, many, context):
     connection = context["connection"]
-    first_in_transaction = connection.in_atomic_block and connection.nothing_sent_in_transaction()
+    in_transaction = connection.in_transaction()
+    first_in_transaction = in_transaction and connection.nothing_sent_in_transaction()
     try:
         return execute(sql, params, many, context)
     except (OperationalError, InterfaceError):
         lost = connection.connection is None or connection.connection.closed
-        read = not connection.in_atomic_block and not many and _is_select(sql)
+        read = not in_transaction and not many and _is_select(sql)
         if not lost or not (first_in_transaction or read):
             raise
         connection.renew()

@@ -5,6 +5,7 @@ from typing import cast
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -14,7 +15,7 @@ from twostep.accounts.models import User, normalize_email
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.mail.models import OutgoingEmail
-from twostep.mail.services import requeue_failed
+from twostep.mail.services import requeue_failed, resendable
 
 from .access import support_required
 
@@ -44,7 +45,11 @@ def resend_failed_email(*, actor: User, email: OutgoingEmail, request: HttpReque
 
 @support_required
 def failed_emails(request: HttpRequest) -> HttpResponse:
-    failed = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.FAILED).defer("body")
+    failed = (
+        OutgoingEmail.objects.filter(status=OutgoingEmail.Status.FAILED)
+        .defer("body")
+        .annotate(can_resend=Exists(resendable(OutgoingEmail.objects.filter(pk=OuterRef("pk")))))
+    )
     return render(
         request,
         "support/failed_emails.html",

@@ -1,11 +1,19 @@
 """Background work: deliver queued email and carry out approved 2FA resets when due.
 
-With --loop the worker outlives its faults. Each pass starts with close_old_connections(),
-so a connection the database dropped is replaced; an error ends the pass, is logged (its
-type and first line: never a body, a link or a secret), and closes every connection; the
-next pass then waits `backoff_delay()`, doubling up to MAX_BACKOFF seconds, until a pass
-succeeds. Each completed pass writes the worker's heartbeat (see twostep.mail.liveness).
-SIGTERM and SIGINT let the current pass finish, so no email is cut off mid-send.
+A pass has two stages, recovery (received requests, then due resets) and mail delivery,
+each in its own try: a stage that fails does not hold back the other, so one request that
+always raises cannot stop every email. With --loop the worker outlives its faults. Each
+pass starts with close_old_connections(), so a connection the database dropped is
+replaced; a failed stage is logged (its type and first line: never a body, a link or a
+secret) and closes every connection; after a pass with a failed stage the next one waits
+`backoff_delay()`, doubling up to MAX_BACKOFF seconds, until a pass succeeds. Each pass
+without a failed stage writes the worker's heartbeat (see twostep.mail.liveness).
+
+A pass is bounded: mail delivery ends, between two messages, once the pass has run for
+`--budget` seconds (default PASS_BUDGET) and the next pass goes on where it stopped, so the
+heartbeat is written at least that often however long the backlog. SIGTERM and SIGINT end
+the pass after the message being sent (at most one send, bounded by EMAIL_TIMEOUT), which
+is recorded: no email is cut off mid-send.
 """
 
 import logging
@@ -13,8 +21,10 @@ import os
 import signal
 import socket
 import threading
+import time
+from collections.abc import Callable
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
@@ -25,13 +35,19 @@ from twostep.recovery.services import perform_due_resets
 logger = logging.getLogger("twostep.worker")
 
 MAX_BACKOFF = 60.0
+PASS_BUDGET = 30.0  # seconds a pass spends delivering before it ends and the next begins
+
+
+MIN_BACKOFF = 1.0
 
 
 def backoff_delay(*, interval: float, failures: int) -> float:
-    """Seconds to wait before the next pass after `failures` failed passes in a row."""
+    """Seconds to wait before the next pass after `failures` failed passes in a row: the
+    interval doubled per failure, at least MIN_BACKOFF and at most MAX_BACKOFF (the exponent
+    is capped, as an outage may last for days of failed passes)."""
     if failures == 0:
         return interval
-    return min(interval * 2**failures, MAX_BACKOFF)
+    return min(max(interval, MIN_BACKOFF) * 2 ** min(failures, 32), MAX_BACKOFF)
 
 
 def describe(error: BaseException) -> str:
@@ -46,8 +62,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="keep working until stopped")
         parser.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
+        parser.add_argument(
+            "--budget", type=float, default=PASS_BUDGET, help="seconds a pass may deliver for"
+        )
 
-    def handle(self, *args, loop: bool, interval: float, **options):
+    def handle(self, *args, loop: bool, interval: float, budget: float, **options):
+        if budget <= 0:
+            raise CommandError("--budget must be more than 0 seconds.")
         stop = threading.Event()
         if loop:
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -55,26 +76,47 @@ class Command(BaseCommand):
         host, pid, started_at = socket.gethostname(), os.getpid(), timezone.now()
         failures = 0
         while True:
-            try:
-                if loop:  # a single pass runs on the fresh connection of a new process
-                    close_old_connections()
-                self.one_pass()
-                record_worker_pass(host=host, pid=pid, started_at=started_at)
-            except Exception as error:
-                if not loop:
-                    raise
-                failures += 1
-                connections.close_all()
-                delay = backoff_delay(interval=interval, failures=failures)
-                logger.warning("Worker pass failed (%s); next in %.1f s", describe(error), delay)
-            else:
+            if loop:  # a single pass runs on the fresh connection of a new process
+                close_old_connections()
+            deadline = time.monotonic() + budget
+            if self.one_pass(stop=stop, deadline=deadline) and self.stage(
+                "heartbeat", lambda: record_worker_pass(host=host, pid=pid, started_at=started_at)
+            ):
                 failures = 0
-                delay = interval
+                # A pass that used its whole budget left work behind: go on at once.
+                delay = 0.0 if time.monotonic() >= deadline else interval
+            elif not loop:
+                raise CommandError("The pass failed (see the log).")
+            else:
+                failures += 1
+                delay = backoff_delay(interval=interval, failures=failures)
+                logger.warning("Next pass in %.1f s", delay)
             if not loop or stop.wait(delay):
                 return
 
-    def one_pass(self) -> None:
-        resets = perform_due_resets()
-        sent = deliver_due()
+    def one_pass(self, *, stop: threading.Event, deadline: float) -> bool:
+        """Run every stage, each on its own. False when one failed (the others still ran)."""
+        resets = sent = 0
+
+        def recovery() -> None:
+            nonlocal resets
+            resets = perform_due_resets()
+
+        def mail() -> None:
+            nonlocal sent
+            sent = deliver_due(stop=stop, deadline=deadline)
+
+        ok = all([self.stage("recovery", recovery), self.stage("mail", mail)])
         if resets or sent:
             self.stdout.write(f"resets done: {resets}, emails sent: {sent}")
+        return ok
+
+    def stage(self, name: str, work: Callable[[], object]) -> bool:
+        """Run one stage; a failure is logged (type and first line), its connections closed."""
+        try:
+            work()
+        except Exception as error:
+            logger.warning("Worker pass failed in the %s stage (%s)", name, describe(error))
+            connections.close_all()
+            return False
+        return True
