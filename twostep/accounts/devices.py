@@ -19,8 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -31,6 +30,7 @@ SALT = "twostep.accounts.devices"
 MAX_AGE = timedelta(days=365)
 MAX_TRUSTED = 10  # browsers trusted per account; the least recently used are forgotten
 _CHOSEN = "_twostep_device"  # on the request, between prepare() and set_cookie()
+_ALREADY_TRUSTED = "_twostep_device_trusted"  # prepare() found the browser's cookie trusted
 
 
 @dataclass(frozen=True)
@@ -99,39 +99,37 @@ def prepare(*, request: HttpRequest, user: Any) -> None:
     (its current one when it is trusted for `user`, else a new one: a cookie forgotten by a
     password change is never trusted again, nor are copies of it)."""
     device = _from_cookie(request)
-    if (
-        device is None
-        or (device.user_id, device.email) != (user.pk, user.email)
-        or not _is_trusted(device)
-    ):
-        device = _new_device(user)
-    setattr(request, _CHOSEN, device)
+    trusted = (
+        device is not None
+        and (device.user_id, device.email) == (user.pk, user.email)
+        and _is_trusted(device)
+    )
+    setattr(request, _CHOSEN, device if trusted else _new_device(user))
+    setattr(request, _ALREADY_TRUSTED, trusted)
 
 
 def trust(*, request: HttpRequest, user: Any) -> None:
     """A login completed: the browser's device cookie for `user` (chosen by `prepare` in this
     request, or handed out at the password step before the code) now has its own counter."""
+    if getattr(request, _ALREADY_TRUSTED, False):
+        return  # prepare() found this browser's cookie trusted in this very request
     device = getattr(request, _CHOSEN, None) or _from_cookie(request)
     if device is None or device.user_id != user.pk or device.email != user.email:
         return
-    if not LoginThrottle.objects.filter(key=device.throttle_key).exists():
-        try:
-            with transaction.atomic():
-                LoginThrottle.objects.create(
-                    key=device.throttle_key, failure_count=0, updated_at=timezone.now()
-                )
-        except IntegrityError:  # the same browser completed two logins at once
-            return
-        _keep_most_recent(user_id=user.pk)
+    # One INSERT … ON CONFLICT DO NOTHING: the same browser may complete two logins at once.
+    LoginThrottle.objects.bulk_create(
+        [LoginThrottle(key=device.throttle_key, failure_count=0, updated_at=timezone.now())],
+        ignore_conflicts=True,
+    )
+    _keep_most_recent(user_id=user.pk)
 
 
 def _keep_most_recent(*, user_id: int) -> None:
     """Forget the account's trusted browsers beyond the MAX_TRUSTED most recently used (a row's
-    `updated_at` moves with each password step from it)."""
+    `updated_at` moves with each password step from it), in one DELETE."""
     rows = LoginThrottle.objects.filter(key__startswith=_prefix(user_id))
-    old = rows.order_by("-updated_at", "-pk").values_list("pk", flat=True)[MAX_TRUSTED:]
-    if stale := list(old):
-        LoginThrottle.objects.filter(pk__in=stale).delete()
+    recent = rows.order_by("-updated_at", "-pk").values("pk")[:MAX_TRUSTED]
+    rows.exclude(pk__in=Subquery(recent)).delete()
 
 
 def forget(*, request: HttpRequest, user: Any, keep_this_browser: bool) -> None:

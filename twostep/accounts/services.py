@@ -138,7 +138,8 @@ def _reserve_attempt(keys: list[_Key], *, now) -> timedelta | None:
     with transaction.atomic():
         locked = LoginThrottle.objects.select_for_update().filter(key__in=[k.key for k in keys])
         rows = {t.key: t for t in locked.order_by("key")}
-        reserved = [(k, rows.get(k.key) or _locked_row(k, now=now)) for k in keys if k.reserved]
+        # A key missing from `rows` has no row: create it, no second look (_first_failure).
+        reserved = [(k, rows.get(k.key) or _first_failure(k, now=now)) for k in keys if k.reserved]
         waits = [
             t.next_try_at - now
             for t in (*rows.values(), *(row for _, row in reserved))
@@ -164,6 +165,12 @@ def _locked_row(key: _Key, *, now) -> LoginThrottle | None:
     row = LoginThrottle.objects.select_for_update().filter(key=key.key).first()
     if row is not None:
         return row
+    return _first_failure(key, now=now)
+
+
+def _first_failure(key: _Key, *, now) -> LoginThrottle | None:
+    """Create the key's row with its first failure counted (None), or, when a concurrent
+    attempt created it meanwhile, return that row locked."""
     try:
         with transaction.atomic():
             LoginThrottle.objects.create(key=key.key, failure_count=1, updated_at=now)
