@@ -10,11 +10,11 @@ from django.urls import reverse
 from tests.conftest import PASSWORD
 from tests.recovery.conftest import (
     ORGANIZATION,
+    confirm_on_page,
     emails_to,
     file_request,
     last_email_path,
     mailed_path,
-    open_link,
 )
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
@@ -82,10 +82,12 @@ def test_request_opens_a_case_awaiting_confirmation(client, ada):
     assert case.account == ada
     assert case.status == RecoveryCase.Status.AWAITING_CONFIRMATION
     assert case.source == RecoveryCase.Source.WEB
-    assert (case.claimed_name, case.claimed_organizations) == ("Ada Lovelace", ORGANIZATION)
-    assert case.explanation == "I lost my phone"
-    assert case.mailbox_confirmed_at is None
     request = RecoveryRequest.objects.get()
+    assert (request.claimed_name, request.claimed_organizations) == ("Ada Lovelace", ORGANIZATION)
+    assert request.explanation == "I lost my phone"
+    # Not the person's words until the owner confirms the request from their mailbox.
+    assert (case.claimed_name, case.claimed_organizations, case.explanation) == ("", "", "")
+    assert case.mailbox_confirmed_at is None
     assert (request.case, request.ip, request.outcome) == (case, "203.0.113.5", "opened a case")
     assert SecurityEvent.objects.filter(type=SecurityEvent.Type.RECOVERY_REQUESTED).count() == 1
 
@@ -116,7 +118,7 @@ def test_confirm_link_shows_a_button_and_get_changes_nothing(client, case):
 def test_posting_the_confirm_link_proves_the_mailbox(client, case, frozen):
     path = last_email_path("ada@example.com", "recovery:confirm")
 
-    page = client.post(open_link(client, path))
+    page = confirm_on_page(client, path)
 
     assert page.status_code == 200
     assert "your request is confirmed" in page.text
@@ -278,7 +280,7 @@ def test_a_repeated_request_keeps_the_links_the_owner_already_holds(client, case
     assert mailed_path(again, "recovery:confirm") == confirm
     assert mailed_path(again, "recovery:case") == case_link
     assert client.get(case_link, follow=True).status_code == 200
-    client.post(open_link(client, confirm))
+    confirm_on_page(client, confirm)
     case.refresh_from_db()
     assert case.mailbox_confirmed
 

@@ -34,16 +34,15 @@ def record_case_event(
     )
 
 
-def open_case(*, account: User, source: str, claim: Claim, now) -> RecoveryCase:
+def open_case(*, account: User, source: str, now) -> RecoveryCase:
+    """A new case for `account`, awaiting its mailbox. It holds none of the request's words:
+    they are a claim until the owner confirms the request (services.confirm_mailbox)."""
     case = RecoveryCase.objects.create(
         account=account,
         link_salt=secrets.token_hex(16),
         source=source,
         status=RecoveryCase.Status.AWAITING_CONFIRMATION,
         claimed_email=account.email,
-        claimed_name=claim.name[:200],
-        claimed_organizations=claim.organizations,
-        explanation=claim.explanation,
         created_at=now,
         updated_at=now,
     )

@@ -36,6 +36,7 @@ MAX_LINK_MAILS_PER_CASE = 3
 MAX_CLAIMS_PER_CASE = 20
 RATE_WINDOW = timedelta(hours=1)
 RECEIVED = "received"
+OPENED = "opened a case"
 UNVERIFIED_CLAIM = "unverified claim on the open case"
 RATE_LIMITED = "rate limited"
 SAME_ANSWER = (
@@ -114,14 +115,9 @@ def _act_for(account: User, request: RecoveryRequest) -> None:
         .first()
     )
     if case is None:
-        claim = Claim(
-            email=request.claimed_email,
-            name=request.claimed_name,
-            organizations=request.claimed_organizations,
-            explanation=request.explanation,
-        )
-        case = open_case(account=account, source=request.source, claim=claim, now=now)
-        request.outcome = "opened a case"
+        # Even the opening request is only a claim until the owner confirms it (cases.py).
+        case = open_case(account=account, source=request.source, now=now)
+        request.outcome = OPENED
     elif case.requests.filter(created_at__gte=since, outcome=UNVERIFIED_CLAIM).count() < (
         MAX_CLAIMS_PER_CASE
     ):
@@ -138,3 +134,16 @@ def _act_for(account: User, request: RecoveryRequest) -> None:
     request.save(update_fields=["outcome", "case", "mailed_links"])
     if request.mailed_links:
         send_links(case)
+
+
+# The owner is shown at most this many of the requests on their case when confirming.
+MAX_REQUESTS_SHOWN = 10
+
+
+def requests_to_confirm(case: RecoveryCase) -> list[RecoveryRequest]:
+    """The requests the owner may recognise as theirs on the confirm page, oldest first:
+    the one that opened the case and the most recent claims after it."""
+    kept = case.requests.filter(outcome__in=(OPENED, UNVERIFIED_CLAIM))
+    opening = list(kept.order_by("created_at", "id")[:1])
+    latest = list(kept.exclude(pk__in=[r.pk for r in opening]).order_by("-created_at", "-id"))
+    return opening + latest[: MAX_REQUESTS_SHOWN - 1][::-1]

@@ -36,6 +36,8 @@ class RecoveryCase(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.NEW)
     claimed_email = models.EmailField()
+    # The person's words: copied from the request the owner confirmed as theirs through the
+    # mailed confirm link (RecoveryRequest.verified_at), blank until then.
     claimed_name = models.CharField(max_length=200, blank=True)
     claimed_organizations = models.TextField(blank=True)
     explanation = models.TextField(blank=True)
@@ -122,6 +124,9 @@ class RecoveryRequest(models.Model):
     sender = models.CharField(max_length=300, blank=True)
     # Whether this request mailed the case's links (counted for MAX_LINK_MAILS_PER_CASE).
     mailed_links = models.BooleanField(default=False)
+    # When the owner, through the confirm link mailed to the account, said this request is
+    # theirs: only then is its text the person's words.
+    verified_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=200)
     case = models.ForeignKey(
         RecoveryCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
@@ -141,6 +146,8 @@ class RecoveryRequest(models.Model):
     @property
     def origin(self) -> str:
         """Where it came from, as far as we can tell: the client's IP or the From header."""
+        if self.source == RecoveryCase.Source.CHAT:
+            return self.sender
         if self.ip:
             return f"IP {self.ip}"
         return f"From: {self.sender}" if self.sender else "unknown"
