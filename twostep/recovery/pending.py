@@ -43,9 +43,10 @@ def _rewrite(account: Any, change) -> None:
             row = UserSession.objects.filter(session_key=key)
             if row.filter(session_data=text).update(session_data=store.encode(data)):
                 break
-            text = row.values_list("session_data", flat=True).first()
-            if text is None:  # the session ended meanwhile
+            current = row.values_list("session_data", flat=True).first()
+            if current is None:  # the session ended meanwhile
                 break
+            text = current
 
 
 def mark_owner_sessions(case: RecoveryCase) -> None:
