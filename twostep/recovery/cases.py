@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from twostep.accounts.models import User
@@ -49,6 +50,31 @@ def open_case(*, account: User, source: str, now) -> RecoveryCase:
     Conversation.objects.create(case=case, created_at=now, updated_at=now)
     record_case_event(SecurityEvent.Type.RECOVERY_REQUESTED, case=case, actor=None, source=source)
     return case
+
+
+def open_or_join(*, account: User, source: str, now) -> tuple[RecoveryCase, bool]:
+    """The account's open case, locked, or a new one: (case, whether this opened it).
+
+    Callers first lock the account's row (lock_account), so requests for one account take
+    turns; the constraint one_open_case_per_account backs that up: should another path
+    open a case meanwhile, the IntegrityError means this joins that case.
+    """
+    open_cases = RecoveryCase.objects.select_for_update().filter(
+        account=account, status__in=RecoveryCase.OPEN
+    )
+    existing = open_cases.first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return open_case(account=account, source=source, now=now), True
+    except IntegrityError:
+        return open_cases.get(), False
+
+
+def lock_account(email: str) -> User | None:
+    """The active account with this address, its row locked until the transaction ends."""
+    return User.objects.select_for_update().filter(email=email, is_active=True).first()
 
 
 def case_conversation(case: RecoveryCase) -> Conversation:

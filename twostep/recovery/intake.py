@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from twostep.accounts.models import User, normalize_email
 
-from .cases import Claim, open_case, send_links
+from .cases import Claim, lock_account, open_or_join, send_links
 from .models import RecoveryCase, RecoveryRequest
 
 # Requests from one client IP within RATE_WINDOW that are acted on; more are recorded as
@@ -93,11 +93,7 @@ def _process(pk: int) -> bool:
         # The account's row lock makes requests for one account (a double click, the
         # form and an email at once) take turns, so each one's counts and open-case
         # lookup see the others' rows: one case, and no more than the limits.
-        account = (
-            User.objects.select_for_update()
-            .filter(email=request.claimed_email, is_active=True)
-            .first()
-        )
+        account = lock_account(request.claimed_email)
         if account is None:
             request.outcome = "no account for this address"
             request.save(update_fields=["outcome"])
@@ -109,14 +105,9 @@ def _process(pk: int) -> bool:
 def _act_for(account: User, request: RecoveryRequest) -> None:
     now = timezone.now()
     since = now - RATE_WINDOW
-    case = (
-        RecoveryCase.objects.select_for_update()
-        .filter(account=account, status__in=RecoveryCase.OPEN)
-        .first()
-    )
-    if case is None:
-        # Even the opening request is only a claim until the owner confirms it (cases.py).
-        case = open_case(account=account, source=request.source, now=now)
+    # Even the opening request is only a claim until the owner confirms it (services.py).
+    case, opened = open_or_join(account=account, source=request.source, now=now)
+    if opened:
         request.outcome = OPENED
     elif case.requests.filter(created_at__gte=since, outcome=UNVERIFIED_CLAIM).count() < (
         MAX_CLAIMS_PER_CASE

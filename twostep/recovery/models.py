@@ -93,6 +93,16 @@ class RecoveryCase(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "-created_at"], name="case_queue")]
+        constraints = [
+            # One open case per account, whichever path opens it (cases.open_or_join).
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(
+                    status__in=["new", "awaiting_confirmation", "in_verification", "approved"]
+                ),
+                name="one_open_case_per_account",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Case #{self.pk} ({self.claimed_email}, {self.get_status_display()})"

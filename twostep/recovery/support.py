@@ -20,8 +20,9 @@ from twostep.organizations.models import Membership
 
 from .cases import (
     case_conversation,
+    lock_account,
     notify_support_message,
-    open_case,
+    open_or_join,
     record_case_event,
     send_links,
 )
@@ -219,19 +220,20 @@ def reply_in_conversation(*, actor: User, conversation: Conversation, body: str)
 
 
 def open_case_from_chat(*, actor: User, conversation: Conversation, note: str) -> RecoveryCase:
-    """Support opens a case for the person in a chat. The case still needs the mailbox
-    confirmation and the checklist: a chat message alone never resets anything."""
+    """Support opens a case for the person in a chat, or returns their open case. The case
+    still needs the mailbox confirmation and the checklist: a chat message alone never
+    resets anything. The account's row lock orders this with the intake (one open case)."""
     person = conversation.user
     if person is None:
         raise RecoveryError("This conversation already belongs to a case.")
     if person.pk == actor.pk:
         raise RecoveryError("You cannot open a case about your own account.")
-    existing = RecoveryCase.objects.filter(account=person, status__in=RecoveryCase.OPEN).first()
-    if existing is not None:
-        return existing
     now = timezone.now()
     with transaction.atomic():
-        case = open_case(account=person, source=RecoveryCase.Source.CHAT, now=now)
+        lock_account(person.email)
+        case, opened = open_or_join(account=person, source=RecoveryCase.Source.CHAT, now=now)
+        if not opened:
+            return case
         # The agent's note of what was said in the chat is a claim like any request: the
         # owner confirms it (or not) from their mailbox.
         RecoveryRequest.objects.create(
