@@ -268,7 +268,8 @@ def test_pipe_command_keeps_an_oversized_message_as_rejected(db):
 
     request = RecoveryRequest.objects.get()
     assert output.strip().endswith("rejected: larger than 256 KB")
-    assert len(request.raw_message) == inbound.MAX_MESSAGE_BYTES
+    # Only its beginning is kept: refused mail cannot fill the disk.
+    assert len(request.raw_message) == intake.REFUSED_TEXT_LIMIT
     assert not RecoveryCase.objects.exists()
 
 
@@ -338,3 +339,35 @@ def test_a_second_email_joins_the_open_case(ada):
     assert second.outcome == intake.UNVERIFIED_CLAIM
     assert RecoveryCase.objects.count() == 1
     assert second.raw_message.endswith("Any news? I still cannot log in.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_smtp_listener_records_the_sending_clients_address(smtp_listener, make_user, settings):
+    settings.TWOSTEP_INBOUND_SMTP_RELAYS = []  # 127.0.0.1 is a client, not our relay
+    make_user()
+
+    with smtplib.SMTP("127.0.0.1", smtp_listener, timeout=10) as smtp:
+        smtp.sendmail("ada@example.com", [SUPPORT], PLAIN)
+
+    request = RecoveryRequest.objects.get()
+    assert request.ip == "127.0.0.1"
+    assert request.origin.startswith("IP 127.0.0.1, From: ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_smtp_listener_does_not_count_its_relays_address(smtp_listener, make_user):
+    make_user()  # the default relays: the MTA on this machine hands the mail over
+
+    with smtplib.SMTP("127.0.0.1", smtp_listener, timeout=10) as smtp:
+        smtp.sendmail("ada@example.com", [SUPPORT], PLAIN)
+
+    assert RecoveryRequest.objects.get().ip is None
+
+
+def test_the_per_ip_limit_counts_inbound_mail(ada):
+    for _ in range(intake.MAX_REQUESTS_PER_IP):
+        inbound.receive(message("I lost my phone"), ip="203.0.113.25")
+
+    refused = inbound.receive(message("I lost my phone"), ip="203.0.113.25")
+
+    assert refused.outcome == intake.RATE_LIMITED

@@ -7,9 +7,10 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, at_once
 from tests.recovery.conftest import (
     ORGANIZATION,
+    claim,
     confirm_on_page,
     emails_to,
     file_request,
@@ -192,6 +193,50 @@ def test_eleventh_request_from_one_ip_within_an_hour_opens_nothing(ada):
     assert OutgoingEmail.objects.count() == 0
 
     assert file_request(ip="198.51.100.1") is not None
+
+
+def test_a_refused_request_is_stored_cut_short(ada):
+    for n in range(intake.MAX_REQUESTS_PER_IP):
+        file_request(ip="203.0.113.9", email=f"stranger{n}@example.com")
+
+    file_request(ip="203.0.113.9", explanation="x" * 5000, organizations="y" * 1000)
+
+    refused = RecoveryRequest.objects.order_by("-id")[0]
+    assert refused.outcome == intake.RATE_LIMITED
+    assert len(refused.explanation) == len(refused.claimed_organizations) == 500
+
+
+def test_requests_refused_for_their_case_count_toward_the_ip_limit(ada, monkeypatch):
+    monkeypatch.setattr(intake, "MAX_CLAIMS_PER_CASE", 1)
+    file_request(ip="198.51.100.1")  # opens Ada's case
+    file_request(ip="198.51.100.2")  # the one claim the case keeps this hour
+
+    for _ in range(intake.MAX_REQUESTS_PER_IP):
+        file_request(ip="203.0.113.9", explanation="z" * 5000)
+
+    outcomes = RecoveryRequest.objects.filter(ip="203.0.113.9").values_list("outcome", flat=True)
+    assert set(outcomes) == {intake.CLAIMS_LIMITED}
+    assert all(
+        len(text) <= 500
+        for text in RecoveryRequest.objects.filter(ip="203.0.113.9").values_list(
+            "explanation", flat=True
+        )
+    )
+    file_request(ip="203.0.113.9")
+    assert RecoveryRequest.objects.order_by("-id")[0].outcome == intake.RATE_LIMITED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_requests_from_one_ip_pass_the_limit_only_as_often_as_it_allows(make_user):
+    make_user()
+
+    def submit() -> None:
+        intake.submit_request(source=RecoveryCase.Source.WEB, claim=claim(), ip="203.0.113.9")
+
+    assert at_once(*[submit] * (2 * intake.MAX_REQUESTS_PER_IP)) == []
+    outcomes = list(RecoveryRequest.objects.values_list("outcome", flat=True))
+    assert outcomes.count(intake.RECEIVED) == intake.MAX_REQUESTS_PER_IP
 
 
 def test_rate_limited_request_gets_the_same_answer(client, ada):

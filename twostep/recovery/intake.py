@@ -19,7 +19,7 @@ hour, so a flood is not support's reading.
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from twostep.accounts.models import User, normalize_email
@@ -39,6 +39,10 @@ RECEIVED = "received"
 OPENED = "opened a case"
 UNVERIFIED_CLAIM = "unverified claim on the open case"
 RATE_LIMITED = "rate limited"
+CLAIMS_LIMITED = "refused: too many claims on the case this hour"
+# What is kept of each text field of a refused request: enough to see what it was, too
+# little for a flood to fill the disk.
+REFUSED_TEXT_LIMIT = 500
 SAME_ANSWER = (
     "If this address belongs to an account, we have sent it a link to confirm the request."
 )
@@ -51,7 +55,7 @@ def submit_request(
 
     Whatever the address, the same statements run and the person is told the same thing
     (SAME_ANSWER). Only the per-IP limit is judged here; it marks the request "rate
-    limited", which the worker leaves alone.
+    limited", stored cut short (REFUSED_TEXT_LIMIT), which the worker leaves alone.
     """
     now = timezone.now()
     request = RecoveryRequest(
@@ -67,11 +71,30 @@ def submit_request(
         created_at=now,
     )
     with transaction.atomic():
-        recent = RecoveryRequest.objects.filter(created_at__gte=now - RATE_WINDOW, ip=ip)
-        if ip and recent.exclude(outcome=RATE_LIMITED).count() >= MAX_REQUESTS_PER_IP:
-            request.outcome = RATE_LIMITED
+        if ip:
+            _lock_ip(ip)
+            # Every request from the IP counts but those it was refused: a request the
+            # worker refused for its case was still acted on.
+            recent = RecoveryRequest.objects.filter(created_at__gte=now - RATE_WINDOW, ip=ip)
+            if recent.exclude(outcome=RATE_LIMITED).count() >= MAX_REQUESTS_PER_IP:
+                request.outcome = RATE_LIMITED
+                _cut_short(request)
         request.save()
     return request
+
+
+def _lock_ip(ip: str) -> None:
+    """Requests from one IP take turns between counting and inserting, so parallel ones
+    cannot all pass a count none of them is in yet. PostgreSQL: a transaction-scoped
+    advisory lock on the address; SQLite's IMMEDIATE transactions already take turns."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"recovery-ip:{ip}"])
+
+
+def _cut_short(request: RecoveryRequest) -> None:
+    for field in ("claimed_organizations", "explanation", "raw_message"):
+        setattr(request, field, getattr(request, field)[:REFUSED_TEXT_LIMIT])
 
 
 def process_requests(*, batch: int = 50) -> int:
@@ -116,13 +139,23 @@ def _act_for(account: User, request: RecoveryRequest) -> None:
         RecoveryCase.objects.filter(pk=case.pk).update(updated_at=now)
         request.outcome = UNVERIFIED_CLAIM
     else:
-        request.outcome = RATE_LIMITED
+        request.outcome = CLAIMS_LIMITED
+        _cut_short(request)
     request.case = case
     request.mailed_links = not case.mailbox_confirmed and (
         case.requests.filter(created_at__gte=since, mailed_links=True).count()
         < MAX_LINK_MAILS_PER_CASE
     )
-    request.save(update_fields=["outcome", "case", "mailed_links"])
+    request.save(
+        update_fields=[
+            "outcome",
+            "case",
+            "mailed_links",
+            "claimed_organizations",
+            "explanation",
+            "raw_message",
+        ]
+    )
     if request.mailed_links:
         send_links(case)
 

@@ -158,9 +158,9 @@ class RecoveryRequest(models.Model):
         """Where it came from, as far as we can tell: the client's IP or the From header."""
         if self.source == RecoveryCase.Source.CHAT:
             return self.sender
-        if self.ip:
-            return f"IP {self.ip}"
-        return f"From: {self.sender}" if self.sender else "unknown"
+        parts = [f"IP {self.ip}"] if self.ip else []
+        parts += [f"From: {self.sender}"] if self.sender else []
+        return ", ".join(parts) or "unknown"
 
 
 class Vouch(models.Model):
