@@ -20,10 +20,12 @@ hour, so a flood is not support's reading.
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from twostep.accounts.models import User, normalize_email
 
+from . import attempts
 from .cases import Claim, lock_account, open_or_join, send_links
 from .models import RecoveryCase, RecoveryRequest
 
@@ -39,6 +41,7 @@ RECEIVED = "received"
 OPENED = "opened a case"
 UNVERIFIED_CLAIM = "unverified claim on the open case"
 RATE_LIMITED = "rate limited"
+FAILED = "error: the worker failed on it 3 times"
 CLAIMS_LIMITED = "refused: too many claims on the case this hour"
 # What is kept of each text field of a refused request: enough to see what it was, too
 # little for a flood to fill the disk.
@@ -98,9 +101,22 @@ def _cut_short(request: RecoveryRequest) -> None:
 
 
 def process_requests(*, batch: int = 50) -> int:
-    """Act on received requests, oldest first. Returns how many. Run by the worker."""
+    """Act on received requests, oldest first. Returns how many. Run by the worker; a
+    request that fails is retried on later passes, then parked as FAILED (attempts.py)."""
     waiting = RecoveryRequest.objects.filter(outcome=RECEIVED).order_by("id")
-    return sum(_process(pk) for pk in list(waiting.values_list("pk", flat=True)[:batch]))
+    pks = list(waiting.values_list("pk", flat=True)[:batch])
+    return attempts.each(pks, _process, failed=_failed, what="recovery request")
+
+
+def _failed(pk: int) -> None:
+    # One conditional UPDATE: the CASE reads the count before this increment.
+    RecoveryRequest.objects.filter(pk=pk, outcome=RECEIVED).update(
+        attempts=F("attempts") + 1,
+        outcome=Case(
+            When(attempts__gte=attempts.MAX_ATTEMPTS - 1, then=Value(FAILED)),
+            default=F("outcome"),
+        ),
+    )
 
 
 def _process(pk: int) -> bool:

@@ -85,6 +85,9 @@ class RecoveryCase(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     reset_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Failed attempts of the worker at the due reset; at attempts.MAX_ATTEMPTS it stops
+    # trying and the case page says so.
+    reset_failures = models.PositiveSmallIntegerField(default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.TextField(blank=True)
     created_at = models.DateTimeField()
@@ -137,6 +140,8 @@ class RecoveryRequest(models.Model):
     # When the owner, through the confirm link mailed to the account, said this request is
     # theirs: only then is its text the person's words.
     verified_at = models.DateTimeField(null=True, blank=True)
+    # The worker's failed attempts at acting on it (attempts.MAX_ATTEMPTS, then "error").
+    attempts = models.PositiveSmallIntegerField(default=0)
     outcome = models.CharField(max_length=200)
     case = models.ForeignKey(
         RecoveryCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -21,6 +22,7 @@ from twostep.audit.services import record
 from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
+from . import attempts
 from .cases import record_case_event
 from .intake import process_requests, requests_to_confirm
 from .models import ManagerCancelLink, RecoveryCase, RecoveryRequest, Vouch
@@ -147,11 +149,17 @@ def perform_due_resets() -> int:
     """The worker's recovery pass: act on received requests (intake.process_requests),
     then carry out approved resets whose cooling-off has passed. Returns how many resets."""
     process_requests()
-    done = 0
-    due = RecoveryCase.objects.filter(status=Status.APPROVED, reset_due_at__lte=timezone.now())
-    for pk in due.values_list("pk", flat=True):
-        done += _perform_reset(pk)
-    return done
+    due = RecoveryCase.objects.filter(
+        status=Status.APPROVED,
+        reset_due_at__lte=timezone.now(),
+        reset_failures__lt=attempts.MAX_ATTEMPTS,
+    )
+    pks = list(due.values_list("pk", flat=True))
+    return attempts.each(pks, _perform_reset, failed=_reset_failed, what="due reset of case")
+
+
+def _reset_failed(pk: int) -> None:
+    RecoveryCase.objects.filter(pk=pk).update(reset_failures=F("reset_failures") + 1)
 
 
 def _perform_reset(pk: int) -> bool:

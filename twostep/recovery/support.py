@@ -27,7 +27,7 @@ from .cases import (
     send_links,
 )
 from .header_text import one_line
-from .intake import OPENED, UNVERIFIED_CLAIM
+from .intake import FAILED, OPENED, UNVERIFIED_CLAIM
 from .models import RecoveryCase, RecoveryRequest, Vouch
 from .services import MANAGER_DENIED, RecoveryError, Status, close_case
 
@@ -50,6 +50,11 @@ def unverified_claims(case: RecoveryCase) -> list[RecoveryRequest]:
             outcome__in=(OPENED, UNVERIFIED_CLAIM), verified_at__isnull=True
         ).order_by("-created_at", "-id")
     )
+
+
+def failed_requests(*, limit: int = 50) -> list[RecoveryRequest]:
+    """Requests the worker gave up on (intake.FAILED), newest first, for the console."""
+    return list(RecoveryRequest.objects.filter(outcome=FAILED).order_by("-created_at")[:limit])
 
 
 def verified_request(case: RecoveryCase) -> RecoveryRequest | None:
