@@ -950,3 +950,41 @@ def test_a_cancel_link_trades_its_token_for_the_session(client, approved_case):
 
     assert (response.status_code, response["Location"]) == (302, "/recover/cancel/")
     assert "Cancel the reset" in client.get("/recover/cancel/").text
+
+
+def support_notices(address: str) -> list[OutgoingEmail]:
+    return [e for e in emails_to(address) if e.subject == "Support wrote on your recovery request"]
+
+
+def test_several_support_messages_make_one_email_per_quarter_hour(
+    agent, ada, verified_case, frozen
+):
+    for body in ("First question.", "Second question.", "Third question."):
+        act(agent, verified_case, "message", body=body)
+
+    assert len(support_notices(ada.email)) == 1
+    deliver_due()
+    frozen.shift(14 * 60)
+    act(agent, verified_case, "message", body="Still there?")
+    assert len(support_notices(ada.email)) == 1
+    frozen.shift(2 * 60)
+    act(agent, verified_case, "message", body="Anyone?")
+    assert len(support_notices(ada.email)) == 2
+
+
+def test_no_new_support_email_while_the_last_one_is_unsent(agent, ada, verified_case, frozen):
+    act(agent, verified_case, "message", body="First question.")
+    frozen.shift(60 * 60)  # the SMTP server is down: nothing went out
+
+    act(agent, verified_case, "message", body="Second question.")
+
+    assert len(support_notices(ada.email)) == 1
+
+
+def test_no_support_email_once_the_case_link_has_expired(grace, ada, case, frozen):
+    decisions.reject(actor=grace, case=case, reason="not her")
+    frozen.shift(31 * DAY)
+
+    support.write_to_person(actor=grace, case=case, body="Are you still there?")
+
+    assert support_notices(ada.email) == []

@@ -3,6 +3,7 @@ to the account's own address. Shared by the intake (requests), support and the s
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -12,10 +13,14 @@ from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.chat.models import Conversation
+from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import queue_email
 
-from .links import case_link_token, site_link, token_hash
+from .links import CASE_LINK_DAYS_AFTER_CLOSE, case_link_token, site_link, token_hash
 from .models import RecoveryCase
+
+# At most one "support wrote on your case" email per case within this interval.
+NOTICE_INTERVAL = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -112,11 +117,28 @@ def send_links(case: RecoveryCase) -> None:
 
 def notify_support_message(case: RecoveryCase) -> None:
     """Tell the account's own address that support wrote on the case: the case link only,
-    never the text (the mailbox may be read by someone else; the page is the channel)."""
+    never the text (the mailbox may be read by someone else; the page is the channel).
+
+    At most one such email per case per NOTICE_INTERVAL, none while the last one is still
+    unsent (several messages make one email), and none once the case link has expired.
+    Call inside a transaction: the case row is locked so two messages at once mail once.
+    """
     if case.account is None:
         return
-    queue_email(
+    now = timezone.now()
+    if case.closed_at and case.closed_at <= now - timedelta(days=CASE_LINK_DAYS_AFTER_CLOSE):
+        return
+    locked = RecoveryCase.objects.select_for_update().get(pk=case.pk)
+    if locked.support_notice_at and locked.support_notice_at > now - NOTICE_INTERVAL:
+        return
+    last = locked.support_notice_email_id
+    if last and OutgoingEmail.objects.filter(pk=last, status=OutgoingEmail.Status.QUEUED).exists():
+        return
+    email = queue_email(
         to=case.account.email,
         template="recovery_support_message",
         context={"user": case.account, "case": case, "case_link": _current_link(case, "access")},
+    )
+    RecoveryCase.objects.filter(pk=case.pk).update(
+        support_notice_at=now, support_notice_email=email
     )

@@ -88,6 +88,12 @@ class RecoveryCase(models.Model):
     # Failed attempts of the worker at the due reset; at attempts.MAX_ATTEMPTS it stops
     # trying and the case page says so.
     reset_failures = models.PositiveSmallIntegerField(default=0)
+    # The last "support wrote on your case" email (cases.notify_support_message): at most
+    # one per NOTICE_INTERVAL, and none while it is still unsent.
+    support_notice_at = models.DateTimeField(null=True, blank=True)
+    support_notice_email = models.ForeignKey(
+        "mail.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.TextField(blank=True)
     created_at = models.DateTimeField()
