@@ -15,8 +15,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from twostep.text import one_line
+
 from .cases import Claim
-from .header_text import one_line
 from .intake import REFUSED_TEXT_LIMIT, submit_request
 from .models import RecoveryCase, RecoveryRequest
 

@@ -17,6 +17,7 @@ from twostep.chat import services as chat
 from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.organizations.models import Membership
+from twostep.text import one_line
 
 from .cases import (
     case_conversation,
@@ -26,7 +27,6 @@ from .cases import (
     record_case_event,
     send_links,
 )
-from .header_text import one_line
 from .intake import FAILED, OPENED, UNVERIFIED_CLAIM
 from .models import RecoveryCase, RecoveryRequest, Vouch
 from .services import MANAGER_DENIED, RecoveryError, Status, close_case
