@@ -262,6 +262,10 @@ if not TWOSTEP_MAIL_CLAIM_SECONDS > 0:  # renewed every third of it: no claim, n
 TWOSTEP_MAIL_RETRY_SECONDS = int(os.environ.get("TWOSTEP_MAIL_RETRY_SECONDS", str(3 * 86400)))
 # How long the state between a correct password and a correct code lives.
 TWOSTEP_PENDING_LOGIN_SECONDS = 300
+# Issue 7 (B, review): SMTP peers that relay mail to the support listener (a local MTA):
+# their address says nothing about the sender, so it is neither stored as the request's
+# origin nor counted against the per-IP limit. Any other peer's address is both.
+TWOSTEP_INBOUND_SMTP_RELAYS = env_list("TWOSTEP_INBOUND_SMTP_RELAYS", ["127.0.0.1", "::1"])
 # Issue 7 (C): hourly limits on sign-up and password-reset emails, per address and per
 # client IP (both kinds share them; past a limit the page answers the same, no email).
 TWOSTEP_EMAIL_PER_ADDRESS_HOUR = int(os.environ.get("TWOSTEP_EMAIL_PER_ADDRESS_HOUR", "3"))

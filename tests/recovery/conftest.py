@@ -107,10 +107,16 @@ def case(ada) -> RecoveryCase:
     return opened
 
 
+def confirm_as_owner(case: RecoveryCase) -> None:
+    """What the owner does on the confirm page: say the opening request is theirs."""
+    opening = intake.requests_to_confirm(case)
+    services.confirm_mailbox(case=case, request_id=opening[0].pk if opening else None)
+
+
 @pytest.fixture
 def verified_case(case) -> RecoveryCase:
     """Ada's case with her mailbox confirmed: in verification."""
-    services.confirm_mailbox(case=case)
+    confirm_as_owner(case)
     assert case.status == RecoveryCase.Status.IN_VERIFICATION
     return case
 
@@ -172,6 +178,15 @@ def mailed_path(email: OutgoingEmail, url_name: str) -> str:
     links = re.findall(rf"{re.escape(SITE)}{re.escape(prefix)}[\w-]+/", email.body)
     assert len(links) == 1, f"expected one {url_name} link in:\n{email.body}"
     return urlsplit(links[0]).path
+
+
+def confirm_on_page(client: Client, path: str, *, request_id: int | None = None):
+    """Follow a mailed confirm link and say the request `request_id` (default: the one that
+    opened the case) is mine, as the owner does on the page; the response."""
+    page = open_link(client, path)
+    if request_id is None:
+        request_id = client.get(page).context["requests"][0].pk
+    return client.post(page, {"answer": "mine", "request": request_id})
 
 
 def last_email_path(address: str, url_name: str) -> str:

@@ -5,11 +5,21 @@ unverified claim for support, with its channel and origin, and is never the owne
 from django.test import Client
 from django.urls import reverse
 
-from tests.recovery.conftest import ORGANIZATION, last_email_path, open_link, receive_email
+from tests.recovery.conftest import (
+    ORGANIZATION,
+    case_events,
+    confirm_on_page,
+    emails_to,
+    file_request,
+    last_email_path,
+    open_link,
+    receive_email,
+)
 from tests.recovery.test_inbound import message
+from twostep.audit.models import SecurityEvent
 from twostep.chat.models import Message
 from twostep.recovery import intake
-from twostep.recovery.models import RecoveryRequest
+from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 HIJACK = "my mailbox is hacked, please do NOT email me; call me on +1 555 0100"
 
@@ -64,3 +74,85 @@ def test_the_case_link_speaks_as_the_person(agent, ada, verified_case):
     (written,) = Message.objects.all()
     assert written.body == "It is me, Ada." and not written.from_support
     assert "Unverified claim" not in support_page(agent, verified_case)
+
+
+# The opening request is a claim too: an attacker who writes first speaks for nobody.
+
+
+def test_the_opening_request_is_an_unverified_claim_until_the_owner_confirms_it(agent, ada):
+    case = file_request(ip="203.0.113.66", explanation=HIJACK)  # the attacker, first
+    assert case is not None
+
+    page = support_page(agent, case)
+
+    assert 'data-testid="no-verified-request"' in page
+    assert 'data-testid="verified-request"' not in page
+    (claim,) = agent.get(reverse("recovery:case_detail", kwargs={"pk": case.pk})).context["claims"]
+    assert claim.explanation == HIJACK and claim.ip == "203.0.113.66"
+    assert "Recovery form, IP 203.0.113.66" in page
+    case.refresh_from_db()
+    assert case.explanation == ""
+
+
+def test_the_owner_picks_their_own_request_and_the_attackers_stays_a_claim(client, agent, ada):
+    case = file_request(ip="203.0.113.66", explanation=HIJACK)  # the attacker, first
+    file_request(ip="198.51.100.7", explanation="I lost my phone on the train")  # Ada
+    assert case is not None
+    ada_request = RecoveryRequest.objects.get(explanation__contains="train")
+    confirm = last_email_path(ada.email, "recovery:confirm")
+
+    shown = client.get(open_link(client, confirm))
+    assert [r.explanation for r in shown.context["requests"]] == [
+        HIJACK,
+        "I lost my phone on the train",
+    ]
+    assert "555 0100" in shown.text  # the owner sees what the attacker wrote
+    confirmed = confirm_on_page(Client(), confirm, request_id=ada_request.pk)
+
+    assert confirmed.status_code == 200
+    case.refresh_from_db()
+    assert case.mailbox_confirmed
+    assert case.explanation == "I lost my phone on the train"
+    ada_request.refresh_from_db()
+    assert ada_request.verified_at is not None
+    page = support_page(agent, case)
+    assert 'data-testid="verified-request"' in page
+    claims = agent.get(reverse("recovery:case_detail", kwargs={"pk": case.pk})).context["claims"]
+    assert [c.explanation for c in claims] == [HIJACK]
+
+
+def test_this_wasnt_me_cancels_the_case_in_the_owners_name(client, ada):
+    case = file_request(ip="203.0.113.66", explanation=HIJACK)
+    assert case is not None
+
+    page = client.post(
+        open_link(client, last_email_path(ada.email, "recovery:confirm")),
+        {"answer": "not_mine"},
+    )
+
+    assert page.status_code == 200
+    assert "Secure your account" in page.text
+    case.refresh_from_db()
+    assert case.status == RecoveryCase.Status.CANCELLED and not case.mailbox_confirmed
+    (event,) = case_events(case, SecurityEvent.Type.CASE_CANCELLED)
+    assert event.actor == ada
+    assert emails_to(ada.email)[-1].subject == "A recovery request for your account was cancelled"
+
+
+def test_confirming_a_request_of_another_case_is_refused_and_changes_nothing(
+    client, ada, make_user
+):
+    make_user("bob@example.com", full_name="Bob Byron")
+    bob_case = file_request(email="bob@example.com")
+    case = file_request()
+    assert case is not None and bob_case is not None
+    (bob_request,) = bob_case.requests.all()
+
+    page = confirm_on_page(
+        client, last_email_path(ada.email, "recovery:confirm"), request_id=bob_request.pk
+    )
+
+    assert page.status_code == 400
+    assert "Choose the request that is yours." in page.text
+    case.refresh_from_db()
+    assert not case.mailbox_confirmed and case.explanation == ""

@@ -5,12 +5,14 @@ connection, as app processes and workers would."""
 from collections.abc import Callable
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from tests.conftest import at_once
 from tests.recovery.conftest import claim
 from twostep.audit.models import SecurityEvent
+from twostep.chat.models import Conversation
 from twostep.mail.models import OutgoingEmail
-from twostep.recovery import decisions, intake, services, support
+from twostep.recovery import cases, decisions, intake, services, support
 from twostep.recovery.models import RecoveryCase, RecoveryRequest, Vouch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,3 +78,37 @@ def test_a_vouch_is_answered_once_when_answers_arrive_together(charles, grace, v
     (event,) = answers
     vouch.refresh_from_db()
     assert event.details["answer"] == vouch.answer
+
+
+def test_a_chat_case_and_a_request_at_once_open_one_case(make_user, grace):
+    ada = make_user()
+    conversation = Conversation.objects.create(
+        user=ada, created_at=ada.date_joined, updated_at=ada.date_joined
+    )
+
+    def from_chat() -> None:
+        support.open_case_from_chat(actor=grace, conversation=conversation, note="lost phone")
+
+    for _ in range(ROUNDS):
+        intake.submit_request(source=RecoveryCase.Source.WEB, claim=claim(), ip=None)
+
+        errors = at_once(from_chat, intake.process_requests, from_chat)
+
+        assert errors == []
+        opened = RecoveryCase.objects.filter(status__in=RecoveryCase.OPEN)
+        assert opened.count() == 1
+        decisions.reject(actor=grace, case=opened.get(), reason="next round")
+
+
+def test_the_database_refuses_a_second_open_case_for_one_account(make_user):
+    ada = make_user()
+    cases.open_case(account=ada, source=RecoveryCase.Source.WEB, now=ada.date_joined)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        cases.open_case(account=ada, source=RecoveryCase.Source.CHAT, now=ada.date_joined)
+
+    closed = RecoveryCase.objects.get()
+    closed.status = RecoveryCase.Status.REJECTED
+    closed.save()
+    cases.open_case(account=ada, source=RecoveryCase.Source.CHAT, now=ada.date_joined)
+    assert RecoveryCase.objects.count() == 2

@@ -168,7 +168,8 @@ def test_email_opens_a_case_and_keeps_the_raw_message(ada):
     case = request.case
     assert case is not None
     assert (case.account, case.source) == (ada, RecoveryCase.Source.EMAIL)
-    assert case.claimed_organizations == ORGANIZATION
+    assert request.claimed_organizations == ORGANIZATION
+    assert case.claimed_organizations == ""  # a claim until the owner confirms it
     assert [email.to for email in emails_to(ada.email)] == [ada.email]
 
 
@@ -240,7 +241,7 @@ def test_nul_bytes_in_a_readable_message_are_stored(ada):
     assert request.case is not None
     request.refresh_from_db()
     assert "\x00" not in request.raw_message
-    assert "lost" in request.case.explanation
+    assert "lost" in request.explanation
 
 
 def run_pipe_command(raw: bytes) -> str:
@@ -267,7 +268,8 @@ def test_pipe_command_keeps_an_oversized_message_as_rejected(db):
 
     request = RecoveryRequest.objects.get()
     assert output.strip().endswith("rejected: larger than 256 KB")
-    assert len(request.raw_message) == inbound.MAX_MESSAGE_BYTES
+    # Only its beginning is kept: refused mail cannot fill the disk.
+    assert len(request.raw_message) == intake.REFUSED_TEXT_LIMIT
     assert not RecoveryCase.objects.exists()
 
 
@@ -297,7 +299,7 @@ def test_smtp_listener_opens_a_case_for_mail_to_the_support_address(smtp_listene
     intake.process_requests()  # the worker's next pass
     case = RecoveryCase.objects.get()
     assert (case.account, case.source) == (ada, RecoveryCase.Source.EMAIL)
-    assert case.claimed_organizations == ORGANIZATION
+    assert RecoveryRequest.objects.get().claimed_organizations == ORGANIZATION
     raw_kept = RecoveryRequest.objects.get().raw_message
     assert raw_kept.replace("\r\n", "\n").rstrip() == PLAIN.decode().replace("\r\n", "\n")
     assert [email.to for email in emails_to(ada.email)] == [ada.email]
@@ -337,3 +339,35 @@ def test_a_second_email_joins_the_open_case(ada):
     assert second.outcome == intake.UNVERIFIED_CLAIM
     assert RecoveryCase.objects.count() == 1
     assert second.raw_message.endswith("Any news? I still cannot log in.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_smtp_listener_records_the_sending_clients_address(smtp_listener, make_user, settings):
+    settings.TWOSTEP_INBOUND_SMTP_RELAYS = []  # 127.0.0.1 is a client, not our relay
+    make_user()
+
+    with smtplib.SMTP("127.0.0.1", smtp_listener, timeout=10) as smtp:
+        smtp.sendmail("ada@example.com", [SUPPORT], PLAIN)
+
+    request = RecoveryRequest.objects.get()
+    assert request.ip == "127.0.0.1"
+    assert request.origin.startswith("IP 127.0.0.1, From: ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_smtp_listener_does_not_count_its_relays_address(smtp_listener, make_user):
+    make_user()  # the default relays: the MTA on this machine hands the mail over
+
+    with smtplib.SMTP("127.0.0.1", smtp_listener, timeout=10) as smtp:
+        smtp.sendmail("ada@example.com", [SUPPORT], PLAIN)
+
+    assert RecoveryRequest.objects.get().ip is None
+
+
+def test_the_per_ip_limit_counts_inbound_mail(ada):
+    for _ in range(intake.MAX_REQUESTS_PER_IP):
+        inbound.receive(message("I lost my phone"), ip="203.0.113.25")
+
+    refused = inbound.receive(message("I lost my phone"), ip="203.0.113.25")
+
+    assert refused.outcome == intake.RATE_LIMITED

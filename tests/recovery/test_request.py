@@ -7,14 +7,15 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, at_once
 from tests.recovery.conftest import (
     ORGANIZATION,
+    claim,
+    confirm_on_page,
     emails_to,
     file_request,
     last_email_path,
     mailed_path,
-    open_link,
 )
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
@@ -82,10 +83,12 @@ def test_request_opens_a_case_awaiting_confirmation(client, ada):
     assert case.account == ada
     assert case.status == RecoveryCase.Status.AWAITING_CONFIRMATION
     assert case.source == RecoveryCase.Source.WEB
-    assert (case.claimed_name, case.claimed_organizations) == ("Ada Lovelace", ORGANIZATION)
-    assert case.explanation == "I lost my phone"
-    assert case.mailbox_confirmed_at is None
     request = RecoveryRequest.objects.get()
+    assert (request.claimed_name, request.claimed_organizations) == ("Ada Lovelace", ORGANIZATION)
+    assert request.explanation == "I lost my phone"
+    # Not the person's words until the owner confirms the request from their mailbox.
+    assert (case.claimed_name, case.claimed_organizations, case.explanation) == ("", "", "")
+    assert case.mailbox_confirmed_at is None
     assert (request.case, request.ip, request.outcome) == (case, "203.0.113.5", "opened a case")
     assert SecurityEvent.objects.filter(type=SecurityEvent.Type.RECOVERY_REQUESTED).count() == 1
 
@@ -116,7 +119,7 @@ def test_confirm_link_shows_a_button_and_get_changes_nothing(client, case):
 def test_posting_the_confirm_link_proves_the_mailbox(client, case, frozen):
     path = last_email_path("ada@example.com", "recovery:confirm")
 
-    page = client.post(open_link(client, path))
+    page = confirm_on_page(client, path)
 
     assert page.status_code == 200
     assert "your request is confirmed" in page.text
@@ -190,6 +193,50 @@ def test_eleventh_request_from_one_ip_within_an_hour_opens_nothing(ada):
     assert OutgoingEmail.objects.count() == 0
 
     assert file_request(ip="198.51.100.1") is not None
+
+
+def test_a_refused_request_is_stored_cut_short(ada):
+    for n in range(intake.MAX_REQUESTS_PER_IP):
+        file_request(ip="203.0.113.9", email=f"stranger{n}@example.com")
+
+    file_request(ip="203.0.113.9", explanation="x" * 5000, organizations="y" * 1000)
+
+    refused = RecoveryRequest.objects.order_by("-id")[0]
+    assert refused.outcome == intake.RATE_LIMITED
+    assert len(refused.explanation) == len(refused.claimed_organizations) == 500
+
+
+def test_requests_refused_for_their_case_count_toward_the_ip_limit(ada, monkeypatch):
+    monkeypatch.setattr(intake, "MAX_CLAIMS_PER_CASE", 1)
+    file_request(ip="198.51.100.1")  # opens Ada's case
+    file_request(ip="198.51.100.2")  # the one claim the case keeps this hour
+
+    for _ in range(intake.MAX_REQUESTS_PER_IP):
+        file_request(ip="203.0.113.9", explanation="z" * 5000)
+
+    outcomes = RecoveryRequest.objects.filter(ip="203.0.113.9").values_list("outcome", flat=True)
+    assert set(outcomes) == {intake.CLAIMS_LIMITED}
+    assert all(
+        len(text) <= 500
+        for text in RecoveryRequest.objects.filter(ip="203.0.113.9").values_list(
+            "explanation", flat=True
+        )
+    )
+    file_request(ip="203.0.113.9")
+    assert RecoveryRequest.objects.order_by("-id")[0].outcome == intake.RATE_LIMITED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_requests_from_one_ip_pass_the_limit_only_as_often_as_it_allows(make_user):
+    make_user()
+
+    def submit() -> None:
+        intake.submit_request(source=RecoveryCase.Source.WEB, claim=claim(), ip="203.0.113.9")
+
+    assert at_once(*[submit] * (2 * intake.MAX_REQUESTS_PER_IP)) == []
+    outcomes = list(RecoveryRequest.objects.values_list("outcome", flat=True))
+    assert outcomes.count(intake.RECEIVED) == intake.MAX_REQUESTS_PER_IP
 
 
 def test_rate_limited_request_gets_the_same_answer(client, ada):
@@ -278,7 +325,7 @@ def test_a_repeated_request_keeps_the_links_the_owner_already_holds(client, case
     assert mailed_path(again, "recovery:confirm") == confirm
     assert mailed_path(again, "recovery:case") == case_link
     assert client.get(case_link, follow=True).status_code == 200
-    client.post(open_link(client, confirm))
+    confirm_on_page(client, confirm)
     case.refresh_from_db()
     assert case.mailbox_confirmed
 

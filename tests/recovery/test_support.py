@@ -19,6 +19,7 @@ from tests.recovery.conftest import (
     ORGANIZATION,
     approve_with_a_second_person,
     case_events,
+    confirm_as_owner,
     emails_to,
     file_request,
     last_email_path,
@@ -125,7 +126,7 @@ def test_queue_shows_each_open_case_with_status_age_and_assignee(agent, grace, m
     make_user("bob@example.com", full_name="Bob Byron")
     second = file_request(email="bob@example.com", name="Bob Byron")
     assert first is not None and second is not None
-    services.confirm_mailbox(case=second)
+    confirm_as_owner(second)
     support.assign(actor=grace, case=first)
 
     response = agent.get(QUEUE)
@@ -153,7 +154,7 @@ def test_case_page_compares_the_claim_with_the_account(client, grace, ada, froze
     frozen.shift(40 * 24 * 60 * 60)
     case = file_request(name="  ada   LOVELACE ", organizations="Analytical Engines, Evil Corp")
     assert case is not None
-    services.confirm_mailbox(case=case)
+    confirm_as_owner(case)
     agent = verified_session(client, grace)
 
     response = agent.get(case_url(case))
@@ -179,12 +180,13 @@ def test_case_page_compares_the_claim_with_the_account(client, grace, ada, froze
 def test_case_page_flags_a_name_that_does_not_match(agent, ada):
     case = file_request(name="Mallory Moriarty")
     assert case is not None
+    assert "not confirmed yet" in agent.get(case_url(case)).text
+    confirm_as_owner(case)
 
     response = agent.get(case_url(case))
 
     assert not response.context["comparison"].name_matches
     assert '<tr class="mismatch"><th>Name</th><td>Mallory Moriarty</td>' in response.text
-    assert "not confirmed yet" in response.text
 
 
 def test_case_page_never_shows_the_secret(agent, verified_case):
@@ -383,7 +385,7 @@ def test_agent_cannot_approve_a_case_about_their_own_account(agent, grace, make_
     make_user("ivan@example.com", full_name="Ivan", is_staff=True)  # another agent exists
     own = file_request(email=grace.email, name="Grace Hopper", organizations="")
     assert own is not None
-    services.confirm_mailbox(case=own)
+    confirm_as_owner(own)
     # Another agent did the checks; Grace still may not approve her own reset.
     RecoveryCase.objects.filter(pk=own.pk).update(check_name=True, check_organizations=True)
 
@@ -948,3 +950,41 @@ def test_a_cancel_link_trades_its_token_for_the_session(client, approved_case):
 
     assert (response.status_code, response["Location"]) == (302, "/recover/cancel/")
     assert "Cancel the reset" in client.get("/recover/cancel/").text
+
+
+def support_notices(address: str) -> list[OutgoingEmail]:
+    return [e for e in emails_to(address) if e.subject == "Support wrote on your recovery request"]
+
+
+def test_several_support_messages_make_one_email_per_quarter_hour(
+    agent, ada, verified_case, frozen
+):
+    for body in ("First question.", "Second question.", "Third question."):
+        act(agent, verified_case, "message", body=body)
+
+    assert len(support_notices(ada.email)) == 1
+    deliver_due()
+    frozen.shift(14 * 60)
+    act(agent, verified_case, "message", body="Still there?")
+    assert len(support_notices(ada.email)) == 1
+    frozen.shift(2 * 60)
+    act(agent, verified_case, "message", body="Anyone?")
+    assert len(support_notices(ada.email)) == 2
+
+
+def test_no_new_support_email_while_the_last_one_is_unsent(agent, ada, verified_case, frozen):
+    act(agent, verified_case, "message", body="First question.")
+    frozen.shift(60 * 60)  # the SMTP server is down: nothing went out
+
+    act(agent, verified_case, "message", body="Second question.")
+
+    assert len(support_notices(ada.email)) == 1
+
+
+def test_no_support_email_once_the_case_link_has_expired(grace, ada, case, frozen):
+    decisions.reject(actor=grace, case=case, reason="not her")
+    frozen.shift(31 * DAY)
+
+    support.write_to_person(actor=grace, case=case, body="Are you still there?")
+
+    assert support_notices(ada.email) == []

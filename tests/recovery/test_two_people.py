@@ -17,8 +17,9 @@ from tests.recovery.conftest import (
     open_link,
     verified_session,
 )
+from twostep.accounts.sessions import SessionStore
 from twostep.audit.models import SecurityEvent
-from twostep.recovery import decisions, services, support
+from twostep.recovery import decisions, pending, services, support
 from twostep.recovery.models import RecoveryCase
 
 Status = RecoveryCase.Status
@@ -131,3 +132,53 @@ def test_an_authenticated_page_stays_at_one_statement_with_a_pending_reset(
 
     with django_assert_num_queries(1):
         assert owner.get("/api/session/").status_code == 200
+
+
+# The pending-reset key goes into the owner's sessions without read-modify-write.
+
+
+def during_the_marking(monkeypatch, action) -> None:
+    """Run `action` once, between the moment the owner's sessions are read and written."""
+    decode = SessionStore.decode
+    done = []
+
+    def decode_then_act(self, session_data):
+        if not done:
+            done.append(True)
+            action()
+        return decode(self, session_data)
+
+    monkeypatch.setattr(SessionStore, "decode", decode_then_act)
+
+
+def test_a_session_ended_during_the_approval_neither_fails_nor_rolls_it_back(
+    monkeypatch, ada, grace, hedy, checked_case
+):
+    ended = verified_session(Client(), ada)
+    kept = verified_session(Client(), ada)
+    during_the_marking(monkeypatch, lambda: ended.logout())
+
+    approve_with_a_second_person(checked_case, grace, hedy)
+
+    checked_case.refresh_from_db()
+    assert checked_case.status == Status.APPROVED
+    assert 'data-testid="pending-reset"' in kept.get("/profile/").text
+
+
+def test_a_session_saved_by_the_owner_during_the_approval_keeps_their_data(
+    monkeypatch, ada, grace, hedy, checked_case
+):
+    owner = verified_session(Client(), ada)
+
+    def owner_request_saves_the_session() -> None:
+        session = owner.session
+        session["draft"] = "kept"
+        session.save()
+
+    during_the_marking(monkeypatch, owner_request_saves_the_session)
+
+    approve_with_a_second_person(checked_case, grace, hedy)
+
+    data = owner.session
+    assert data["draft"] == "kept"
+    assert pending.SESSION_KEY in data

@@ -3,18 +3,24 @@ to the account's own address. Shared by the intake (requests), support and the s
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.chat.models import Conversation
+from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import queue_email
 
-from .links import case_link_token, site_link, token_hash
+from .links import CASE_LINK_DAYS_AFTER_CLOSE, case_link_token, site_link, token_hash
 from .models import RecoveryCase
+
+# At most one "support wrote on your case" email per case within this interval.
+NOTICE_INTERVAL = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -34,22 +40,46 @@ def record_case_event(
     )
 
 
-def open_case(*, account: User, source: str, claim: Claim, now) -> RecoveryCase:
+def open_case(*, account: User, source: str, now) -> RecoveryCase:
+    """A new case for `account`, awaiting its mailbox. It holds none of the request's words:
+    they are a claim until the owner confirms the request (services.confirm_mailbox)."""
     case = RecoveryCase.objects.create(
         account=account,
         link_salt=secrets.token_hex(16),
         source=source,
         status=RecoveryCase.Status.AWAITING_CONFIRMATION,
         claimed_email=account.email,
-        claimed_name=claim.name[:200],
-        claimed_organizations=claim.organizations,
-        explanation=claim.explanation,
         created_at=now,
         updated_at=now,
     )
     Conversation.objects.create(case=case, created_at=now, updated_at=now)
     record_case_event(SecurityEvent.Type.RECOVERY_REQUESTED, case=case, actor=None, source=source)
     return case
+
+
+def open_or_join(*, account: User, source: str, now) -> tuple[RecoveryCase, bool]:
+    """The account's open case, locked, or a new one: (case, whether this opened it).
+
+    Callers first lock the account's row (lock_account), so requests for one account take
+    turns; the constraint one_open_case_per_account backs that up: should another path
+    open a case meanwhile, the IntegrityError means this joins that case.
+    """
+    open_cases = RecoveryCase.objects.select_for_update().filter(
+        account=account, status__in=RecoveryCase.OPEN
+    )
+    existing = open_cases.first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return open_case(account=account, source=source, now=now), True
+    except IntegrityError:
+        return open_cases.get(), False
+
+
+def lock_account(email: str) -> User | None:
+    """The active account with this address, its row locked until the transaction ends."""
+    return User.objects.select_for_update().filter(email=email, is_active=True).first()
 
 
 def case_conversation(case: RecoveryCase) -> Conversation:
@@ -87,11 +117,28 @@ def send_links(case: RecoveryCase) -> None:
 
 def notify_support_message(case: RecoveryCase) -> None:
     """Tell the account's own address that support wrote on the case: the case link only,
-    never the text (the mailbox may be read by someone else; the page is the channel)."""
+    never the text (the mailbox may be read by someone else; the page is the channel).
+
+    At most one such email per case per NOTICE_INTERVAL, none while the last one is still
+    unsent (several messages make one email), and none once the case link has expired.
+    Call inside a transaction: the case row is locked so two messages at once mail once.
+    """
     if case.account is None:
         return
-    queue_email(
+    now = timezone.now()
+    if case.closed_at and case.closed_at <= now - timedelta(days=CASE_LINK_DAYS_AFTER_CLOSE):
+        return
+    locked = RecoveryCase.objects.select_for_update().get(pk=case.pk)
+    if locked.support_notice_at and locked.support_notice_at > now - NOTICE_INTERVAL:
+        return
+    last = locked.support_notice_email_id
+    if last and OutgoingEmail.objects.filter(pk=last, status=OutgoingEmail.Status.QUEUED).exists():
+        return
+    email = queue_email(
         to=case.account.email,
         template="recovery_support_message",
         context={"user": case.account, "case": case, "case_link": _current_link(case, "access")},
+    )
+    RecoveryCase.objects.filter(pk=case.pk).update(
+        support_notice_at=now, support_notice_email=email
     )

@@ -2,7 +2,7 @@ from typing import cast
 
 from django import forms
 
-from .header_text import refuse_control_characters
+from twostep.text import refuse_control_characters
 
 
 class RecoveryRequestForm(forms.Form):

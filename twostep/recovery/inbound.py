@@ -15,9 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from twostep.text import one_line
+
 from .cases import Claim
-from .header_text import one_line
-from .intake import submit_request
+from .intake import REFUSED_TEXT_LIMIT, submit_request
 from .models import RecoveryCase, RecoveryRequest
 
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -36,16 +37,17 @@ class UnreadableMessage(Exception):
     pass
 
 
-def receive(raw: bytes) -> RecoveryRequest:
-    """Store and act on one inbound message. Never raises for bad input."""
+def receive(raw: bytes, *, ip: str | None = None) -> RecoveryRequest:
+    """Store and act on one inbound message (`ip`: the sending client's, when known).
+    Never raises for bad input."""
     text = _storable(raw[:MAX_MESSAGE_BYTES].decode("utf-8", errors="replace"))
     if len(raw) > MAX_MESSAGE_BYTES:
-        return _rejected(text, f"rejected: larger than {MAX_MESSAGE_BYTES // 1024} KB")
+        return _rejected(text, f"rejected: larger than {MAX_MESSAGE_BYTES // 1024} KB", ip)
     try:
         claim = parse(raw)
     except UnreadableMessage as error:
-        return _rejected(text, f"rejected: {error}")
-    return submit_request(source=RecoveryCase.Source.EMAIL, claim=claim, raw_message=text)
+        return _rejected(text, f"rejected: {error}", ip)
+    return submit_request(source=RecoveryCase.Source.EMAIL, claim=claim, raw_message=text, ip=ip)
 
 
 def _storable(text: str) -> str:
@@ -53,10 +55,12 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _rejected(raw_text: str, outcome: str) -> RecoveryRequest:
+def _rejected(raw_text: str, outcome: str, ip: str | None) -> RecoveryRequest:
+    """A refused message: only its beginning is kept, so a flood cannot fill the disk."""
     return RecoveryRequest.objects.create(
         source=RecoveryCase.Source.EMAIL,
-        raw_message=raw_text,
+        raw_message=raw_text[:REFUSED_TEXT_LIMIT],
+        ip=ip,
         outcome=outcome,
         created_at=timezone.now(),
     )

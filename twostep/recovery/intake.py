@@ -19,12 +19,14 @@ hour, so a flood is not support's reading.
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from twostep.accounts.models import User, normalize_email
 
-from .cases import Claim, open_case, send_links
+from . import attempts
+from .cases import Claim, lock_account, open_or_join, send_links
 from .models import RecoveryCase, RecoveryRequest
 
 # Requests from one client IP within RATE_WINDOW that are acted on; more are recorded as
@@ -36,8 +38,14 @@ MAX_LINK_MAILS_PER_CASE = 3
 MAX_CLAIMS_PER_CASE = 20
 RATE_WINDOW = timedelta(hours=1)
 RECEIVED = "received"
+OPENED = "opened a case"
 UNVERIFIED_CLAIM = "unverified claim on the open case"
 RATE_LIMITED = "rate limited"
+FAILED = "error: the worker failed on it 3 times"
+CLAIMS_LIMITED = "refused: too many claims on the case this hour"
+# What is kept of each text field of a refused request: enough to see what it was, too
+# little for a flood to fill the disk.
+REFUSED_TEXT_LIMIT = 500
 SAME_ANSWER = (
     "If this address belongs to an account, we have sent it a link to confirm the request."
 )
@@ -50,7 +58,7 @@ def submit_request(
 
     Whatever the address, the same statements run and the person is told the same thing
     (SAME_ANSWER). Only the per-IP limit is judged here; it marks the request "rate
-    limited", which the worker leaves alone.
+    limited", stored cut short (REFUSED_TEXT_LIMIT), which the worker leaves alone.
     """
     now = timezone.now()
     request = RecoveryRequest(
@@ -66,17 +74,49 @@ def submit_request(
         created_at=now,
     )
     with transaction.atomic():
-        recent = RecoveryRequest.objects.filter(created_at__gte=now - RATE_WINDOW, ip=ip)
-        if ip and recent.exclude(outcome=RATE_LIMITED).count() >= MAX_REQUESTS_PER_IP:
-            request.outcome = RATE_LIMITED
+        if ip:
+            _lock_ip(ip)
+            # Every request from the IP counts but those it was refused: a request the
+            # worker refused for its case was still acted on.
+            recent = RecoveryRequest.objects.filter(created_at__gte=now - RATE_WINDOW, ip=ip)
+            if recent.exclude(outcome=RATE_LIMITED).count() >= MAX_REQUESTS_PER_IP:
+                request.outcome = RATE_LIMITED
+                _cut_short(request)
         request.save()
     return request
 
 
+def _lock_ip(ip: str) -> None:
+    """Requests from one IP take turns between counting and inserting, so parallel ones
+    cannot all pass a count none of them is in yet. PostgreSQL: a transaction-scoped
+    advisory lock on the address; SQLite's IMMEDIATE transactions already take turns."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"recovery-ip:{ip}"])
+
+
+def _cut_short(request: RecoveryRequest) -> None:
+    for field in ("claimed_organizations", "explanation", "raw_message"):
+        setattr(request, field, getattr(request, field)[:REFUSED_TEXT_LIMIT])
+
+
 def process_requests(*, batch: int = 50) -> int:
-    """Act on received requests, oldest first. Returns how many. Run by the worker."""
+    """Act on received requests, oldest first. Returns how many. Run by the worker; a
+    request that fails is retried on later passes, then parked as FAILED (attempts.py)."""
     waiting = RecoveryRequest.objects.filter(outcome=RECEIVED).order_by("id")
-    return sum(_process(pk) for pk in list(waiting.values_list("pk", flat=True)[:batch]))
+    pks = list(waiting.values_list("pk", flat=True)[:batch])
+    return attempts.each(pks, _process, failed=_failed, what="recovery request")
+
+
+def _failed(pk: int) -> None:
+    # One conditional UPDATE: the CASE reads the count before this increment.
+    RecoveryRequest.objects.filter(pk=pk, outcome=RECEIVED).update(
+        attempts=F("attempts") + 1,
+        outcome=Case(
+            When(attempts__gte=attempts.MAX_ATTEMPTS - 1, then=Value(FAILED)),
+            default=F("outcome"),
+        ),
+    )
 
 
 def _process(pk: int) -> bool:
@@ -92,11 +132,7 @@ def _process(pk: int) -> bool:
         # The account's row lock makes requests for one account (a double click, the
         # form and an email at once) take turns, so each one's counts and open-case
         # lookup see the others' rows: one case, and no more than the limits.
-        account = (
-            User.objects.select_for_update()
-            .filter(email=request.claimed_email, is_active=True)
-            .first()
-        )
+        account = lock_account(request.claimed_email)
         if account is None:
             request.outcome = "no account for this address"
             request.save(update_fields=["outcome"])
@@ -108,20 +144,10 @@ def _process(pk: int) -> bool:
 def _act_for(account: User, request: RecoveryRequest) -> None:
     now = timezone.now()
     since = now - RATE_WINDOW
-    case = (
-        RecoveryCase.objects.select_for_update()
-        .filter(account=account, status__in=RecoveryCase.OPEN)
-        .first()
-    )
-    if case is None:
-        claim = Claim(
-            email=request.claimed_email,
-            name=request.claimed_name,
-            organizations=request.claimed_organizations,
-            explanation=request.explanation,
-        )
-        case = open_case(account=account, source=request.source, claim=claim, now=now)
-        request.outcome = "opened a case"
+    # Even the opening request is only a claim until the owner confirms it (services.py).
+    case, opened = open_or_join(account=account, source=request.source, now=now)
+    if opened:
+        request.outcome = OPENED
     elif case.requests.filter(created_at__gte=since, outcome=UNVERIFIED_CLAIM).count() < (
         MAX_CLAIMS_PER_CASE
     ):
@@ -129,12 +155,35 @@ def _act_for(account: User, request: RecoveryRequest) -> None:
         RecoveryCase.objects.filter(pk=case.pk).update(updated_at=now)
         request.outcome = UNVERIFIED_CLAIM
     else:
-        request.outcome = RATE_LIMITED
+        request.outcome = CLAIMS_LIMITED
+        _cut_short(request)
     request.case = case
     request.mailed_links = not case.mailbox_confirmed and (
         case.requests.filter(created_at__gte=since, mailed_links=True).count()
         < MAX_LINK_MAILS_PER_CASE
     )
-    request.save(update_fields=["outcome", "case", "mailed_links"])
+    request.save(
+        update_fields=[
+            "outcome",
+            "case",
+            "mailed_links",
+            "claimed_organizations",
+            "explanation",
+            "raw_message",
+        ]
+    )
     if request.mailed_links:
         send_links(case)
+
+
+# The owner is shown at most this many of the requests on their case when confirming.
+MAX_REQUESTS_SHOWN = 10
+
+
+def requests_to_confirm(case: RecoveryCase) -> list[RecoveryRequest]:
+    """The requests the owner may recognise as theirs on the confirm page, oldest first:
+    the one that opened the case and the most recent claims after it."""
+    kept = case.requests.filter(outcome__in=(OPENED, UNVERIFIED_CLAIM))
+    opening = list(kept.order_by("created_at", "id")[:1])
+    latest = list(kept.exclude(pk__in=[r.pk for r in opening]).order_by("-created_at", "-id"))
+    return opening + latest[: MAX_REQUESTS_SHOWN - 1][::-1]

@@ -16,7 +16,7 @@ from twostep.accounts.views import safe_next
 from twostep.chat import services as chat
 from twostep.chat.views import messages_json
 
-from . import cases, links, services
+from . import cases, intake, links, services
 from .models import RecoveryCase
 
 # A mailed link's token is exchanged for a session value at once and the browser sent to
@@ -54,15 +54,39 @@ def _invalid(request: HttpRequest) -> HttpResponse:
 
 
 def confirm(request: HttpRequest) -> HttpResponse:
-    """The account's mailbox proves the request: a button, so that mail scanners that open
-    links do not confirm on their own."""
+    """The account's mailbox proves a request: buttons, so that mail scanners that open
+    links do not confirm on their own.
+
+    The link is the same for every request on the case, and anyone can file one: so the
+    owner is shown what was received (the opening request and the latest claims) and
+    says which one is theirs, whose words then become the person's; or that none is,
+    which cancels the case in their name and tells them to secure their account.
+    """
     case = _linked_case(request, "confirm")
     if case is None:
         return _invalid(request)
+    error = ""
     if request.method == "POST":
-        services.confirm_mailbox(case=case)
-        return render(request, "recovery/confirmed.html", {"case": case})
-    return render(request, "recovery/confirm.html", {"case": case})
+        if request.POST.get("answer") == "not_mine":
+            services.disown(case=case)
+            return render(request, "recovery/disowned.html", {"case": case})
+        try:
+            services.confirm_mailbox(case=case, request_id=_request_id(request))
+        except services.RecoveryError as refused:
+            error = str(refused)
+        else:
+            return render(request, "recovery/confirmed.html", {"case": case})
+    return render(
+        request,
+        "recovery/confirm.html",
+        {"case": case, "requests": intake.requests_to_confirm(case), "error": error},
+        status=400 if error else 200,
+    )
+
+
+def _request_id(request: HttpRequest) -> int | None:
+    value = request.POST.get("request", "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
 
 
 def case_page(request: HttpRequest) -> HttpResponse:

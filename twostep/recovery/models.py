@@ -36,6 +36,8 @@ class RecoveryCase(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.NEW)
     claimed_email = models.EmailField()
+    # The person's words: copied from the request the owner confirmed as theirs through the
+    # mailed confirm link (RecoveryRequest.verified_at), blank until then.
     claimed_name = models.CharField(max_length=200, blank=True)
     claimed_organizations = models.TextField(blank=True)
     explanation = models.TextField(blank=True)
@@ -83,6 +85,15 @@ class RecoveryCase(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     reset_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Failed attempts of the worker at the due reset; at attempts.MAX_ATTEMPTS it stops
+    # trying and the case page says so.
+    reset_failures = models.PositiveSmallIntegerField(default=0)
+    # The last "support wrote on your case" email (cases.notify_support_message): at most
+    # one per NOTICE_INTERVAL, and none while it is still unsent.
+    support_notice_at = models.DateTimeField(null=True, blank=True)
+    support_notice_email = models.ForeignKey(
+        "mail.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.TextField(blank=True)
     created_at = models.DateTimeField()
@@ -91,6 +102,16 @@ class RecoveryCase(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "-created_at"], name="case_queue")]
+        constraints = [
+            # One open case per account, whichever path opens it (cases.open_or_join).
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(
+                    status__in=["new", "awaiting_confirmation", "in_verification", "approved"]
+                ),
+                name="one_open_case_per_account",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Case #{self.pk} ({self.claimed_email}, {self.get_status_display()})"
@@ -122,6 +143,11 @@ class RecoveryRequest(models.Model):
     sender = models.CharField(max_length=300, blank=True)
     # Whether this request mailed the case's links (counted for MAX_LINK_MAILS_PER_CASE).
     mailed_links = models.BooleanField(default=False)
+    # When the owner, through the confirm link mailed to the account, said this request is
+    # theirs: only then is its text the person's words.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # The worker's failed attempts at acting on it (attempts.MAX_ATTEMPTS, then "error").
+    attempts = models.PositiveSmallIntegerField(default=0)
     outcome = models.CharField(max_length=200)
     case = models.ForeignKey(
         RecoveryCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
@@ -141,9 +167,11 @@ class RecoveryRequest(models.Model):
     @property
     def origin(self) -> str:
         """Where it came from, as far as we can tell: the client's IP or the From header."""
-        if self.ip:
-            return f"IP {self.ip}"
-        return f"From: {self.sender}" if self.sender else "unknown"
+        if self.source == RecoveryCase.Source.CHAT:
+            return self.sender
+        parts = [f"IP {self.ip}"] if self.ip else []
+        parts += [f"From: {self.sender}"] if self.sender else []
+        return ", ".join(parts) or "unknown"
 
 
 class Vouch(models.Model):

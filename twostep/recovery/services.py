@@ -10,8 +10,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from twostep.accounts.models import User
 from twostep.accounts.sessions import end_all_sessions
@@ -20,34 +22,75 @@ from twostep.audit.services import record
 from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
+from . import attempts
 from .cases import record_case_event
-from .intake import process_requests
-from .models import ManagerCancelLink, RecoveryCase, Vouch
+from .intake import process_requests, requests_to_confirm
+from .models import ManagerCancelLink, RecoveryCase, RecoveryRequest, Vouch
 from .pending import clear_owner_sessions
 
 Status = RecoveryCase.Status
 MANAGER_DENIED = "a manager denied the person's identity"
+NOT_THE_OWNER = "the owner said the request was not theirs (confirm link)"
 
 
 class RecoveryError(Exception):
     """A support action that is not allowed in the case's state. The message says why."""
 
 
-def confirm_mailbox(*, case: RecoveryCase) -> None:
-    """The account's mailbox opened the link: the request is really from its owner's inbox."""
+def confirm_mailbox(*, case: RecoveryCase, request_id: int | None) -> None:
+    """The account's mailbox opened the confirm link and its owner said which request is
+    theirs (`request_id`, one of intake.requests_to_confirm): that request's words become
+    the person's (the case's name, organizations and explanation); the others stay claims.
+    `request_id` may be None only for a case with no request. Raises RecoveryError for a
+    request that is not one of the case's."""
     with transaction.atomic():
         locked = RecoveryCase.objects.select_for_update().get(pk=case.pk)
         if locked.mailbox_confirmed or not locked.is_open:
             return
+        choices = {r.pk: r for r in requests_to_confirm(locked)}
+        chosen = choices.get(request_id) if request_id is not None else None
+        if chosen is None and (choices or request_id is not None):
+            raise RecoveryError(gettext("Choose the request that is yours."))
         now = timezone.now()
+        if chosen is not None:
+            RecoveryRequest.objects.filter(pk=chosen.pk).update(verified_at=now)
+            locked.claimed_name = chosen.claimed_name
+            locked.claimed_organizations = chosen.claimed_organizations
+            locked.explanation = chosen.explanation
         locked.mailbox_confirmed_at = now
         locked.confirm_token_hash = ""
         if locked.status in (Status.NEW, Status.AWAITING_CONFIRMATION):
             locked.status = Status.IN_VERIFICATION
         locked.updated_at = now
         locked.save()
-        record_case_event(SecurityEvent.Type.RECOVERY_MAILBOX_CONFIRMED, case=locked, actor=None)
+        record_case_event(
+            SecurityEvent.Type.RECOVERY_MAILBOX_CONFIRMED,
+            case=locked,
+            actor=None,
+            confirmed_request=chosen.pk if chosen else None,
+        )
     case.refresh_from_db()
+
+
+def disown(*, case: RecoveryCase) -> bool:
+    """The owner, through the confirm link, says the request was not theirs: the case is
+    cancelled in their name and they are emailed. Returns whether it was still open."""
+    assert case.account is not None
+    with transaction.atomic():
+        cancelled = close_case(
+            case,
+            status=Status.CANCELLED,
+            actor=case.account,
+            reason=NOT_THE_OWNER,
+            event=SecurityEvent.Type.CASE_CANCELLED,
+        )
+        if cancelled:
+            queue_email(
+                to=case.account.email,
+                template="recovery_disowned",
+                context={"user": case.account, "case": case},
+            )
+    return cancelled
 
 
 def cancel(*, case: RecoveryCase, reason: str, actor: Any = None) -> bool:
@@ -106,11 +149,17 @@ def perform_due_resets() -> int:
     """The worker's recovery pass: act on received requests (intake.process_requests),
     then carry out approved resets whose cooling-off has passed. Returns how many resets."""
     process_requests()
-    done = 0
-    due = RecoveryCase.objects.filter(status=Status.APPROVED, reset_due_at__lte=timezone.now())
-    for pk in due.values_list("pk", flat=True):
-        done += _perform_reset(pk)
-    return done
+    due = RecoveryCase.objects.filter(
+        status=Status.APPROVED,
+        reset_due_at__lte=timezone.now(),
+        reset_failures__lt=attempts.MAX_ATTEMPTS,
+    )
+    pks = list(due.values_list("pk", flat=True))
+    return attempts.each(pks, _perform_reset, failed=_reset_failed, what="due reset of case")
+
+
+def _reset_failed(pk: int) -> None:
+    RecoveryCase.objects.filter(pk=pk).update(reset_failures=F("reset_failures") + 1)
 
 
 def _perform_reset(pk: int) -> bool:

@@ -18,14 +18,24 @@ class SupportMailHandler:
 
     async def handle_DATA(self, server, session, envelope):
         # The ORM is synchronous: run it in a worker thread, off the event loop.
-        await asyncio.to_thread(_store, envelope.original_content or envelope.content)
+        raw = envelope.original_content or envelope.content
+        await asyncio.to_thread(_store, raw, ip=sender_ip(session.peer))
         return "250 Message accepted"
 
 
-def _store(raw: bytes) -> None:
+def sender_ip(peer) -> str | None:
+    """The connecting client's address: where the message came from, unless it is a relay
+    of ours (TWOSTEP_INBOUND_SMTP_RELAYS), whose address says nothing about the sender."""
+    host = peer[0] if isinstance(peer, tuple) and peer else None
+    if not isinstance(host, str) or host in settings.TWOSTEP_INBOUND_SMTP_RELAYS:
+        return None
+    return host
+
+
+def _store(raw: bytes, *, ip: str | None) -> None:
     close_old_connections()
     try:
-        receive(raw)
+        receive(raw, ip=ip)
     finally:
         close_old_connections()
 

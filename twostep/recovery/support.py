@@ -17,17 +17,17 @@ from twostep.chat import services as chat
 from twostep.chat.models import Conversation
 from twostep.mail.services import queue_email
 from twostep.organizations.models import Membership
+from twostep.text import one_line
 
 from .cases import (
-    Claim,
     case_conversation,
+    lock_account,
     notify_support_message,
-    open_case,
+    open_or_join,
     record_case_event,
     send_links,
 )
-from .header_text import one_line
-from .intake import UNVERIFIED_CLAIM
+from .intake import FAILED, OPENED, UNVERIFIED_CLAIM
 from .models import RecoveryCase, RecoveryRequest, Vouch
 from .services import MANAGER_DENIED, RecoveryError, Status, close_case
 
@@ -42,9 +42,24 @@ def record_view(*, actor: User, case: RecoveryCase) -> None:
 
 
 def unverified_claims(case: RecoveryCase) -> list[RecoveryRequest]:
-    """Requests that arrived for the open case without proving the mailbox, newest first:
-    shown to support as claims with their channel and origin, never as the person's words."""
-    return list(case.requests.filter(outcome=UNVERIFIED_CLAIM).order_by("-created_at"))
+    """Every request on the case, the opening one included, that the owner has not confirmed
+    as theirs, newest first: shown to support as claims with their channel and origin, never
+    as the person's words."""
+    return list(
+        case.requests.filter(
+            outcome__in=(OPENED, UNVERIFIED_CLAIM), verified_at__isnull=True
+        ).order_by("-created_at", "-id")
+    )
+
+
+def failed_requests(*, limit: int = 50) -> list[RecoveryRequest]:
+    """Requests the worker gave up on (intake.FAILED), newest first, for the console."""
+    return list(RecoveryRequest.objects.filter(outcome=FAILED).order_by("-created_at")[:limit])
+
+
+def verified_request(case: RecoveryCase) -> RecoveryRequest | None:
+    """The request the owner confirmed as theirs, whose words are the case's; or None."""
+    return case.requests.filter(verified_at__isnull=False).first()
 
 
 def assign(*, actor: User, case: RecoveryCase) -> None:
@@ -210,20 +225,32 @@ def reply_in_conversation(*, actor: User, conversation: Conversation, body: str)
 
 
 def open_case_from_chat(*, actor: User, conversation: Conversation, note: str) -> RecoveryCase:
-    """Support opens a case for the person in a chat. The case still needs the mailbox
-    confirmation and the checklist: a chat message alone never resets anything."""
+    """Support opens a case for the person in a chat, or returns their open case. The case
+    still needs the mailbox confirmation and the checklist: a chat message alone never
+    resets anything. The account's row lock orders this with the intake (one open case)."""
     person = conversation.user
     if person is None:
         raise RecoveryError("This conversation already belongs to a case.")
     if person.pk == actor.pk:
         raise RecoveryError("You cannot open a case about your own account.")
-    existing = RecoveryCase.objects.filter(account=person, status__in=RecoveryCase.OPEN).first()
-    if existing is not None:
-        return existing
-    claim = Claim(email=person.email, name="", organizations="", explanation=note)
     now = timezone.now()
     with transaction.atomic():
-        case = open_case(account=person, source=RecoveryCase.Source.CHAT, claim=claim, now=now)
+        lock_account(person.email)
+        case, opened = open_or_join(account=person, source=RecoveryCase.Source.CHAT, now=now)
+        if not opened:
+            return case
+        # The agent's note of what was said in the chat is a claim like any request: the
+        # owner confirms it (or not) from their mailbox.
+        RecoveryRequest.objects.create(
+            source=RecoveryCase.Source.CHAT,
+            claimed_email=person.email,
+            explanation=note,
+            sender=f"support chat #{conversation.pk}, noted by {actor.email}"[:300],
+            outcome=OPENED,
+            case=case,
+            mailed_links=True,
+            created_at=now,
+        )
         record_case_event(
             SecurityEvent.Type.CHAT_CASE_OPENED,
             case=case,

@@ -17,7 +17,7 @@ from twostep.chat import services as chat
 from twostep.chat.views import messages_json
 from twostep.mfa.services import active_device
 
-from . import cases, decisions, intake, services, support
+from . import attempts, cases, decisions, intake, services, support
 from .access import mfa_login_required, support_required
 from .forms import (
     ApproveForm,
@@ -112,6 +112,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         {
             "section": "cases",
             "cases": cases,
+            "failed_requests": support.failed_requests(),
             "selected": selected,
             "now": timezone.now(),
             "filters": [("open", "Open")] + list(RecoveryCase.Status.choices),
@@ -138,6 +139,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": recent_for(account, limit=10) if account else [],
             "vouches": case.vouches.select_related("manager", "organization"),
             "claims": support.unverified_claims(case),
+            "verified_request": support.verified_request(case),
             "checklist_form": ChecklistForm(
                 initial={
                     "name_matches": case.check_name,
@@ -149,6 +151,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Two forms have a "reason" field: distinct ids keep each label on its own box.
             "approve_form": ApproveForm(auto_id="approve_%s"),
             "delay_hours": round(settings.TWOSTEP_RECOVERY_DELAY / 3600, 1),
+            "reset_parked": case.reset_failures >= attempts.MAX_ATTEMPTS,
             "reject_form": RejectForm(auto_id="reject_%s"),
             "conversation_messages": chat.messages_after(conversation.pk),
             "poll_url": reverse("recovery:support_case_messages", kwargs={"pk": case.pk}),

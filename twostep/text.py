@@ -1,5 +1,9 @@
 """Text that may end up in an email header (a name in a subject, a display name) must be
-one line: a CR or LF there makes Django refuse the whole message (BadHeaderError)."""
+one line: a CR or LF there makes Django refuse the whole message (BadHeaderError).
+
+Below every app (it imports only Django), so any form that takes a name can use
+`refuse_control_characters`: the recovery form, sign-up and the profile alike.
+"""
 
 import re
 
