@@ -4,8 +4,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from twostep.organizations.models import Membership
+from twostep.text import refuse_control_characters
 
-from .forms import refuse_control_characters
 from .models import User
 
 

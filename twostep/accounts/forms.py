@@ -1,24 +1,9 @@
-import unicodedata
-
 from django import forms
 from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
+
+from twostep.text import refuse_control_characters
 
 from .models import User
-
-LINE_SEPARATORS = {"\u2028", "\u2029"}
-
-
-def refuse_control_characters(value: str) -> None:
-    """A form validator for names: a clear error for a control character (category Cc, CR
-    and LF among them) or a line or paragraph separator, which would break an email header
-    the name ends up in. The same rule as recovery's validator of that name."""
-    if any(unicodedata.category(c) == "Cc" or c in LINE_SEPARATORS for c in value):
-        raise ValidationError(
-            _("Use letters, spaces and punctuation only: no line breaks or control characters."),
-            code="control_characters",
-        )
 
 
 class LoginForm(forms.Form):
