@@ -275,3 +275,23 @@ def test_trusted_browsers_share_one_allowance_of_free_tries(user, frozen):
     assert error_text(submit_password(browsers[0], user.email, "guess")) == (
         "Invalid email or password."
     )
+
+
+def test_a_browser_forgotten_after_its_cookie_was_checked_is_not_trusted_again(
+    user, frozen, monkeypatch
+):
+    """A password reset between the cookie check and the locked count must not bring the
+    forgotten browser's row back: the row is what makes a browser trusted."""
+    browser = known_browser(user)
+    checked = devices.trusted_device
+
+    def checked_then_forgotten(**kwargs):
+        device = checked(**kwargs)
+        LoginThrottle.objects.filter(key__startswith=f"device:{user.pk}:").delete()
+        return device
+
+    monkeypatch.setattr(devices, "trusted_device", checked_then_forgotten)
+    submit_password(browser, user.email, "wrong")
+
+    assert not LoginThrottle.objects.filter(key__startswith=f"device:{user.pk}:").exists()
+    assert LoginThrottle.objects.get(key=f"account:{user.email}").failure_count == 1

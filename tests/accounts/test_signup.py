@@ -7,7 +7,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher, check_password
 from django.test import Client
 
 from tests.accounts.login_steps import error_text, submit_password
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, at_once
 from twostep.accounts.models import User
 from twostep.accounts.tokens import signup_link
 from twostep.audit.models import SecurityEvent
@@ -301,3 +301,12 @@ def test_names_in_any_script_are_accepted(client, name):
     sign_up(client, full_name=name)
 
     assert User.objects.get(email="grace@example.com").full_name == name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sign_ups_for_a_new_address_at_once_make_one_account_and_no_error():
+    def submit() -> None:
+        assert b"We have sent a confirmation link" in sign_up(Client()).content
+
+    assert at_once(submit, submit) == []
+    assert User.objects.filter(email__iexact=GRACE["email"]).count() == 1

@@ -17,7 +17,8 @@ class Inbox:
     server: it keeps the message, then takes `delay` seconds to answer (other sessions go on
     meanwhile), so a client that dies in between leaves a delivered message behind.
     `on_message`, if set, is called (in the server's thread) as each message arrives;
-    `refused` and `data_reply` make it refuse recipients or messages."""
+    `refused`, `data_reply` and `mail_from_reply` make it refuse recipients, messages or
+    our sender address."""
 
     def __init__(self) -> None:
         self.envelopes: list = []
@@ -25,6 +26,14 @@ class Inbox:
         self.on_message: Callable[[], None] | None = None
         self.refused: dict[str, str] = {}  # recipient: the reply refusing it
         self.data_reply = "250 Message accepted for delivery"
+        self.mail_from_reply = "250 OK"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if not self.mail_from_reply.startswith("250"):
+            return self.mail_from_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return self.mail_from_reply
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:

@@ -11,7 +11,13 @@ from django.db import transaction
 
 from tests.conftest import NOW
 from twostep.mail.models import OutgoingEmail
-from twostep.mail.services import deliver_due, queue_email, requeue_failed, retry_delay
+from twostep.mail.services import (
+    SECOND_REFUSAL_AFTER,
+    deliver_due,
+    queue_email,
+    requeue_failed,
+    retry_delay,
+)
 
 
 @pytest.fixture
@@ -173,16 +179,14 @@ def one_attempt(smtp_server) -> OutgoingEmail:
 
 
 @pytest.mark.parametrize(
-    ("refused", "reply", "status"),
+    ("refused", "reply"),
     [
-        ("ada@example.com", "550 5.1.1 No such user", "failed"),
-        ("ada@example.com", "450 4.2.1 Mailbox busy, try later", "queued"),
-        ("data", "554 5.7.1 Message rejected as spam", "failed"),
-        ("data", "451 4.3.0 Try again later", "queued"),
+        ("ada@example.com", "550 5.1.1 No such user"),
+        ("data", "554 5.7.1 Message rejected as spam"),
     ],
 )
-def test_a_message_refused_for_good_is_given_up_at_once_and_a_temporary_refusal_retried(
-    queued, smtp_server, refused, reply, status
+def test_a_message_refused_for_good_is_given_up_at_its_second_refusal_a_while_later(
+    queued, smtp_server, frozen, refused, reply
 ):
     if refused == "data":
         smtp_server.inbox.data_reply = reply
@@ -190,10 +194,63 @@ def test_a_message_refused_for_good_is_given_up_at_once_and_a_temporary_refusal_
         smtp_server.inbox.refused[refused] = reply
 
     message = one_attempt(smtp_server)
+    assert (message.status, message.attempts) == ("queued", 1)
+    assert message.next_attempt_at == NOW + SECOND_REFUSAL_AFTER
+    frozen.shift(SECOND_REFUSAL_AFTER.total_seconds())
+    deliver_due()
 
-    assert (message.status, message.attempts) == (status, 1)
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("failed", 2)
     assert reply.split()[0] in message.last_error
     assert message.body == queued.body  # kept for a re-send once the cause is fixed
+
+
+@pytest.mark.parametrize(
+    ("refused", "reply"),
+    [
+        ("ada@example.com", "450 4.2.1 Mailbox busy, try later"),
+        ("data", "451 4.3.0 Try again later"),
+    ],
+)
+def test_a_temporary_refusal_is_retried(queued, smtp_server, refused, reply):
+    if refused == "data":
+        smtp_server.inbox.data_reply = reply
+    else:
+        smtp_server.inbox.refused[refused] = reply
+
+    message = one_attempt(smtp_server)
+
+    assert (message.status, message.attempts) == ("queued", 1)
+    assert message.next_attempt_at == NOW + retry_delay(1)
+
+
+def test_a_server_refusing_every_recipient_for_a_while_fails_no_email(user, smtp_server, frozen):
+    """A relay misconfigured for a few minutes: three refusals in a row end the pass, and
+    the refused ones are tried again later instead of being given up."""
+    for _ in range(5):
+        queue_email(to=user.email, template="password_changed", context={"user": user})
+    smtp_server.inbox.refused[user.email] = "550 5.7.1 Relaying denied"
+    smtp_server.start()
+
+    deliver_due()
+    assert attempts_made() == [1, 1, 1, 0, 0]
+    del smtp_server.inbox.refused[user.email]  # fixed
+    frozen.shift(SECOND_REFUSAL_AFTER.total_seconds())
+    deliver_due()
+
+    assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_our_sender_address_refused_is_a_session_error_retried_later(user, smtp_server):
+    for _ in range(3):
+        queue_email(to=user.email, template="password_changed", context={"user": user})
+    smtp_server.inbox.mail_from_reply = "553 5.7.1 Sender address rejected"
+    smtp_server.start()
+
+    assert deliver_due() == 0
+
+    assert attempts_made() == [1, 0, 0]
+    assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {"queued"}
 
 
 def test_a_message_with_a_header_that_cannot_be_sent_is_given_up_at_once(queued, smtp_server):

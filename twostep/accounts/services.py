@@ -66,6 +66,10 @@ def _throttle_keys(email: str, request: HttpRequest) -> list[_Key]:
             ),
             _Key(devices.total_key(device.user_id), ACCOUNT_FREE, ACCOUNT_CAP, reserved=True),
         ]
+    return _untrusted_keys(email, request)
+
+
+def _untrusted_keys(email: str, request: HttpRequest) -> list[_Key]:
     keys = [_Key(_account_key(email), ACCOUNT_FREE, ACCOUNT_CAP, reserved=True)]
     ip = client_ip(request)
     if ip:
@@ -96,7 +100,11 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     """
     now = timezone.now()
     keys = _throttle_keys(email, request)
-    wait = _reserve_attempt(keys, now=now)
+    try:
+        wait = _reserve_attempt(keys, now=now)
+    except _DeviceForgotten:  # a password reset forgot it meanwhile: a stranger's browser
+        keys = _untrusted_keys(email, request)
+        wait = _reserve_attempt(keys, now=now)
     if wait is not None:
         _record_refusal(SecurityEvent.Type.LOGIN_THROTTLED, email=email, request=request)
         raise LoginRefused(_wait_message(wait.total_seconds()))
@@ -126,6 +134,12 @@ def _record_refusal(type: str, *, email: str, request: HttpRequest) -> None:
     record(type=type, subject=subject, request=request)
 
 
+class _DeviceForgotten(Exception):
+    """The trusted browser's row was gone once locked: forgotten (a password reset, the
+    oldest beyond the cap) after the cookie was checked. Its row is what makes a browser
+    trusted, so it must never be created again here."""
+
+
 def _reserve_attempt(keys: list[_Key], *, now) -> timedelta | None:
     """Refuse the attempt if a key must still wait; otherwise count it against the reserved
     keys before the password is checked (a success takes it back).
@@ -138,6 +152,8 @@ def _reserve_attempt(keys: list[_Key], *, now) -> timedelta | None:
     with transaction.atomic():
         locked = LoginThrottle.objects.select_for_update().filter(key__in=[k.key for k in keys])
         rows = {t.key: t for t in locked.order_by("key")}
+        if keys[0].trusted_device and keys[0].key not in rows:
+            raise _DeviceForgotten
         # A key missing from `rows` has no row: create it, no second look (_first_failure).
         reserved = [(k, rows.get(k.key) or _first_failure(k, now=now)) for k in keys if k.reserved]
         waits = [

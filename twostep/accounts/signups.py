@@ -1,7 +1,7 @@
 """Sign-up: an inactive account until the emailed link is confirmed."""
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -32,42 +32,54 @@ def signup(*, request: HttpRequest, email: str, full_name: str, password: str) -
     hashed = make_password(password)
     if not allowed:
         return
-    now = timezone.now()
-    with transaction.atomic():
-        existing = User.objects.select_for_update().filter(email=email).first()
-        if existing is None:
-            user = User.objects.create(
-                email=email,
-                password=hashed,
-                full_name=full_name,
-                is_active=False,
-                signup_tried_at=now,
-            )
-            record(type=SecurityEvent.Type.SIGNUP, subject=user, request=request)
-        elif awaiting_confirmation(existing):
-            # The latest sign-up wins. An earlier one may have been someone else's (account
-            # pre-hijacking): the link is bound to the password hash, so it can only ever
-            # activate the password submitted with it.
-            existing.password = hashed
-            existing.full_name = full_name
-            existing.signup_tried_at = now
-            existing.save(update_fields=["password", "full_name", "signup_tried_at"])
-            record(type=SecurityEvent.Type.SIGNUP_EXISTING, subject=existing, request=request)
-            user = existing
-        else:  # active, or deactivated by staff: sign-up must not bring it back
-            User.objects.filter(pk=existing.pk).update(signup_tried_at=now)
-            record(type=SecurityEvent.Type.SIGNUP_EXISTING, subject=existing, request=request)
-            queue_email(
-                to=email,
-                template="signup_existing",
-                context={"user": existing, "site": request.build_absolute_uri("/")},
-            )
+    for last_try in (False, True):
+        try:
+            with transaction.atomic():
+                _write(request=request, email=email, full_name=full_name, hashed=hashed)
             return
+        except IntegrityError:
+            # Two sign-ups for a new address at once: the row lock cannot cover a row that
+            # does not exist yet, so the second insert fails. Again, it finds the account.
+            if last_try:
+                raise
+
+
+def _write(*, request: HttpRequest, email: str, full_name: str, hashed: str) -> None:
+    now = timezone.now()
+    existing = User.objects.select_for_update().filter(email=email).first()
+    if existing is None:
+        user = User.objects.create(
+            email=email,
+            password=hashed,
+            full_name=full_name,
+            is_active=False,
+            signup_tried_at=now,
+        )
+        record(type=SecurityEvent.Type.SIGNUP, subject=user, request=request)
+    elif awaiting_confirmation(existing):
+        # The latest sign-up wins. An earlier one may have been someone else's (account
+        # pre-hijacking): the link is bound to the password hash, so it can only ever
+        # activate the password submitted with it.
+        existing.password = hashed
+        existing.full_name = full_name
+        existing.signup_tried_at = now
+        existing.save(update_fields=["password", "full_name", "signup_tried_at"])
+        record(type=SecurityEvent.Type.SIGNUP_EXISTING, subject=existing, request=request)
+        user = existing
+    else:  # active, or deactivated by staff: sign-up must not bring it back
+        User.objects.filter(pk=existing.pk).update(signup_tried_at=now)
+        record(type=SecurityEvent.Type.SIGNUP_EXISTING, subject=existing, request=request)
         queue_email(
             to=email,
-            template="signup_confirm",
-            context={"user": user, "link": signup_link(request, user)},
+            template="signup_existing",
+            context={"user": existing, "site": request.build_absolute_uri("/")},
         )
+        return
+    queue_email(
+        to=email,
+        template="signup_confirm",
+        context={"user": user, "link": signup_link(request, user)},
+    )
 
 
 def awaiting_confirmation(user: User) -> bool:

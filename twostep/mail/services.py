@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 ERASED = "(erased after delivery)"
 RETRY_CAP = timedelta(hours=1)
+# A message refused with a 5xx is tried once more after this before it is given up; and a
+# pass that meets this many 5xx refusals in a row ends (the server, not the messages).
+SECOND_REFUSAL_AFTER = timedelta(minutes=15)
+REFUSALS_END_PASS = 3
 QUEUED = OutgoingEmail.Status.QUEUED
 # Seconds between tries of a message's final status write (see _write_status).
 STATUS_WRITE_WAITS = (0.5, 1.0, 2.0, 4.0)
@@ -107,7 +111,7 @@ def deliver_due(
     Delivery is thus at least once, twice only after a worker died mid-send, and then with
     the same Message-ID so the receiver can drop the copy.
     """
-    sent = 0
+    sent = refusals_in_a_row = 0
     connection = get_connection(fail_silently=False)
     for _ in range(limit):
         if (stop is not None and stop.is_set()) or (
@@ -119,19 +123,25 @@ def deliver_due(
             break
         with _renewing_claim(message.pk):
             error = _send(message, connection)
-        if error is None:
-            _record_delivery(message)
-            sent += 1
-        else:
+            if error is None:
+                # Still claimed while the outcome is written (its retries take seconds):
+                # a lapsed claim would let another worker send the message again.
+                _record_delivery(message)
+                sent += 1
+        if error is not None:
             _record_failure(message, error)
-            if server_unavailable(error):
+            refusals_in_a_row = refusals_in_a_row + 1 if refused_for_good(error) else 0
+            if server_unavailable(error) or refusals_in_a_row >= REFUSALS_END_PASS:
                 break
+        else:
+            refusals_in_a_row = 0
     return sent
 
 
-# Errors of the SMTP session as a whole (greeting, HELO, login, STARTTLS, a dropped line),
-# not of one message.
+# Errors of the SMTP session as a whole (greeting, HELO, login, STARTTLS, a dropped line,
+# our own sender address refused), not of one message.
 SESSION_ERRORS = (
+    smtplib.SMTPSenderRefused,
     smtplib.SMTPServerDisconnected,
     smtplib.SMTPConnectError,
     smtplib.SMTPHeloError,
@@ -141,8 +151,9 @@ SESSION_ERRORS = (
 
 
 def refused_for_good(error: Exception) -> bool:
-    """A permanent failure of this message: a 5xx reply to its sender, recipient or data,
-    or a header that cannot be sent. Retrying cannot help (unlike a 4xx or an outage)."""
+    """A permanent failure of this message: a 5xx reply to its recipient or data, or a
+    header that cannot be sent. Retrying cannot help (unlike a 4xx or an outage). A 5xx to
+    our sender address is the server's setup, not the message's: a session error."""
     if isinstance(error, BadHeaderError):
         return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -237,13 +248,19 @@ def _record_failure(message: OutgoingEmail, error: Exception) -> None:
     attempts = message.attempts + 1
     last_error = f"{type(error).__name__}: {error}"[:500]
     now = timezone.now()
-    gave_up = now >= message.retry_until or refused_for_good(error)
+    delay = retry_delay(attempts)
+    permanent = refused_for_good(error)
+    if permanent and attempts == 1 and not isinstance(error, BadHeaderError):
+        # A 5xx gives up at the second refusal, a while later: a server that refuses every
+        # recipient for a few minutes (a relay misconfigured) must not fail the whole queue.
+        permanent, delay = False, max(delay, SECOND_REFUSAL_AFTER)
+    gave_up = now >= message.retry_until or permanent
     _write_status(
         message,
         attempts=attempts,
         last_error=last_error,
         status=OutgoingEmail.Status.FAILED if gave_up else QUEUED,
-        next_attempt_at=now + retry_delay(attempts),
+        next_attempt_at=now + delay,
     )
     if gave_up:
         logger.error(
