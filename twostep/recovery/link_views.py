@@ -63,7 +63,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
     which cancels the case in their name and tells them to secure their account.
     """
     case = _linked_case(request, "confirm")
-    if case is None:
+    if case is None or case.account is None:  # an account deleted while the case was open
         return _invalid(request)
     error = ""
     if request.method == "POST":
@@ -86,7 +86,8 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
 def _request_id(request: HttpRequest) -> int | None:
     value = request.POST.get("request", "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    # isdecimal() alone accepts other scripts' digits; isdigit() even "²", which int() refuses.
+    return int(value) if value.isascii() and value.isdecimal() and len(value) < 12 else None
 
 
 def case_page(request: HttpRequest) -> HttpResponse:

@@ -47,6 +47,8 @@ def confirm_mailbox(*, case: RecoveryCase, request_id: int | None) -> None:
         locked = RecoveryCase.objects.select_for_update().get(pk=case.pk)
         if locked.mailbox_confirmed or not locked.is_open:
             return
+        if locked.account_id is None:
+            raise RecoveryError(gettext("This link is invalid or no longer works."))
         choices = {r.pk: r for r in requests_to_confirm(locked)}
         chosen = choices.get(request_id) if request_id is not None else None
         if chosen is None and (choices or request_id is not None):
@@ -74,8 +76,10 @@ def confirm_mailbox(*, case: RecoveryCase, request_id: int | None) -> None:
 
 def disown(*, case: RecoveryCase) -> bool:
     """The owner, through the confirm link, says the request was not theirs: the case is
-    cancelled in their name and they are emailed. Returns whether it was still open."""
-    assert case.account is not None
+    cancelled in their name and they are emailed. Returns whether it was still open (False
+    too for a case whose account is gone: nobody is left to speak for)."""
+    if case.account is None:
+        return False
     with transaction.atomic():
         cancelled = close_case(
             case,
