@@ -14,7 +14,10 @@ MAX_LINK_MAILS_PER_CASE times an hour, and exhausting that only means the owner'
 already holds working links. What is counted is each origin: a client IP gets
 MAX_REQUESTS_PER_IP requests an hour (the owner behind the same IP still holds the links,
 and can email support), and a case keeps at most MAX_CLAIMS_PER_CASE unverified claims an
-hour, so a flood is not support's reading.
+hour, so a flood is not support's reading; those refused past it are kept cut short and
+counted for support by origin (refused_claims). The owner may confirm any request the case
+kept, shown on the confirm page or not, or confirm the mailbox without adopting any
+request's words (services.confirm_mailbox).
 """
 
 from datetime import timedelta
@@ -187,3 +190,12 @@ def requests_to_confirm(case: RecoveryCase) -> list[RecoveryRequest]:
     opening = list(kept.order_by("created_at", "id")[:1])
     latest = list(kept.exclude(pk__in=[r.pk for r in opening]).order_by("-created_at", "-id"))
     return opening + latest[: MAX_REQUESTS_SHOWN - 1][::-1]
+
+
+def refused_claims(case: RecoveryCase) -> list[tuple[str, int]]:
+    """Requests refused for the case's claim limit (CLAIMS_LIMITED), for support: each
+    origin with how many, most first; the texts are kept cut short on the requests."""
+    counts: dict[str, int] = {}
+    for request in case.requests.filter(outcome=CLAIMS_LIMITED).only("source", "ip", "sender"):
+        counts[request.origin] = counts.get(request.origin, 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))

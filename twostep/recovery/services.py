@@ -24,7 +24,7 @@ from twostep.mfa.models import TOTPDevice
 
 from . import attempts
 from .cases import record_case_event
-from .intake import process_requests, requests_to_confirm
+from .intake import OPENED, UNVERIFIED_CLAIM, process_requests
 from .models import ManagerCancelLink, RecoveryCase, RecoveryRequest, Vouch
 from .pending import clear_owner_sessions
 
@@ -37,22 +37,27 @@ class RecoveryError(Exception):
     """A support action that is not allowed in the case's state. The message says why."""
 
 
-def confirm_mailbox(*, case: RecoveryCase, request_id: int | None) -> None:
+def confirm_mailbox(
+    *, case: RecoveryCase, request_id: int | None, none_of_these: bool = False
+) -> None:
     """The account's mailbox opened the confirm link and its owner said which request is
-    theirs (`request_id`, one of intake.requests_to_confirm): that request's words become
-    the person's (the case's name, organizations and explanation); the others stay claims.
-    `request_id` may be None only for a case with no request. Raises RecoveryError for a
-    request that is not one of the case's."""
+    theirs (`request_id`, any request the case kept, shown or not): its words become the
+    person's (name, organizations, explanation); the others stay claims. With
+    `none_of_these`, the mailbox is confirmed and no request's words are adopted (the owner
+    then writes through the case link). `request_id` may be None only for a case with no
+    request. Raises RecoveryError for a request that is not one of the case's."""
     with transaction.atomic():
         locked = RecoveryCase.objects.select_for_update().get(pk=case.pk)
         if locked.mailbox_confirmed or not locked.is_open:
             return
         if locked.account_id is None:
             raise RecoveryError(gettext("This link is invalid or no longer works."))
-        choices = {r.pk: r for r in requests_to_confirm(locked)}
-        chosen = choices.get(request_id) if request_id is not None else None
-        if chosen is None and (choices or request_id is not None):
-            raise RecoveryError(gettext("Choose the request that is yours."))
+        chosen = None
+        if not none_of_these:
+            kept = locked.requests.filter(outcome__in=(OPENED, UNVERIFIED_CLAIM))
+            chosen = kept.filter(pk=request_id).first() if request_id is not None else None
+            if chosen is None and (request_id is not None or kept.exists()):
+                raise RecoveryError(gettext("Choose the request that is yours."))
         now = timezone.now()
         if chosen is not None:
             RecoveryRequest.objects.filter(pk=chosen.pk).update(verified_at=now)
@@ -70,6 +75,7 @@ def confirm_mailbox(*, case: RecoveryCase, request_id: int | None) -> None:
             case=locked,
             actor=None,
             confirmed_request=chosen.pk if chosen else None,
+            words_adopted=chosen is not None,
         )
     case.refresh_from_db()
 
