@@ -157,15 +157,27 @@ def cancel_on_login(*, user: User) -> int:
 
 def perform_due_resets() -> int:
     """The worker's recovery pass: act on received requests (intake.process_requests),
-    then carry out approved resets whose cooling-off has passed. Returns how many resets."""
-    process_requests()
-    due = RecoveryCase.objects.filter(
-        status=Status.APPROVED,
-        reset_due_at__lte=timezone.now(),
-        reset_failures__lt=attempts.MAX_ATTEMPTS,
-    )
-    pks = list(due.values_list("pk", flat=True))
-    return attempts.each(pks, _perform_reset, failed=_reset_failed, what="due reset of case")
+    then carry out approved resets whose cooling-off has passed. Returns how many resets.
+    Each stage runs even when the other raised; the first error is raised at the end."""
+    errors: list[Exception] = []
+    done = 0
+    try:
+        process_requests()
+    except Exception as error:  # noqa: BLE001 - re-raised below, after the resets
+        errors.append(error)
+    try:
+        due = RecoveryCase.objects.filter(
+            status=Status.APPROVED,
+            reset_due_at__lte=timezone.now(),
+            reset_failures__lt=attempts.MAX_ATTEMPTS,
+        )
+        pks = list(due.values_list("pk", flat=True))
+        done = attempts.each(pks, _perform_reset, failed=_reset_failed, what="due reset of case")
+    except Exception as error:  # noqa: BLE001 - re-raised below
+        errors.append(error)
+    if errors:
+        raise errors[0]
+    return done
 
 
 def _reset_failed(pk: int) -> None:
