@@ -23,7 +23,7 @@ from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
 from . import attempts
-from .cases import record_case_event
+from .cases import record_case_event, send_pending_notices
 from .intake import OPENED, UNVERIFIED_CLAIM, process_requests
 from .models import ManagerCancelLink, RecoveryCase, RecoveryRequest, Vouch
 from .pending import clear_owner_sessions
@@ -157,7 +157,9 @@ def cancel_on_login(*, user: User) -> int:
 
 def perform_due_resets() -> int:
     """The worker's recovery pass: act on received requests (intake.process_requests),
-    then carry out approved resets whose cooling-off has passed. Returns how many resets.
+    then carry out approved resets whose cooling-off has passed, then send the support
+    notices that waited for their interval (cases.send_pending_notices). Returns how many
+    resets.
     Each stage runs even when the other raised; the first error is raised at the end."""
     errors: list[Exception] = []
     done = 0
@@ -173,6 +175,10 @@ def perform_due_resets() -> int:
         )
         pks = list(due.values_list("pk", flat=True))
         done = attempts.each(pks, _perform_reset, failed=_reset_failed, what="due reset of case")
+    except Exception as error:  # noqa: BLE001 - re-raised below
+        errors.append(error)
+    try:
+        send_pending_notices()
     except Exception as error:  # noqa: BLE001 - re-raised below
         errors.append(error)
     if errors:
