@@ -265,7 +265,12 @@ TWOSTEP_PENDING_LOGIN_SECONDS = 300
 # Issue 7 (B, review): SMTP peers that relay mail to the support listener (a local MTA):
 # their address says nothing about the sender, so it is neither stored as the request's
 # origin nor counted against the per-IP limit. Any other peer's address is both.
+# Addresses or CIDR ranges (e.g. 10.0.0.0/8); IPv4-mapped IPv6 peers match their IPv4.
 TWOSTEP_INBOUND_SMTP_RELAYS = env_list("TWOSTEP_INBOUND_SMTP_RELAYS", ["127.0.0.1", "::1"])
+# Recovery requests recorded with no client address (mail through a relay, the pipe
+# command) acted on per hour, all senders together; past it they are recorded cut short as
+# "rate limited" and nothing is mailed.
+TWOSTEP_RECOVERY_NO_IP_PER_HOUR = int(os.environ.get("TWOSTEP_RECOVERY_NO_IP_PER_HOUR", "200"))
 # Issue 7 (C): hourly limits on sign-up and password-reset emails, per address and per
 # client IP (both kinds share them; past a limit the page answers the same, no email).
 TWOSTEP_EMAIL_PER_ADDRESS_HOUR = int(os.environ.get("TWOSTEP_EMAIL_PER_ADDRESS_HOUR", "3"))

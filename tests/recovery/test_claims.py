@@ -156,3 +156,58 @@ def test_confirming_a_request_of_another_case_is_refused_and_changes_nothing(
     assert "Choose the request that is yours." in page.text
     case.refresh_from_db()
     assert not case.mailbox_confirmed and case.explanation == ""
+
+
+# The owner is never forced to adopt someone else's words.
+
+
+def test_the_owner_can_confirm_their_request_after_a_flood_pushed_it_off_the_page(client, ada):
+    file_request(ip="203.0.113.66", explanation=HIJACK)
+    case = file_request(ip="198.51.100.7", explanation="It is really me, Ada.")
+    assert case is not None
+    mine = case.requests.get(explanation="It is really me, Ada.")
+    for n in range(9):
+        file_request(ip=f"203.0.113.{n + 1}", explanation=f"flood {n}")
+    assert mine not in intake.requests_to_confirm(case)
+
+    page = confirm_on_page(
+        client, last_email_path(ada.email, "recovery:confirm"), request_id=mine.pk
+    )
+
+    assert page.status_code == 200
+    case.refresh_from_db()
+    assert case.mailbox_confirmed and case.explanation == "It is really me, Ada."
+
+
+def test_its_me_but_none_of_these_confirms_the_mailbox_and_adopts_no_words(client, agent, ada):
+    case = file_request(ip="203.0.113.66", explanation=HIJACK)
+    assert case is not None
+
+    page = client.post(
+        open_link(client, last_email_path(ada.email, "recovery:confirm")),
+        {"answer": "none_of_these"},
+    )
+
+    assert page.status_code == 200
+    assert "tell support what happened on your case page" in page.text
+    case.refresh_from_db()
+    assert case.status == RecoveryCase.Status.IN_VERIFICATION and case.mailbox_confirmed
+    assert (case.claimed_name, case.explanation) == ("", "")
+    assert not RecoveryRequest.objects.filter(verified_at__isnull=False).exists()
+    (event,) = case_events(case, SecurityEvent.Type.RECOVERY_MAILBOX_CONFIRMED)
+    assert event.details["words_adopted"] is False
+    assert "Unverified claim" in support_page(agent, case)
+
+
+def test_claims_refused_for_the_case_limit_are_counted_for_support_with_their_origins(agent, ada):
+    case = file_request(ip="203.0.113.200")
+    assert case is not None
+    for n in range(intake.MAX_CLAIMS_PER_CASE + 2):
+        file_request(ip=f"203.0.113.{n % 3 + 1}", explanation=f"claim {n}")
+
+    refused = case.requests.filter(outcome=intake.CLAIMS_LIMITED)
+    assert refused.count() == 2
+    page = support_page(agent, case)
+    assert 'data-testid="refused-claims"' in page
+    assert intake.refused_claims(case) == [("IP 203.0.113.1", 1), ("IP 203.0.113.3", 1)]
+    assert "1 request from IP 203.0.113.1" in page and "1 request from IP 203.0.113.3" in page

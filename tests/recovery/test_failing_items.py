@@ -4,6 +4,8 @@ three failures, while the others go through."""
 
 import logging
 
+import pytest
+from django.db import InterfaceError, connection
 from django.urls import reverse
 
 from tests.recovery.conftest import (
@@ -87,3 +89,55 @@ def test_a_failing_reset_is_parked_and_the_other_due_resets_happen(
     assert approved_case.reset_failures == attempts.MAX_ATTEMPTS
     page = agent.get(reverse("recovery:case_detail", kwargs={"pk": approved_case.pk})).text
     assert 'data-testid="reset-parked"' in page
+
+
+def database_error_of_this_item() -> None:
+    """A real OperationalError that leaves the connection working: a statement timeout on
+    PostgreSQL, an SQLite error (as "database is locked" is)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL statement_timeout = '20ms'")
+            cursor.execute("SELECT pg_sleep(2)")
+        else:
+            cursor.execute("SELECT * FROM recovery_no_such_table")
+
+
+def test_an_operational_error_of_one_request_is_its_failure_not_a_lost_database(
+    ada, make_user, monkeypatch, caplog
+):
+    make_user("bob@example.com", full_name="Bob Byron")
+    act_for = intake._act_for
+
+    def times_out_for_bob(account, request):
+        if account.email == "bob@example.com":
+            database_error_of_this_item()
+        act_for(account, request)
+
+    monkeypatch.setattr(intake, "_act_for", times_out_for_bob)
+    for n, email in enumerate(["bob@example.com", "ada@example.com"]):
+        intake.submit_request(
+            source=RecoveryCase.Source.WEB, claim=claim(email=email), ip=f"198.51.100.{n + 2}"
+        )
+
+    with caplog.at_level(logging.ERROR, logger="twostep.recovery"):
+        for _ in range(attempts.MAX_ATTEMPTS):
+            intake.process_requests()
+
+    assert RecoveryCase.objects.get().account == ada
+    bob = RecoveryRequest.objects.get(claimed_email="bob@example.com")
+    assert (bob.outcome, bob.attempts) == (intake.FAILED, attempts.MAX_ATTEMPTS)
+    assert "OperationalError" in caplog.text
+
+
+def test_due_resets_run_even_when_the_request_stage_raised(approved_case, frozen, monkeypatch):
+    def lost(**kwargs):
+        raise InterfaceError("connection already closed")
+
+    monkeypatch.setattr(services, "process_requests", lost)
+    frozen.shift(2 * 24 * 60 * 60)
+
+    with pytest.raises(InterfaceError):
+        services.perform_due_resets()
+
+    approved_case.refresh_from_db()
+    assert approved_case.status == RecoveryCase.Status.DONE

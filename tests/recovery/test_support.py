@@ -972,6 +972,46 @@ def test_several_support_messages_make_one_email_per_quarter_hour(
     assert len(support_notices(ada.email)) == 2
 
 
+def test_a_support_message_within_the_interval_is_notified_when_the_interval_ends(
+    agent, ada, verified_case, frozen
+):
+    act(agent, verified_case, "message", body="First question.")
+    deliver_due()
+    frozen.shift(5 * 60)
+    act(agent, verified_case, "message", body="Second question.")
+    assert len(support_notices(ada.email)) == 1
+
+    frozen.shift(9 * 60)
+    services.perform_due_resets()  # the worker's pass: the interval has not ended
+    assert len(support_notices(ada.email)) == 1
+    frozen.shift(60 + 1)
+    services.perform_due_resets()
+
+    notices = support_notices(ada.email)
+    assert len(notices) == 2 and "Second question" not in notices[-1].body
+    assert Client().get(mailed_path(notices[-1], "recovery:case"), follow=True).status_code == 200
+    frozen.shift(cases.NOTICE_INTERVAL.total_seconds() + 1)
+    services.perform_due_resets()
+    assert len(support_notices(ada.email)) == 2  # sent once
+
+
+def test_a_pending_support_notice_is_dropped_once_the_case_link_has_expired(
+    agent, grace, ada, verified_case, frozen
+):
+    act(agent, verified_case, "message", body="First question.")
+    deliver_due()
+    frozen.shift(60)
+    act(agent, verified_case, "message", body="Second question.")
+    decisions.reject(actor=grace, case=verified_case, reason="not her")
+    frozen.shift(31 * DAY)
+
+    services.perform_due_resets()
+
+    assert len(support_notices(ada.email)) == 1
+    verified_case.refresh_from_db()
+    assert not verified_case.support_notice_pending
+
+
 def test_no_new_support_email_while_the_last_one_is_unsent(agent, ada, verified_case, frozen):
     act(agent, verified_case, "message", body="First question.")
     frozen.shift(60 * 60)  # the SMTP server is down: nothing went out

@@ -14,11 +14,15 @@ MAX_LINK_MAILS_PER_CASE times an hour, and exhausting that only means the owner'
 already holds working links. What is counted is each origin: a client IP gets
 MAX_REQUESTS_PER_IP requests an hour (the owner behind the same IP still holds the links,
 and can email support), and a case keeps at most MAX_CLAIMS_PER_CASE unverified claims an
-hour, so a flood is not support's reading.
+hour, so a flood is not support's reading; those refused past it are kept cut short and
+counted for support by origin (refused_claims). The owner may confirm any request the case
+kept, shown on the confirm page or not, or confirm the mailbox without adopting any
+request's words (services.confirm_mailbox).
 """
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
@@ -57,7 +61,8 @@ def submit_request(
     """Record a recovery request for the worker (process_requests) to act on.
 
     Whatever the address, the same statements run and the person is told the same thing
-    (SAME_ANSWER). Only the per-IP limit is judged here; it marks the request "rate
+    (SAME_ANSWER). Only the per-origin limit is judged here (per IP, or for all requests
+    with no client address together); it marks the request "rate
     limited", stored cut short (REFUSED_TEXT_LIMIT), which the worker leaves alone.
     """
     now = timezone.now()
@@ -74,20 +79,26 @@ def submit_request(
         created_at=now,
     )
     with transaction.atomic():
+        # Requests with no client address (mail through our relay, the pipe command) share
+        # one hourly limit, TWOSTEP_RECOVERY_NO_IP_PER_HOUR.
+        _lock_origin(ip or "no address")
+        # Every request from the origin counts but those it was refused: a request the
+        # worker refused for its case was still acted on.
+        recent = RecoveryRequest.objects.filter(created_at__gte=now - RATE_WINDOW)
         if ip:
-            _lock_ip(ip)
-            # Every request from the IP counts but those it was refused: a request the
-            # worker refused for its case was still acted on.
-            recent = RecoveryRequest.objects.filter(created_at__gte=now - RATE_WINDOW, ip=ip)
-            if recent.exclude(outcome=RATE_LIMITED).count() >= MAX_REQUESTS_PER_IP:
-                request.outcome = RATE_LIMITED
-                _cut_short(request)
+            recent, limit = recent.filter(ip=ip), MAX_REQUESTS_PER_IP
+        else:
+            recent = recent.filter(ip__isnull=True).exclude(source=RecoveryCase.Source.CHAT)
+            limit = settings.TWOSTEP_RECOVERY_NO_IP_PER_HOUR
+        if recent.exclude(outcome=RATE_LIMITED).count() >= limit:
+            request.outcome = RATE_LIMITED
+            _cut_short(request)
         request.save()
     return request
 
 
-def _lock_ip(ip: str) -> None:
-    """Requests from one IP take turns between counting and inserting, so parallel ones
+def _lock_origin(ip: str) -> None:
+    """Requests from one origin take turns between counting and inserting, so parallel ones
     cannot all pass a count none of them is in yet. PostgreSQL: a transaction-scoped
     advisory lock on the address; SQLite's IMMEDIATE transactions already take turns."""
     if connection.vendor == "postgresql":
@@ -95,8 +106,11 @@ def _lock_ip(ip: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"recovery-ip:{ip}"])
 
 
+TEXT_FIELDS = ("claimed_organizations", "explanation", "raw_message")
+
+
 def _cut_short(request: RecoveryRequest) -> None:
-    for field in ("claimed_organizations", "explanation", "raw_message"):
+    for field in TEXT_FIELDS:
         setattr(request, field, getattr(request, field)[:REFUSED_TEXT_LIMIT])
 
 
@@ -134,8 +148,10 @@ def _process(pk: int) -> bool:
         # lookup see the others' rows: one case, and no more than the limits.
         account = lock_account(request.claimed_email)
         if account is None:
+            # Cut short like a refused request: a flood for non-accounts fills no disk.
             request.outcome = "no account for this address"
-            request.save(update_fields=["outcome"])
+            _cut_short(request)
+            request.save(update_fields=["outcome", *TEXT_FIELDS])
             return True
         _act_for(account, request)
     return True
@@ -187,3 +203,12 @@ def requests_to_confirm(case: RecoveryCase) -> list[RecoveryRequest]:
     opening = list(kept.order_by("created_at", "id")[:1])
     latest = list(kept.exclude(pk__in=[r.pk for r in opening]).order_by("-created_at", "-id"))
     return opening + latest[: MAX_REQUESTS_SHOWN - 1][::-1]
+
+
+def refused_claims(case: RecoveryCase) -> list[tuple[str, int]]:
+    """Requests refused for the case's claim limit (CLAIMS_LIMITED), for support: each
+    origin with how many, most first; the texts are kept cut short on the requests."""
+    counts: dict[str, int] = {}
+    for request in case.requests.filter(outcome=CLAIMS_LIMITED).only("source", "ip", "sender"):
+        counts[request.origin] = counts.get(request.origin, 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))

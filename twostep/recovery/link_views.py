@@ -59,23 +59,32 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
     The link is the same for every request on the case, and anyone can file one: so the
     owner is shown what was received (the opening request and the latest claims) and
-    says which one is theirs, whose words then become the person's; or that none is,
-    which cancels the case in their name and tells them to secure their account.
+    says which one is theirs, whose words then become the person's; or that it is them
+    but none of these is what they wrote (the mailbox is confirmed, no words adopted);
+    or that none is, which cancels the case in their name and tells them to secure
+    their account.
     """
     case = _linked_case(request, "confirm")
-    if case is None:
+    if case is None or case.account is None:  # an account deleted while the case was open
         return _invalid(request)
     error = ""
     if request.method == "POST":
         if request.POST.get("answer") == "not_mine":
             services.disown(case=case)
             return render(request, "recovery/disowned.html", {"case": case})
+        none_of_these = request.POST.get("answer") == "none_of_these"
         try:
-            services.confirm_mailbox(case=case, request_id=_request_id(request))
+            services.confirm_mailbox(
+                case=case, request_id=_request_id(request), none_of_these=none_of_these
+            )
         except services.RecoveryError as refused:
             error = str(refused)
         else:
-            return render(request, "recovery/confirmed.html", {"case": case})
+            return render(
+                request,
+                "recovery/confirmed.html",
+                {"case": case, "none_of_these": none_of_these},
+            )
     return render(
         request,
         "recovery/confirm.html",
@@ -86,7 +95,8 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
 def _request_id(request: HttpRequest) -> int | None:
     value = request.POST.get("request", "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    # isdecimal() alone accepts other scripts' digits; isdigit() even "²", which int() refuses.
+    return int(value) if value.isascii() and value.isdecimal() and len(value) < 12 else None
 
 
 def case_page(request: HttpRequest) -> HttpResponse:

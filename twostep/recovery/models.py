@@ -94,6 +94,9 @@ class RecoveryCase(models.Model):
     support_notice_email = models.ForeignKey(
         "mail.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Support wrote within NOTICE_INTERVAL of the last notice: the worker sends one when
+    # the interval ends (cases.send_pending_notices).
+    support_notice_pending = models.BooleanField(default=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.TextField(blank=True)
     created_at = models.DateTimeField()

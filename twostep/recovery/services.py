@@ -23,8 +23,8 @@ from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
 from . import attempts
-from .cases import record_case_event
-from .intake import process_requests, requests_to_confirm
+from .cases import record_case_event, send_pending_notices
+from .intake import OPENED, UNVERIFIED_CLAIM, process_requests
 from .models import ManagerCancelLink, RecoveryCase, RecoveryRequest, Vouch
 from .pending import clear_owner_sessions
 
@@ -37,20 +37,27 @@ class RecoveryError(Exception):
     """A support action that is not allowed in the case's state. The message says why."""
 
 
-def confirm_mailbox(*, case: RecoveryCase, request_id: int | None) -> None:
+def confirm_mailbox(
+    *, case: RecoveryCase, request_id: int | None, none_of_these: bool = False
+) -> None:
     """The account's mailbox opened the confirm link and its owner said which request is
-    theirs (`request_id`, one of intake.requests_to_confirm): that request's words become
-    the person's (the case's name, organizations and explanation); the others stay claims.
-    `request_id` may be None only for a case with no request. Raises RecoveryError for a
-    request that is not one of the case's."""
+    theirs (`request_id`, any request the case kept, shown or not): its words become the
+    person's (name, organizations, explanation); the others stay claims. With
+    `none_of_these`, the mailbox is confirmed and no request's words are adopted (the owner
+    then writes through the case link). `request_id` may be None only for a case with no
+    request. Raises RecoveryError for a request that is not one of the case's."""
     with transaction.atomic():
         locked = RecoveryCase.objects.select_for_update().get(pk=case.pk)
         if locked.mailbox_confirmed or not locked.is_open:
             return
-        choices = {r.pk: r for r in requests_to_confirm(locked)}
-        chosen = choices.get(request_id) if request_id is not None else None
-        if chosen is None and (choices or request_id is not None):
-            raise RecoveryError(gettext("Choose the request that is yours."))
+        if locked.account_id is None:
+            raise RecoveryError(gettext("This link is invalid or no longer works."))
+        chosen = None
+        if not none_of_these:
+            kept = locked.requests.filter(outcome__in=(OPENED, UNVERIFIED_CLAIM))
+            chosen = kept.filter(pk=request_id).first() if request_id is not None else None
+            if chosen is None and (request_id is not None or kept.exists()):
+                raise RecoveryError(gettext("Choose the request that is yours."))
         now = timezone.now()
         if chosen is not None:
             RecoveryRequest.objects.filter(pk=chosen.pk).update(verified_at=now)
@@ -68,14 +75,17 @@ def confirm_mailbox(*, case: RecoveryCase, request_id: int | None) -> None:
             case=locked,
             actor=None,
             confirmed_request=chosen.pk if chosen else None,
+            words_adopted=chosen is not None,
         )
     case.refresh_from_db()
 
 
 def disown(*, case: RecoveryCase) -> bool:
     """The owner, through the confirm link, says the request was not theirs: the case is
-    cancelled in their name and they are emailed. Returns whether it was still open."""
-    assert case.account is not None
+    cancelled in their name and they are emailed. Returns whether it was still open (False
+    too for a case whose account is gone: nobody is left to speak for)."""
+    if case.account is None:
+        return False
     with transaction.atomic():
         cancelled = close_case(
             case,
@@ -147,15 +157,33 @@ def cancel_on_login(*, user: User) -> int:
 
 def perform_due_resets() -> int:
     """The worker's recovery pass: act on received requests (intake.process_requests),
-    then carry out approved resets whose cooling-off has passed. Returns how many resets."""
-    process_requests()
-    due = RecoveryCase.objects.filter(
-        status=Status.APPROVED,
-        reset_due_at__lte=timezone.now(),
-        reset_failures__lt=attempts.MAX_ATTEMPTS,
-    )
-    pks = list(due.values_list("pk", flat=True))
-    return attempts.each(pks, _perform_reset, failed=_reset_failed, what="due reset of case")
+    then carry out approved resets whose cooling-off has passed, then send the support
+    notices that waited for their interval (cases.send_pending_notices). Returns how many
+    resets.
+    Each stage runs even when the other raised; the first error is raised at the end."""
+    errors: list[Exception] = []
+    done = 0
+    try:
+        process_requests()
+    except Exception as error:  # noqa: BLE001 - re-raised below, after the resets
+        errors.append(error)
+    try:
+        due = RecoveryCase.objects.filter(
+            status=Status.APPROVED,
+            reset_due_at__lte=timezone.now(),
+            reset_failures__lt=attempts.MAX_ATTEMPTS,
+        )
+        pks = list(due.values_list("pk", flat=True))
+        done = attempts.each(pks, _perform_reset, failed=_reset_failed, what="due reset of case")
+    except Exception as error:  # noqa: BLE001 - re-raised below
+        errors.append(error)
+    try:
+        send_pending_notices()
+    except Exception as error:  # noqa: BLE001 - re-raised below
+        errors.append(error)
+    if errors:
+        raise errors[0]
+    return done
 
 
 def _reset_failed(pk: int) -> None:

@@ -1,6 +1,7 @@
 """A small SMTP listener for the support address (aiosmtpd), for a mail server to relay to."""
 
 import asyncio
+import ipaddress
 
 from aiosmtpd.controller import Controller
 from django.conf import settings
@@ -25,11 +26,27 @@ class SupportMailHandler:
 
 def sender_ip(peer) -> str | None:
     """The connecting client's address: where the message came from, unless it is a relay
-    of ours (TWOSTEP_INBOUND_SMTP_RELAYS), whose address says nothing about the sender."""
+    of ours (TWOSTEP_INBOUND_SMTP_RELAYS: addresses or CIDR ranges), whose address says
+    nothing about the sender. Compared as addresses: an IPv4-mapped IPv6 peer
+    (::ffff:127.0.0.1) is its IPv4 address."""
     host = peer[0] if isinstance(peer, tuple) and peer else None
-    if not isinstance(host, str) or host in settings.TWOSTEP_INBOUND_SMTP_RELAYS:
+    try:
+        address = ipaddress.ip_address(str(host).split("%", 1)[0])
+    except ValueError:
         return None
-    return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if any(address in network for network in relay_networks()):
+        return None
+    return str(address)
+
+
+def relay_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [
+        ipaddress.ip_network(relay.strip(), strict=False)
+        for relay in settings.TWOSTEP_INBOUND_SMTP_RELAYS
+        if relay.strip()
+    ]
 
 
 def _store(raw: bytes, *, ip: str | None) -> None:

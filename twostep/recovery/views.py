@@ -139,6 +139,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": recent_for(account, limit=10) if account else [],
             "vouches": case.vouches.select_related("manager", "organization"),
             "claims": support.unverified_claims(case),
+            "refused_claims": intake.refused_claims(case),
             "verified_request": support.verified_request(case),
             "checklist_form": ChecklistForm(
                 initial={

@@ -2,6 +2,37 @@
 
 from django.conf import settings
 from django.db import migrations, models
+from django.utils import timezone
+
+OPEN = ["new", "awaiting_confirmation", "in_verification", "approved"]
+MERGED = "merged: duplicate open case"
+
+
+def close_duplicate_open_cases(apps, schema_editor):
+    """Before the constraint: of an account's open cases, keep the newest open and cancel
+    the others (their requests and messages stay on them, for support to read)."""
+    RecoveryCase = apps.get_model("recovery", "RecoveryCase")
+    open_cases = RecoveryCase.objects.using(schema_editor.connection.alias).filter(
+        status__in=OPEN, account__isnull=False
+    )
+    newest: dict[int, int] = {}
+    duplicates: list[int] = []
+    for pk, account_id in open_cases.order_by("-created_at", "-id").values_list(
+        "pk", "account_id"
+    ):
+        if account_id in newest:
+            duplicates.append(pk)
+        else:
+            newest[account_id] = pk
+    now = timezone.now()
+    open_cases.filter(pk__in=duplicates).update(
+        status="cancelled",
+        closed_at=now,
+        close_reason=MERGED,
+        updated_at=now,
+        cancel_token_hash="",
+        confirm_token_hash="",
+    )
 
 
 class Migration(migrations.Migration):
@@ -12,6 +43,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(close_duplicate_open_cases, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='recoverycase',
             constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['new', 'awaiting_confirmation', 'in_verification', 'approved'])), fields=('account',), name='one_open_case_per_account'),
