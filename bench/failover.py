@@ -108,6 +108,22 @@ def measure(
     }
 
 
+def in_make_bench(
+    deployment, *, workers: int, cookie_user: int, email: str, password: str, seconds: float
+) -> dict:
+    """For bench/run.py: serve `deployment` (one that counts statements), log in account
+    `cookie_user` for the page, and measure."""
+    with deployment.serve(workers) as server:
+        return measure(
+            port=server.port,
+            database=deployment.database_url.rsplit("/", 1)[1],
+            cookie=server.logged_in_cookie(cookie_user),
+            email=email,
+            password=password,
+            seconds=seconds,
+        )
+
+
 def row(result: dict) -> tuple[str, str, str, str]:
     """The report row: 500s during the terminations, and statements per page."""
     shown = ", ".join(f"{n}: {k}×" for n, k in sorted(result["auth_page_statements"].items()))
