@@ -236,3 +236,42 @@ def case_events(case: RecoveryCase, type: str) -> list[SecurityEvent]:
         for event in SecurityEvent.objects.filter(type=type).order_by("id")
         if event.details.get("case") == case.pk
     ]
+
+
+# The support console, as an agent drives it.
+
+Status = RecoveryCase.Status
+Type = SecurityEvent.Type
+QUEUE = "/support/"
+DELAY = 24 * 60 * 60
+ADA = "ada@example.com"
+DAY = 24 * 60 * 60
+
+
+def case_url(case: RecoveryCase) -> str:
+    return reverse("recovery:case_detail", kwargs={"pk": case.pk})
+
+
+def action_url(case: RecoveryCase, action: str) -> str:
+    return reverse("recovery:support_case_action", kwargs={"pk": case.pk, "action": action})
+
+
+def act(client: Client, case: RecoveryCase, action: str, **data):
+    """POST a support action and follow the redirect back to the case page."""
+    response = client.post(action_url(case, action), data, follow=True)
+    assert response.redirect_chain == [(case_url(case), 302)]
+    case.refresh_from_db()
+    return response
+
+
+def page_messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def approve(client: Client, case: RecoveryCase, typed_email: str = "ada@example.com"):
+    return act(client, case, "approve", typed_email=typed_email, reason="checked by phone")
+
+
+def ask_charles(agent: Client, case: RecoveryCase):
+    membership = support.vouch_candidates(case)[0]
+    return act(agent, case, "vouch", membership=str(membership.pk))
