@@ -4,8 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import add_membership, enable_2fa
-from twostep.accounts.services import SESSION_MFA_VERIFIED
+from tests.helpers import add_membership, enable_2fa, verified_session
 from twostep.chat import services
 from twostep.chat.models import Message
 
@@ -24,15 +23,6 @@ def person_client(client, person):
     return client
 
 
-def agent_session(client: Client, agent) -> Client:
-    """Log `agent` in as the support check wants: session passed 2FA, device active."""
-    client.force_login(agent)
-    session = client.session
-    session[SESSION_MFA_VERIFIED] = True
-    session.save()
-    return client
-
-
 @pytest.fixture
 def agent(make_user):
     user = make_user("grace@example.com", "Grace Hopper", is_staff=True)
@@ -42,7 +32,7 @@ def agent(make_user):
 
 @pytest.fixture
 def agent_client(agent):
-    return agent_session(Client(), agent)
+    return verified_session(Client(), agent)
 
 
 def say(client: Client, body: str):

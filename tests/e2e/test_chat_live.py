@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import PASSWORD, add_membership, code_for, enable_2fa
+from tests.helpers import PASSWORD, add_membership, code_for, enable_2fa
 from twostep.chat import services
 
 pytestmark = pytest.mark.e2e

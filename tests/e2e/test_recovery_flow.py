@@ -2,17 +2,15 @@
 agent and the vouching manager each in their own browser context, the cooling-off passed
 with time-machine, and 2FA turned on again at the end."""
 
-import functools
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD, add_membership, code_for, enable_2fa
 from tests.e2e.conftest import VIEWPORT
+from tests.helpers import PASSWORD, add_membership, code_for, create_user, enable_2fa
 from twostep.accounts.models import User
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa.models import TOTPDevice
@@ -25,19 +23,6 @@ ORGANIZATION = "Analytical Engines"
 LOST_SECRET = b"ada-lost-her-phone!!"
 AGENT_SECRET = b"grace-hopper-phone!!"
 MANAGER_SECRET = b"charles-babbage-app!"
-
-
-@functools.cache
-def hashed(password: str) -> str:
-    return make_password(password)
-
-
-def person(email: str, full_name: str, **fields) -> User:
-    """A user whose password is PASSWORD (hashed once per run: logins still verify it)."""
-    user = User.objects.create_user(email, None, full_name=full_name, **fields)
-    user.password = hashed(PASSWORD)
-    user.save(update_fields=["password"])
-    return user
 
 
 @pytest.fixture
@@ -80,12 +65,12 @@ def test_locked_out_person_gets_back_in_after_support_verifies_and_vouching(
     page: Page, new_page, live_server, settings, authenticator, time_machine
 ):
     settings.TWOSTEP_SITE_URL = live_server.url
-    ada = person("ada@example.com", "Ada Lovelace")
+    ada = create_user("ada@example.com", "Ada Lovelace")
     enable_2fa(ada, LOST_SECRET)
     add_membership(ada, ORGANIZATION)
-    grace = person("grace@example.com", "Grace Hopper", is_staff=True)
+    grace = create_user("grace@example.com", "Grace Hopper", is_staff=True)
     enable_2fa(grace, AGENT_SECRET)
-    charles = person("charles@example.com", "Charles Babbage")
+    charles = create_user("charles@example.com", "Charles Babbage")
     enable_2fa(charles, MANAGER_SECRET)
     add_membership(charles, ORGANIZATION, role="manager")
 

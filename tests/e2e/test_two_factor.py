@@ -16,7 +16,7 @@ from django.utils import dateformat, timezone
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD, SECRET, add_membership, code_for, enable_2fa
+from tests.helpers import PASSWORD, SECRET, add_membership, code_for, enable_2fa
 from twostep.audit.models import SecurityEvent
 from twostep.mfa import totp
 from twostep.mfa.models import TOTPDevice

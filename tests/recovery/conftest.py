@@ -1,18 +1,14 @@
 """Recovery fixtures: the locked-out person, the agent, the vouching manager, cases in each
 state, and the mailed links read back from the outgoing queue."""
 
-import functools
 import re
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import PASSWORD, SECRET, add_membership, code_for, enable_2fa
-from twostep.accounts.models import User
-from twostep.accounts.services import SESSION_MFA_VERIFIED
+from tests.helpers import add_membership, enable_2fa, verified_session
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.recovery import cases, decisions, inbound, intake, services, support
@@ -20,25 +16,6 @@ from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 SITE = "http://testserver"
 ORGANIZATION = "Analytical Engines"
-
-
-@functools.cache
-def hashed(password: str) -> str:
-    return make_password(password)
-
-
-@pytest.fixture
-def make_user(db):
-    """tests/conftest.py's factory with the Argon2 hash computed once per run: logins
-    still verify a real hash, but creating a user costs no hashing."""
-
-    def make(email="ada@example.com", full_name="Ada Lovelace", password=PASSWORD, **fields):
-        user = User.objects.create_user(email, None, full_name=full_name, **fields)
-        user.password = hashed(password)
-        user.save(update_fields=["password"])
-        return user
-
-    return make
 
 
 @pytest.fixture(autouse=True)
@@ -201,27 +178,6 @@ def open_link(client: Client, path: str) -> str:
     token = path.rstrip("/").rsplit("/", 1)[1]
     assert token not in response["Location"]
     return response["Location"]
-
-
-def log_in(client: Client, user, *, secret: bytes = SECRET, steps: int = 0):
-    """Both real login steps, password then code (`steps` ahead of the frozen clock)."""
-    response = client.post(reverse("accounts:login"), {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
-    if response["Location"] == reverse("mfa:login_code"):
-        response = client.post(reverse("mfa:login_code"), {"code": code_for(secret, steps=steps)})
-        assert response.status_code == 302, response.content
-    assert client.session.get("_auth_user_id") == str(user.pk)
-    return response
-
-
-def verified_session(client: Client, user) -> Client:
-    """What `log_in` leaves behind (a login whose session passed 2FA), without hashing.
-    It only counts as verified while the user's 2FA is on (give them a device)."""
-    client.force_login(user)
-    session = client.session
-    session[SESSION_MFA_VERIFIED] = True
-    session.save()
-    return client
 
 
 @pytest.fixture

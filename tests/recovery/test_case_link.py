@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from tests.conftest import enable_2fa
+from tests.helpers import enable_2fa
 from tests.recovery.conftest import (
     ADA,
     DAY,

@@ -2,16 +2,8 @@
 
 from django.urls import reverse
 
-from tests.conftest import enable_2fa
-from tests.recovery.conftest import (
-    QUEUE,
-    Type,
-    action_url,
-    case_events,
-    case_url,
-    log_in,
-    verified_session,
-)
+from tests.helpers import enable_2fa, log_in, verified_session
+from tests.recovery.conftest import QUEUE, Type, action_url, case_events, case_url
 
 # Who may use the console.
 

@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from tests.helpers import log_in, verified_session
 from tests.recovery.conftest import (
     DELAY,
     QUEUE,
@@ -17,10 +18,8 @@ from tests.recovery.conftest import (
     emails_to,
     file_request,
     last_email_path,
-    log_in,
     open_link,
     page_messages,
-    verified_session,
 )
 from twostep.accounts.models import User, UserSession
 from twostep.mfa.models import LOCK_AFTER, TOTPDevice

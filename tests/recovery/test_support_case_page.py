@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
-from tests.conftest import SECRET, add_membership
+from tests.helpers import SECRET, add_membership, verified_session
 from tests.recovery.conftest import (
     ORGANIZATION,
     QUEUE,
@@ -17,7 +17,6 @@ from tests.recovery.conftest import (
     case_url,
     confirm_as_owner,
     file_request,
-    verified_session,
 )
 from twostep.mfa.models import TOTPDevice
 from twostep.recovery import decisions, support

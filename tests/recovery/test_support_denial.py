@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import add_membership
+from tests.helpers import add_membership
 from tests.recovery.conftest import (
     DELAY,
     ORGANIZATION,

@@ -2,7 +2,7 @@
 
 from django.test import Client
 
-from tests.conftest import PASSWORD, SECRET, add_membership, code_for, enable_2fa
+from tests.helpers import PASSWORD, SECRET, add_membership, code_for, enable_2fa, verified_session
 from tests.recovery.conftest import (
     ORGANIZATION,
     Type,
@@ -13,7 +13,6 @@ from tests.recovery.conftest import (
     case_url,
     emails_to,
     page_messages,
-    verified_session,
 )
 from twostep.recovery.models import Vouch
 
