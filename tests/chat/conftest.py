@@ -5,12 +5,13 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.helpers import add_membership, enable_2fa, verified_session
+from twostep.accounts.models import User
 from twostep.chat import services
-from twostep.chat.models import Message
+from twostep.chat.models import Conversation, Message
 
 
 @pytest.fixture
-def person(make_user):
+def person(make_user) -> User:
     user = make_user("ada@example.com", "Ada Lovelace")
     add_membership(user, "Analytical Engines", role="manager")
     add_membership(user, "Difference Club", role="member")
@@ -18,20 +19,20 @@ def person(make_user):
 
 
 @pytest.fixture
-def person_client(client, person):
+def person_client(client: Client, person: User) -> Client:
     client.force_login(person)
     return client
 
 
 @pytest.fixture
-def agent(make_user):
+def agent(make_user) -> User:
     user = make_user("grace@example.com", "Grace Hopper", is_staff=True)
     enable_2fa(user)
     return user
 
 
 @pytest.fixture
-def agent_client(agent):
+def agent_client(agent: User) -> Client:
     return verified_session(Client(), agent)
 
 
@@ -39,7 +40,7 @@ def say(client: Client, body: str):
     return client.post(reverse("chat:help"), {"body": body})
 
 
-def stored(user) -> list[str]:
+def stored(user: User) -> list[str]:
     return list(
         Message.objects.filter(conversation__user=user)
         .order_by("id")
@@ -47,5 +48,5 @@ def stored(user) -> list[str]:
     )
 
 
-def conversation_of(user):
+def conversation_of(user: User) -> Conversation | None:
     return services.conversation_for_user(user=user)

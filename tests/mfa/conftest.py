@@ -6,6 +6,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from tests.helpers import SECRET
+from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa import totp
@@ -21,11 +22,11 @@ def wrong_code(secret: bytes = SECRET, when: datetime | None = None) -> str:
     return next(code for code in candidates if code not in near)
 
 
-def events(user, type: str) -> list[SecurityEvent]:
+def events(user: User, type: str) -> list[SecurityEvent]:
     return list(SecurityEvent.objects.filter(subject=user, type=type).order_by("id"))
 
 
-def emails(user, subject: str) -> list[OutgoingEmail]:
+def emails(user: User, subject: str) -> list[OutgoingEmail]:
     return list(OutgoingEmail.objects.filter(to=user.email, subject=subject))
 
 

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.helpers import add_membership, enable_2fa, verified_session
+from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.recovery import cases, decisions, inbound, intake, services, support
@@ -25,7 +26,7 @@ def site_url(settings):
 
 
 @pytest.fixture
-def ada(make_user, frozen):
+def ada(make_user, frozen) -> User:
     """The locked-out person: 2FA on (SECRET), member of Analytical Engines."""
     user = make_user()
     enable_2fa(user)
@@ -34,7 +35,7 @@ def ada(make_user, frozen):
 
 
 @pytest.fixture
-def charles(make_user, frozen):
+def charles(make_user, frozen) -> User:
     """A manager of Ada's organization, with 2FA on."""
     user = make_user("charles@example.com", full_name="Charles Babbage")
     enable_2fa(user)
@@ -43,7 +44,7 @@ def charles(make_user, frozen):
 
 
 @pytest.fixture
-def grace(make_user, frozen):
+def grace(make_user, frozen) -> User:
     """A support agent: staff, with 2FA on."""
     user = make_user("grace@example.com", full_name="Grace Hopper", is_staff=True)
     enable_2fa(user)
@@ -99,7 +100,7 @@ def verified_case(case) -> RecoveryCase:
 
 
 @pytest.fixture
-def checked_case(verified_case, grace) -> RecoveryCase:
+def checked_case(verified_case: RecoveryCase, grace: User) -> RecoveryCase:
     """In verification, with the whole checklist ticked by Grace."""
     support.update_checklist(
         actor=grace,
@@ -112,14 +113,14 @@ def checked_case(verified_case, grace) -> RecoveryCase:
 
 
 @pytest.fixture
-def hedy(make_user, frozen):
+def hedy(make_user, frozen) -> User:
     """A second support agent, with 2FA on."""
     user = make_user("hedy@example.com", full_name="Hedy Lamarr", is_staff=True)
     enable_2fa(user)
     return user
 
 
-def approve_with_a_second_person(case: RecoveryCase, agent, second_agent) -> None:
+def approve_with_a_second_person(case: RecoveryCase, agent: User, second_agent: User) -> None:
     """Approve as the two-person rule asks: a manager who could vouch confirms, else a
     second agent approves after the first."""
     candidates = support.vouch_candidates(case)
@@ -181,7 +182,7 @@ def open_link(client: Client, path: str) -> str:
 
 
 @pytest.fixture
-def agent(client, grace) -> Client:
+def agent(client: Client, grace: User) -> Client:
     """A client with Grace logged in with 2FA."""
     return verified_session(client, grace)
 

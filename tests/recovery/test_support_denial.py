@@ -11,6 +11,7 @@ from tests.recovery.conftest import (
     approve_with_a_second_person,
     case_events,
 )
+from twostep.accounts.models import User
 from twostep.mfa.models import TOTPDevice
 from twostep.recovery import decisions, services, support
 from twostep.recovery.models import RecoveryCase, Vouch
@@ -20,7 +21,7 @@ from twostep.recovery.models import RecoveryCase, Vouch
 DENIAL = "a manager denied the person's identity"
 
 
-def vouch_by(charles, grace, case: RecoveryCase, answer=Vouch.Answer.PENDING) -> Vouch:
+def vouch_by(charles: User, grace: User, case: RecoveryCase, answer=Vouch.Answer.PENDING) -> Vouch:
     """A vouch written straight to the database, whatever the case's state."""
     membership = support.vouch_candidates(case)[0]
     return Vouch.objects.create(
