@@ -1,52 +1,26 @@
-"""Shared factories: real users in the real database, a fixed secret, frozen time."""
+"""Shared fixtures: real users in the real database, a fixed secret, frozen time, and a
+client half-way through logging in. Plain helpers live in tests/helpers.py."""
 
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
-from django.utils import timezone
+from django.test import Client
+from django.urls import reverse
 
+from tests.helpers import NOW, create_user, enable_2fa, submit_password
 from twostep.accounts.models import User
-from twostep.mfa import crypto, totp
 from twostep.mfa.models import TOTPDevice
-from twostep.organizations.models import Membership, Organization
-
-PASSWORD = "correct horse battery staple"
-# RFC 6238 Appendix B's SHA1 secret: known codes at known times.
-SECRET = b"12345678901234567890"
-# A fixed instant in the middle of a 30-second step (step 59_000_000).
-NOW = datetime.fromtimestamp(59_000_000 * 30 + 15, tz=UTC)
 
 
 @pytest.fixture
-def make_user(db):
-    def make(email="ada@example.com", full_name="Ada Lovelace", password=PASSWORD, **fields):
-        return User.objects.create_user(email, password, full_name=full_name, **fields)
-
-    return make
+def make_user(db) -> Callable[..., User]:
+    """`create_user`: Ada by default, her password hashed once per run."""
+    return create_user
 
 
 @pytest.fixture
-def user(make_user):
+def user(make_user) -> User:
     return make_user()
-
-
-def enable_2fa(user, secret: bytes = SECRET) -> TOTPDevice:
-    """Give `user` an active authenticator holding `secret`."""
-    return TOTPDevice.objects.create(
-        user=user,
-        encrypted_secret=crypto.encrypt(secret),
-        confirmed_at=timezone.now(),
-        created_at=timezone.now(),
-    )
-
-
-def code_for(secret: bytes = SECRET, when: datetime | None = None, *, steps: int = 0) -> str:
-    """The code an authenticator app shows at `when` (default: now) shifted by `steps`."""
-    moment = (when or timezone.now()).timestamp() + steps * totp.PERIOD
-    return totp.code_at(secret, moment)
 
 
 @pytest.fixture
@@ -56,9 +30,20 @@ def frozen(time_machine):
     return time_machine
 
 
-def add_membership(user, org_name: str, role: str = "member") -> Membership:
-    org, _ = Organization.objects.get_or_create(name=org_name)
-    return Membership.objects.create(user=user, organization=org, role=role)
+@pytest.fixture
+def device(user, frozen) -> TOTPDevice:
+    """Ada's active authenticator holding SECRET, time frozen at NOW."""
+    return enable_2fa(user)
+
+
+@pytest.fixture
+def pending_client(client, device) -> Client:
+    """A client that gave Ada's right password and has not entered a code yet."""
+    response = submit_password(client, device.user.email)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa:login_code")
+    assert "_auth_user_id" not in client.session
+    return client
 
 
 def pytest_collection_modifyitems(config, items):
@@ -77,27 +62,3 @@ def pytest_collection_modifyitems(config, items):
 
 # Real worker processes and an SMTP listener for fault tests: `listener`, `workers`.
 pytest_plugins = ["tests.workers"]
-
-
-def at_once(*calls: Callable[[], object]) -> list[BaseException]:
-    """Run each call in its own thread (and connection), all released together; returns
-    what they raised."""
-    barrier = threading.Barrier(len(calls))
-    errors: list[BaseException] = []
-
-    def run(call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            call()
-        except BaseException as error:  # reported to the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return errors

@@ -9,7 +9,7 @@ from django.db import OperationalError, connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.accounts.login_steps import log_in, submit_password
+from tests.helpers import log_in, submit_password
 from tests.workers import allow_connections
 from twostep.accounts.models import User, UserSession
 from twostep.audit.models import SecurityEvent

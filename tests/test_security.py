@@ -7,9 +7,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.accounts.login_steps import log_in
 from tests.accounts.url_patterns import every_url
-from tests.conftest import code_for, enable_2fa
+from tests.helpers import code_for, enable_2fa, log_in
 from twostep.mfa.models import TOTPDevice
 
 TEMPLATE_ROOT = Path(settings.BASE_DIR) / "twostep"

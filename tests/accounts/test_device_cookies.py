@@ -6,9 +6,8 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from tests.accounts.login_steps import CODE, error_text, log_in, submit_password
 from tests.accounts.test_password import ask_reset, reset_link, set_new_password
-from tests.conftest import PASSWORD, code_for, enable_2fa
+from tests.helpers import CODE, PASSWORD, code_for, enable_2fa, error_text, log_in, submit_password
 from twostep.accounts import devices
 from twostep.accounts.models import LoginThrottle
 

@@ -1,15 +1,14 @@
 """Hourly limits on sign-up and password-reset emails, and no requester text in them."""
 
-import threading
-
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import OperationalError, connection, transaction
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from tests.accounts.login_steps import log_in
 from tests.accounts.test_signup import GRACE
+from tests.concurrency import at_once
+from tests.helpers import log_in
 from twostep.accounts import email_quota
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
@@ -123,29 +122,17 @@ def test_the_confirmation_email_does_not_echo_the_name_typed(db, mailoutbox, che
 @pytest.mark.django_db(transaction=True)
 def test_parallel_requests_for_one_address_get_exactly_the_allowance():
     burst = 10
-    barrier = threading.Barrier(burst)
-    results: list[bool] = []
-    lock = threading.Lock()
 
-    def request(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            allowed = email_quota.allow_email(
-                request=RequestFactory().post("/", REMOTE_ADDR=f"198.51.100.{n + 1}"),
-                email="ada@example.com",
-                purpose="reset",
-            )
-            with lock:
-                results.append(allowed)
-        finally:
-            connection.close()
+    def request(n: int):
+        return lambda: email_quota.allow_email(
+            request=RequestFactory().post("/", REMOTE_ADDR=f"198.51.100.{n + 1}"),
+            email="ada@example.com",
+            purpose="reset",
+        )
 
-    threads = [threading.Thread(target=request, args=(n,)) for n in range(burst)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, errors = at_once(*[request(n) for n in range(burst)])
 
+    assert errors == []
     assert len(results) == burst
     assert results.count(True) == 3
     assert email_quota.EmailQuota.objects.get(key="reset:address:ada@example.com").count == 3
@@ -203,23 +190,15 @@ def test_while_a_sign_up_hashes_the_password_the_ips_email_allowance_is_not_lock
     email_quota.EmailQuota.objects.create(key=key, window_started_at=timezone.now(), count=1)
 
     def lock_from_another_connection() -> str:
-        outcome = []
+        def attempt() -> str:
+            with transaction.atomic():
+                rows = email_quota.EmailQuota.objects.select_for_update(nowait=True)
+                list(rows.filter(key=key))
+            return "free"
 
-        def attempt() -> None:
-            try:
-                with transaction.atomic():
-                    rows = email_quota.EmailQuota.objects.select_for_update(nowait=True)
-                    list(rows.filter(key=key))
-                outcome.append("free")
-            except OperationalError:
-                outcome.append("locked")
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=attempt)
-        thread.start()
-        thread.join(timeout=30)
-        return outcome[0]
+        (result,), errors = at_once(attempt)
+        assert all(isinstance(error, OperationalError) for error in errors), errors
+        return "locked" if errors else result
 
     seen = watch_hashing(monkeypatch, lock_from_another_connection)
     sign_up("192.0.2.1")

@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.accounts.test_login import argon2_calls  # noqa: F401 - a fixture
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 WRITES = ("INSERT", "UPDATE", "DELETE")

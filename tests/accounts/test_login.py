@@ -6,8 +6,16 @@ import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 
-from tests.accounts.login_steps import CODE, LOGIN, error_text, log_in, submit_password
-from tests.conftest import PASSWORD, code_for, enable_2fa
+from tests.helpers import (
+    CODE,
+    LOGIN,
+    PASSWORD,
+    code_for,
+    enable_2fa,
+    error_text,
+    log_in,
+    submit_password,
+)
 from twostep.accounts.models import LoginThrottle
 from twostep.audit.models import SecurityEvent
 

@@ -6,8 +6,7 @@ import pytest
 from django.contrib.auth.hashers import check_password
 from django.test import Client
 
-from tests.accounts.login_steps import CODE, LOGIN, error_text, submit_password
-from tests.conftest import PASSWORD, enable_2fa
+from tests.helpers import CODE, LOGIN, PASSWORD, enable_2fa, error_text, submit_password
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due

@@ -5,9 +5,8 @@ import pytest
 from django.contrib.auth.hashers import check_password
 from django.test import Client
 
-from tests.accounts.login_steps import client_with_session
 from tests.accounts.url_patterns import Url, every_url
-from tests.conftest import PASSWORD, SECRET, code_for
+from tests.helpers import PASSWORD, SECRET, client_with_session, code_for
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa.models import TOTPDevice

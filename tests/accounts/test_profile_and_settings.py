@@ -4,9 +4,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.accounts.login_steps import log_in
 from tests.accounts.url_patterns import every_url
-from tests.conftest import add_membership, enable_2fa
+from tests.helpers import add_membership, enable_2fa, log_in
 from twostep.audit.services import describe_browser
 
 CHROME_WINDOWS = (

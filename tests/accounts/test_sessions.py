@@ -5,7 +5,7 @@ from django.contrib.auth import SESSION_KEY
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import enable_2fa
+from tests.helpers import enable_2fa
 from twostep.accounts.sessions import SessionStore
 
 

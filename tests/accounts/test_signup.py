@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher, check_password
 from django.test import Client
 
-from tests.accounts.login_steps import error_text, submit_password
-from tests.conftest import PASSWORD, at_once
+from tests.concurrency import at_once
+from tests.helpers import PASSWORD, error_text, submit_password
 from twostep.accounts.models import User
 from twostep.accounts.tokens import signup_link
 from twostep.audit.models import SecurityEvent
@@ -308,5 +308,5 @@ def test_two_sign_ups_for_a_new_address_at_once_make_one_account_and_no_error():
     def submit() -> None:
         assert b"We have sent a confirmation link" in sign_up(Client()).content
 
-    assert at_once(submit, submit) == []
+    assert at_once(submit, submit).errors == []
     assert User.objects.filter(email__iexact=GRACE["email"]).count() == 1

@@ -1,14 +1,12 @@
 """Guesses sent in parallel get no more tries than guesses sent one after another: the
 password step checks and counts an attempt under one row lock, before hashing."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client, RequestFactory
 
-from tests.accounts.login_steps import log_in
 from tests.accounts.test_login import CheapArgon2PasswordHasher
+from tests.concurrency import at_once
+from tests.helpers import log_in
 from twostep.accounts import devices, services
 from twostep.accounts.models import LoginThrottle
 
@@ -27,27 +25,17 @@ def cheap_hasher(settings):
 def burst(user, make_request) -> list[str]:
     """BURST wrong guesses for `user` at once, the n-th sent as `make_request(n)`: what each
     was told ("wrong" or "wait")."""
-    barrier = threading.Barrier(BURST)
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    requests = [make_request(n) for n in range(BURST)]
 
-    def guess(n: int) -> None:
-        request = make_request(n)
-        try:
-            barrier.wait(timeout=30)
-            services.check_password(request=request, email=user.email, password=f"guess {n}")
-        except services.LoginRefused as refused:
-            with lock:
-                outcomes.append("wait" if "Try again" in refused.message else "wrong")
-        finally:
-            connection.close()
+    def guess(n: int):
+        return lambda: services.check_password(
+            request=requests[n], email=user.email, password=f"guess {n}"
+        )
 
-    threads = [threading.Thread(target=guess, args=(n,)) for n in range(BURST)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    errors = at_once(*[guess(n) for n in range(BURST)]).errors
+    refused = [error for error in errors if isinstance(error, services.LoginRefused)]
+    assert refused == errors, errors
+    return ["wait" if "Try again" in error.message else "wrong" for error in refused]
 
 
 def test_a_burst_of_wrong_passwords_gets_only_the_free_tries(user, frozen, cheap_hasher):

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.hashers import check_password
 from django.test import Client
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 from twostep.accounts import services as account_services
 from twostep.accounts import signups
 from twostep.accounts.models import User

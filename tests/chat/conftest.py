@@ -4,14 +4,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import add_membership, enable_2fa
-from twostep.accounts.services import SESSION_MFA_VERIFIED
+from tests.helpers import add_membership, enable_2fa, verified_session
+from twostep.accounts.models import User
 from twostep.chat import services
-from twostep.chat.models import Message
+from twostep.chat.models import Conversation, Message
 
 
 @pytest.fixture
-def person(make_user):
+def person(make_user) -> User:
     user = make_user("ada@example.com", "Ada Lovelace")
     add_membership(user, "Analytical Engines", role="manager")
     add_membership(user, "Difference Club", role="member")
@@ -19,37 +19,28 @@ def person(make_user):
 
 
 @pytest.fixture
-def person_client(client, person):
+def person_client(client: Client, person: User) -> Client:
     client.force_login(person)
     return client
 
 
-def agent_session(client: Client, agent) -> Client:
-    """Log `agent` in as the support check wants: session passed 2FA, device active."""
-    client.force_login(agent)
-    session = client.session
-    session[SESSION_MFA_VERIFIED] = True
-    session.save()
-    return client
-
-
 @pytest.fixture
-def agent(make_user):
+def agent(make_user) -> User:
     user = make_user("grace@example.com", "Grace Hopper", is_staff=True)
     enable_2fa(user)
     return user
 
 
 @pytest.fixture
-def agent_client(agent):
-    return agent_session(Client(), agent)
+def agent_client(agent: User) -> Client:
+    return verified_session(Client(), agent)
 
 
 def say(client: Client, body: str):
     return client.post(reverse("chat:help"), {"body": body})
 
 
-def stored(user) -> list[str]:
+def stored(user: User) -> list[str]:
     return list(
         Message.objects.filter(conversation__user=user)
         .order_by("id")
@@ -57,5 +48,5 @@ def stored(user) -> list[str]:
     )
 
 
-def conversation_of(user):
+def conversation_of(user: User) -> Conversation | None:
     return services.conversation_for_user(user=user)

@@ -3,7 +3,7 @@ its own database connection, as app processes behind a load balancer would."""
 
 import pytest
 
-from tests.conftest import at_once
+from tests.concurrency import at_once
 from twostep.chat import services
 from twostep.chat.models import Message
 
@@ -19,7 +19,7 @@ def test_concurrent_posts_never_pass_the_flood_limit(person):
     def post(n: int):
         return lambda: services.post(conversation=conversation, body=f"hi {n}", author=person)
 
-    errors = at_once(*[post(n) for n in range(POSTS)])
+    errors = at_once(*[post(n) for n in range(POSTS)]).errors
 
     assert Message.objects.filter(conversation=conversation).count() == services.FLOOD_LIMIT
     assert len(errors) == POSTS - services.FLOOD_LIMIT

@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.chat.conftest import agent_session, conversation_of
-from tests.conftest import PASSWORD, code_for, enable_2fa
+from tests.chat.conftest import conversation_of
+from tests.helpers import PASSWORD, code_for, enable_2fa, verified_session
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.chat import services
@@ -63,7 +63,7 @@ def test_anonymous_visitor_is_sent_to_login(client, conversation):
 
 def test_staff_without_an_active_device_get_403(client, make_user, conversation):
     staff = make_user("nodevice@example.com", "No Device", is_staff=True)
-    agent_session(client, staff)  # session says verified, but 2FA is off
+    verified_session(client, staff)  # session says verified, but 2FA is off
 
     for url in support_urls(conversation):
         assert client.get(url).status_code == 403, url

@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connections
+from playwright.sync_api import Page
+
+from tests.helpers import PASSWORD
 
 # Playwright's sync API keeps an asyncio loop in this thread; Django would otherwise refuse
 # ORM calls made from the test (the live server runs in its own thread, unaffected).
@@ -99,3 +102,23 @@ def authenticator() -> Callable[[str, datetime], str]:
         return result.stdout.strip()
 
     return code
+
+
+def fill_login(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Fill the login form the page shows and send it."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD, *, code: str | None = None) -> None:
+    """Open the login page and log in, entering `code` when given."""
+    page.goto("/login/")
+    fill_login(page, email, password)
+    if code is not None:
+        enter_code(page, code)
+
+
+def enter_code(page: Page, code: str, button: str = "Verify") -> None:
+    page.get_by_label("6-digit code").fill(code)
+    page.get_by_role("button", name=button).click()

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import PASSWORD, add_membership, code_for, enable_2fa
+from tests.e2e.conftest import log_in
+from tests.helpers import add_membership, code_for, enable_2fa
 from twostep.chat import services
 
 pytestmark = pytest.mark.e2e
@@ -40,17 +41,6 @@ def open_page(browser, live_server) -> Iterator:
         context.close()
 
 
-def log_in(page, email: str, code: str | None = None) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    if code is not None:
-        page.get_by_label("6-digit code").fill(code)
-        page.get_by_role("button", name="Verify").click()
-    page.wait_for_url(re.compile(r"/profile/$"))
-
-
 def mark_no_reload(page) -> None:
     """A flag that only lives as long as this document: a reload would drop it."""
     page.evaluate("window.__stillTheSamePage = true")
@@ -72,6 +62,7 @@ def test_each_side_sees_new_messages_without_a_reload_under_the_csp(open_page, m
     # The person opens "Need help?" from the header and writes.
     ada = open_page(console)
     log_in(ada, person.email)
+    ada.wait_for_url(re.compile(r"/profile/$"))
     ada.get_by_test_id("need-help").click()
     ada.wait_for_url(re.compile(r"/help/$"))
     ada.get_by_label("Your message").fill("I lost my phone <b>help</b>")
@@ -84,6 +75,7 @@ def test_each_side_sees_new_messages_without_a_reload_under_the_csp(open_page, m
     # Support opens the conversation; the person's next message appears there by polling.
     grace = open_page(console)
     log_in(grace, agent.email, code=code_for())
+    grace.wait_for_url(re.compile(r"/profile/$"))
     grace.goto(f"/support/chats/{conversation.pk}/")
     expect(grace.get_by_test_id("account-summary")).to_contain_text("Analytical Engines")
     mark_no_reload(grace)

@@ -2,17 +2,15 @@
 agent and the vouching manager each in their own browser context, the cooling-off passed
 with time-machine, and 2FA turned on again at the end."""
 
-import functools
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD, add_membership, code_for, enable_2fa
-from tests.e2e.conftest import VIEWPORT
+from tests.e2e.conftest import VIEWPORT, enter_code, fill_login
+from tests.helpers import add_membership, code_for, create_user, enable_2fa
 from twostep.accounts.models import User
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa.models import TOTPDevice
@@ -25,19 +23,6 @@ ORGANIZATION = "Analytical Engines"
 LOST_SECRET = b"ada-lost-her-phone!!"
 AGENT_SECRET = b"grace-hopper-phone!!"
 MANAGER_SECRET = b"charles-babbage-app!"
-
-
-@functools.cache
-def hashed(password: str) -> str:
-    return make_password(password)
-
-
-def person(email: str, full_name: str, **fields) -> User:
-    """A user whose password is PASSWORD (hashed once per run: logins still verify it)."""
-    user = User.objects.create_user(email, None, full_name=full_name, **fields)
-    user.password = hashed(PASSWORD)
-    user.save(update_fields=["password"])
-    return user
 
 
 @pytest.fixture
@@ -56,17 +41,6 @@ def new_page(browser, live_server) -> Iterator[Callable[[], Page]]:
         context.close()
 
 
-def log_in(page: Page, email: str) -> None:
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def enter_code(page: Page, code: str, button: str = "Verify") -> None:
-    page.get_by_label("6-digit code").fill(code)
-    page.get_by_role("button", name=button).click()
-
-
 def mailed_link(to: str, subject: str, path: str) -> str:
     """The link to `path` in the latest email to `to` with `subject`."""
     email = OutgoingEmail.objects.filter(to=to, subject=subject).order_by("-id").first()
@@ -80,18 +54,18 @@ def test_locked_out_person_gets_back_in_after_support_verifies_and_vouching(
     page: Page, new_page, live_server, settings, authenticator, time_machine
 ):
     settings.TWOSTEP_SITE_URL = live_server.url
-    ada = person("ada@example.com", "Ada Lovelace")
+    ada = create_user("ada@example.com", "Ada Lovelace")
     enable_2fa(ada, LOST_SECRET)
     add_membership(ada, ORGANIZATION)
-    grace = person("grace@example.com", "Grace Hopper", is_staff=True)
+    grace = create_user("grace@example.com", "Grace Hopper", is_staff=True)
     enable_2fa(grace, AGENT_SECRET)
-    charles = person("charles@example.com", "Charles Babbage")
+    charles = create_user("charles@example.com", "Charles Babbage")
     enable_2fa(charles, MANAGER_SECRET)
     add_membership(charles, ORGANIZATION, role="manager")
 
     # Ada lost her phone: the password is right, the code she cannot give.
     page.goto("/login/")
-    log_in(page, ada.email)
+    fill_login(page, ada.email)
     expect(page).to_have_url(re.compile(r"/login/code/$"))
     page.get_by_role("link", name="Lost access to your authenticator app?").click()
     expect(page).to_have_url(re.compile(r"/recover/$"))
@@ -122,7 +96,7 @@ def test_locked_out_person_gets_back_in_after_support_verifies_and_vouching(
     agent = new_page()
     agent.goto("/support/")
     expect(agent).to_have_url(re.compile(r"/login/\?next=/support/$"))
-    log_in(agent, grace.email)
+    fill_login(agent, grace.email)
     enter_code(agent, code_for(AGENT_SECRET))
     expect(agent).to_have_url(re.compile(r"/support/$"))
     row = agent.get_by_test_id("case-queue").locator("tbody tr").filter(has_text=ada.email)
@@ -151,7 +125,7 @@ def test_locked_out_person_gets_back_in_after_support_verifies_and_vouching(
     # Charles follows the emailed link, logs in with password and code, and confirms.
     manager = new_page()
     manager.goto(mailed_link(charles.email, "Can you vouch for Ada Lovelace?", "/vouch/"))
-    log_in(manager, charles.email)
+    fill_login(manager, charles.email)
     enter_code(manager, code_for(MANAGER_SECRET))
     expect(manager).to_have_url(re.compile(r"/vouch/\d+/$"))
     manager.get_by_label("Yes, I confirm this is them and that they lost access").check()
@@ -182,7 +156,7 @@ def test_locked_out_person_gets_back_in_after_support_verifies_and_vouching(
 
     # Ada logs in with her password only and is asked to turn 2FA on again.
     page.goto("/login/")
-    log_in(page, ada.email)
+    fill_login(page, ada.email)
     expect(page).to_have_url(re.compile(r"/welcome-back/\?next="))
     expect(page.get_by_text("strongly recommend re-enabling 2FA")).to_be_visible()
     expect(page.get_by_role("link", name="Skip for now")).to_be_visible()

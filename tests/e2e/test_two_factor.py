@@ -16,7 +16,8 @@ from django.utils import dateformat, timezone
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD, SECRET, add_membership, code_for, enable_2fa
+from tests.e2e.conftest import enter_code, log_in
+from tests.helpers import SECRET, add_membership, code_for, enable_2fa
 from twostep.audit.models import SecurityEvent
 from twostep.mfa import totp
 from twostep.mfa.models import TOTPDevice
@@ -26,13 +27,6 @@ pytestmark = pytest.mark.e2e
 EMAIL = "ada@example.com"
 FULL_NAME = "Ada Lovelace"
 ORGANIZATION = "Analytical Engines"
-
-
-def log_in(page: Page, email: str = EMAIL, password: str = PASSWORD) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def open_user_menu(page: Page, item: str) -> None:
@@ -54,11 +48,6 @@ def two_factor_section(page: Page):
 def expect_logged_out(page: Page) -> None:
     expect(page.get_by_role("heading", name="Log in to Bpart")).to_be_visible()
     expect(page.get_by_test_id("user-menu")).to_have_count(0)
-
-
-def enter_code(page: Page, code: str, button: str) -> None:
-    page.get_by_label("6-digit code").fill(code)
-    page.get_by_role("button", name=button).click()
 
 
 def decode_qr(page: Page) -> str:
@@ -107,7 +96,7 @@ def test_seed_flow_enable_log_in_with_code_and_disable(
     add_membership(user, ORGANIZATION, role="manager")
 
     # Log in with email and password: 2FA is off, so that is enough.
-    log_in(page)
+    log_in(page, EMAIL)
     expect(page).to_have_url(re.compile(r"/profile/$"))
     expect(page.get_by_role("cell", name=ORGANIZATION)).to_be_visible()
 
@@ -153,7 +142,7 @@ def test_seed_flow_enable_log_in_with_code_and_disable(
     expect_logged_out(page)
 
     # Log in again: the password alone is not a login.
-    log_in(page)
+    log_in(page, EMAIL)
     expect(page).to_have_url(re.compile(r"/login/code/$"))
     expect(page.get_by_label("6-digit code")).to_be_visible()
     page.goto("/profile/")
@@ -185,7 +174,7 @@ def test_seed_flow_enable_log_in_with_code_and_disable(
 def test_wrong_code_shows_an_error_and_does_not_log_in(page: Page, make_user):
     enable_2fa(make_user(EMAIL, full_name=FULL_NAME))
 
-    log_in(page)
+    log_in(page, EMAIL)
     enter_code(page, a_wrong_code(), "Verify")
 
     expect(page.get_by_role("alert")).to_contain_text("That code is not right")
@@ -201,7 +190,7 @@ def test_wrong_code_shows_an_error_and_does_not_log_in(page: Page, make_user):
 def test_code_page_links_to_the_recovery_steps(page: Page, make_user):
     enable_2fa(make_user(EMAIL, full_name=FULL_NAME))
 
-    log_in(page)
+    log_in(page, EMAIL)
     page.get_by_role("link", name="Lost access to your authenticator app?").click()
 
     heading = page.get_by_role("heading", name="Lost access to your authenticator app?", level=1)
@@ -233,7 +222,7 @@ def test_setup_page_runs_under_the_csp_without_violations(page: Page, console_er
         "document.addEventListener('securitypolicyviolation',"
         " e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
     )
-    log_in(page)
+    log_in(page, EMAIL)
     open_user_menu(page, "Settings")
     with page.expect_response(re.compile(r"/settings/2fa/setup/$")) as setup:
         page.get_by_role("button", name="Enable Two-Factor Authentication").click()
@@ -263,7 +252,7 @@ def test_setup_page_runs_under_the_csp_without_violations(page: Page, console_er
 
 def test_security_activity_lists_the_login_and_2fa_turned_on(page: Page, make_user, authenticator):
     make_user(EMAIL, full_name=FULL_NAME)
-    log_in(page)
+    log_in(page, EMAIL)
     enrol(page, authenticator)
 
     events = page.get_by_test_id("security-events").locator("tbody tr")

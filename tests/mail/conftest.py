@@ -9,8 +9,6 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.accounts.factories import make_user  # noqa: F401 - overrides the shared one
-
 
 class Inbox:
     """An aiosmtpd handler that keeps every message it receives. With `delay` it is a slow

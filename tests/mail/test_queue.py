@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import (
     SECOND_REFUSAL_AFTER,

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due, queue_email
 

@@ -1,45 +1,16 @@
-"""Fixtures for the authenticator factor: an active device at NOW and real login steps."""
+"""Helpers for the authenticator factor: wrong codes, its events, emails and device rows."""
 
-import functools
 import random
 from datetime import datetime
 
-import pytest
-from django.contrib.auth.hashers import make_password
-from django.urls import reverse
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, SECRET, enable_2fa
+from tests.helpers import SECRET
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa import totp
 from twostep.mfa.models import TOTPDevice
-
-
-@functools.cache
-def hashed(password: str) -> str:
-    return make_password(password)
-
-
-@pytest.fixture
-def make_user(db):
-    """tests/conftest.py's factory, hashing each password once per run: real Argon2 hashes
-    (logins still verify them), without 0.1 s of hashing for every user a test creates."""
-
-    def make(email="ada@example.com", full_name="Ada Lovelace", password=PASSWORD, **fields):
-        user = User.objects.create_user(email, None, full_name=full_name, **fields)
-        user.password = hashed(password)
-        user.save(update_fields=["password"])
-        return user
-
-    return make
-
-
-@pytest.fixture
-def device(user, frozen) -> TOTPDevice:
-    """Ada's active authenticator holding SECRET, time frozen at NOW."""
-    return enable_2fa(user)
 
 
 def wrong_code(secret: bytes = SECRET, when: datetime | None = None) -> str:
@@ -51,27 +22,11 @@ def wrong_code(secret: bytes = SECRET, when: datetime | None = None) -> str:
     return next(code for code in candidates if code not in near)
 
 
-def submit_password(client, email: str = "ada@example.com", password: str = PASSWORD):
-    return client.post(reverse("accounts:login"), {"email": email, "password": password})
-
-
-@pytest.fixture
-def pending_client(client, device):
-    """A client that passed the password step of Ada's account and now needs a code."""
-    response = submit_password(client)
-    assert response.status_code == 302 and response.url == reverse("mfa:login_code")
-    return client
-
-
-def submit_code(client, code: str):
-    return client.post(reverse("mfa:login_code"), {"code": code})
-
-
-def events(user, type: str) -> list[SecurityEvent]:
+def events(user: User, type: str) -> list[SecurityEvent]:
     return list(SecurityEvent.objects.filter(subject=user, type=type).order_by("id"))
 
 
-def emails(user, subject: str) -> list[OutgoingEmail]:
+def emails(user: User, subject: str) -> list[OutgoingEmail]:
     return list(OutgoingEmail.objects.filter(to=user.email, subject=subject))
 
 

@@ -4,6 +4,10 @@ Each round forks N processes that meet at a barrier and then judge the same code
 their own database connection, as gunicorn workers behind a load balancer would. Time is
 moved with time-machine *before* forking; the children inherit the patched clock, which
 every child reports back and the test checks.
+
+Processes, not the thread harness of tests/concurrency.py: threads share one interpreter
+and one patched clock object, so they cannot show that each worker process judges with its
+own clock, own module state and own connection, as the production race does.
 """
 
 import multiprocessing
@@ -16,7 +20,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from tests.conftest import code_for, enable_2fa
+from tests.helpers import code_for, enable_2fa
 from tests.mfa.conftest import emails, events, reload, wrong_code
 from twostep.audit.models import SecurityEvent
 from twostep.mfa import services, totp

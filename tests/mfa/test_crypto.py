@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from tests.conftest import SECRET, code_for, enable_2fa
+from tests.helpers import SECRET, code_for, enable_2fa
 from twostep.audit.models import SecurityEvent
 from twostep.mfa import crypto, services, totp
 from twostep.mfa.models import TOTPDevice

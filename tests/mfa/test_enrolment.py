@@ -8,8 +8,8 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import code_for, enable_2fa
-from tests.mfa.conftest import emails, events, reload, submit_code, submit_password, wrong_code
+from tests.helpers import code_for, enable_2fa, submit_code, submit_password
+from tests.mfa.conftest import emails, events, reload, wrong_code
 from twostep.audit.models import SecurityEvent
 from twostep.mfa import services, totp
 from twostep.mfa.models import TOTPDevice

@@ -4,8 +4,8 @@ TWOSTEP_TRUSTED_PROXIES says to trust), not the proxy's."""
 import pytest
 from django.test import Client
 
-from tests.conftest import code_for
-from tests.mfa.conftest import emails, submit_code, submit_password, wrong_code
+from tests.helpers import code_for, submit_code, submit_password
+from tests.mfa.conftest import emails, wrong_code
 from twostep.mfa.models import FREE_FAILURES
 
 PROXY, CLIENT = "10.0.0.1", "203.0.113.7"

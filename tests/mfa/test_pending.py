@@ -7,8 +7,8 @@ from django.contrib.auth import SESSION_KEY as AUTH_USER_KEY
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import code_for
-from tests.mfa.conftest import reload, submit_code, submit_password
+from tests.helpers import code_for, submit_code, submit_password
+from tests.mfa.conftest import reload
 from twostep.mfa import pending
 
 SessionStore = import_module(settings.SESSION_ENGINE).SessionStore

@@ -12,15 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, SECRET, code_for, enable_2fa
-from tests.mfa.conftest import (
-    emails,
-    events,
-    reload,
-    submit_code,
-    submit_password,
-    wrong_code,
-)
+from tests.helpers import PASSWORD, SECRET, code_for, enable_2fa, submit_code, submit_password
+from tests.mfa.conftest import emails, events, reload, wrong_code
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa import services, totp

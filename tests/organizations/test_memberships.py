@@ -3,7 +3,7 @@
 import pytest
 from django.db import IntegrityError
 
-from tests.conftest import add_membership
+from tests.helpers import add_membership
 from twostep.organizations.models import Membership, Organization
 
 

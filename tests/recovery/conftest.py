@@ -1,18 +1,15 @@
 """Recovery fixtures: the locked-out person, the agent, the vouching manager, cases in each
 state, and the mailed links read back from the outgoing queue."""
 
-import functools
 import re
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import PASSWORD, SECRET, add_membership, code_for, enable_2fa
+from tests.helpers import add_membership, enable_2fa, verified_session
 from twostep.accounts.models import User
-from twostep.accounts.services import SESSION_MFA_VERIFIED
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.recovery import cases, decisions, inbound, intake, services, support
@@ -22,25 +19,6 @@ SITE = "http://testserver"
 ORGANIZATION = "Analytical Engines"
 
 
-@functools.cache
-def hashed(password: str) -> str:
-    return make_password(password)
-
-
-@pytest.fixture
-def make_user(db):
-    """tests/conftest.py's factory with the Argon2 hash computed once per run: logins
-    still verify a real hash, but creating a user costs no hashing."""
-
-    def make(email="ada@example.com", full_name="Ada Lovelace", password=PASSWORD, **fields):
-        user = User.objects.create_user(email, None, full_name=full_name, **fields)
-        user.password = hashed(password)
-        user.save(update_fields=["password"])
-        return user
-
-    return make
-
-
 @pytest.fixture(autouse=True)
 def site_url(settings):
     """Mailed links point at the test client's host, so their paths can be followed."""
@@ -48,7 +26,7 @@ def site_url(settings):
 
 
 @pytest.fixture
-def ada(make_user, frozen):
+def ada(make_user, frozen) -> User:
     """The locked-out person: 2FA on (SECRET), member of Analytical Engines."""
     user = make_user()
     enable_2fa(user)
@@ -57,7 +35,7 @@ def ada(make_user, frozen):
 
 
 @pytest.fixture
-def charles(make_user, frozen):
+def charles(make_user, frozen) -> User:
     """A manager of Ada's organization, with 2FA on."""
     user = make_user("charles@example.com", full_name="Charles Babbage")
     enable_2fa(user)
@@ -66,7 +44,7 @@ def charles(make_user, frozen):
 
 
 @pytest.fixture
-def grace(make_user, frozen):
+def grace(make_user, frozen) -> User:
     """A support agent: staff, with 2FA on."""
     user = make_user("grace@example.com", full_name="Grace Hopper", is_staff=True)
     enable_2fa(user)
@@ -122,7 +100,7 @@ def verified_case(case) -> RecoveryCase:
 
 
 @pytest.fixture
-def checked_case(verified_case, grace) -> RecoveryCase:
+def checked_case(verified_case: RecoveryCase, grace: User) -> RecoveryCase:
     """In verification, with the whole checklist ticked by Grace."""
     support.update_checklist(
         actor=grace,
@@ -135,14 +113,14 @@ def checked_case(verified_case, grace) -> RecoveryCase:
 
 
 @pytest.fixture
-def hedy(make_user, frozen):
+def hedy(make_user, frozen) -> User:
     """A second support agent, with 2FA on."""
     user = make_user("hedy@example.com", full_name="Hedy Lamarr", is_staff=True)
     enable_2fa(user)
     return user
 
 
-def approve_with_a_second_person(case: RecoveryCase, agent, second_agent) -> None:
+def approve_with_a_second_person(case: RecoveryCase, agent: User, second_agent: User) -> None:
     """Approve as the two-person rule asks: a manager who could vouch confirms, else a
     second agent approves after the first."""
     candidates = support.vouch_candidates(case)
@@ -203,29 +181,8 @@ def open_link(client: Client, path: str) -> str:
     return response["Location"]
 
 
-def log_in(client: Client, user, *, secret: bytes = SECRET, steps: int = 0):
-    """Both real login steps, password then code (`steps` ahead of the frozen clock)."""
-    response = client.post(reverse("accounts:login"), {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
-    if response["Location"] == reverse("mfa:login_code"):
-        response = client.post(reverse("mfa:login_code"), {"code": code_for(secret, steps=steps)})
-        assert response.status_code == 302, response.content
-    assert client.session.get("_auth_user_id") == str(user.pk)
-    return response
-
-
-def verified_session(client: Client, user) -> Client:
-    """What `log_in` leaves behind (a login whose session passed 2FA), without hashing.
-    It only counts as verified while the user's 2FA is on (give them a device)."""
-    client.force_login(user)
-    session = client.session
-    session[SESSION_MFA_VERIFIED] = True
-    session.save()
-    return client
-
-
 @pytest.fixture
-def agent(client, grace) -> Client:
+def agent(client: Client, grace: User) -> Client:
     """A client with Grace logged in with 2FA."""
     return verified_session(client, grace)
 
@@ -236,3 +193,42 @@ def case_events(case: RecoveryCase, type: str) -> list[SecurityEvent]:
         for event in SecurityEvent.objects.filter(type=type).order_by("id")
         if event.details.get("case") == case.pk
     ]
+
+
+# The support console, as an agent drives it.
+
+Status = RecoveryCase.Status
+Type = SecurityEvent.Type
+QUEUE = "/support/"
+DELAY = 24 * 60 * 60
+ADA = "ada@example.com"
+DAY = 24 * 60 * 60
+
+
+def case_url(case: RecoveryCase) -> str:
+    return reverse("recovery:case_detail", kwargs={"pk": case.pk})
+
+
+def action_url(case: RecoveryCase, action: str) -> str:
+    return reverse("recovery:support_case_action", kwargs={"pk": case.pk, "action": action})
+
+
+def act(client: Client, case: RecoveryCase, action: str, **data):
+    """POST a support action and follow the redirect back to the case page."""
+    response = client.post(action_url(case, action), data, follow=True)
+    assert response.redirect_chain == [(case_url(case), 302)]
+    case.refresh_from_db()
+    return response
+
+
+def page_messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def approve(client: Client, case: RecoveryCase, typed_email: str = "ada@example.com"):
+    return act(client, case, "approve", typed_email=typed_email, reason="checked by phone")
+
+
+def ask_charles(agent: Client, case: RecoveryCase):
+    membership = support.vouch_candidates(case)[0]
+    return act(agent, case, "vouch", membership=str(membership.pk))

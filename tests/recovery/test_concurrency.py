@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from django.db import IntegrityError, transaction
 
-from tests.conftest import at_once
+from tests.concurrency import at_once
 from tests.recovery.conftest import claim
 from twostep.audit.models import SecurityEvent
 from twostep.chat.models import Conversation
@@ -29,7 +29,7 @@ def submit_at_once(source: str, count: int) -> list[BaseException]:
         intake.submit_request(source=source, claim=claim(), ip=None)
         intake.process_requests()
 
-    return at_once(*[submit] * count)
+    return at_once(*[submit] * count).errors
 
 
 def test_simultaneous_requests_for_one_account_open_a_single_case(make_user, grace):
@@ -70,7 +70,7 @@ def test_a_vouch_is_answered_once_when_answers_arrive_together(charles, grace, v
 
         return call
 
-    errors = at_once(*[answer(n % 2 == 0) for n in range(WORKERS)])
+    errors = at_once(*[answer(n % 2 == 0) for n in range(WORKERS)]).errors
 
     assert len(errors) == WORKERS - 1
     assert all(isinstance(error, services.RecoveryError) for error in errors)
@@ -92,7 +92,7 @@ def test_a_chat_case_and_a_request_at_once_open_one_case(make_user, grace):
     for _ in range(ROUNDS):
         intake.submit_request(source=RecoveryCase.Source.WEB, claim=claim(), ip=None)
 
-        errors = at_once(from_chat, intake.process_requests, from_chat)
+        errors = at_once(from_chat, intake.process_requests, from_chat).errors
 
         assert errors == []
         opened = RecoveryCase.objects.filter(status__in=RecoveryCase.OPEN)

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import PASSWORD, code_for
+from tests.helpers import PASSWORD, code_for
 from twostep.accounts.models import User
 from twostep.mfa import totp
 from twostep.mfa.models import TOTPDevice

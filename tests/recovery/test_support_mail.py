@@ -6,8 +6,7 @@ from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import NOW, enable_2fa
-from tests.recovery.conftest import verified_session
+from tests.helpers import NOW, enable_2fa, verified_session
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import ERASED, queue_email

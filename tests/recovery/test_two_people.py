@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import add_membership
+from tests.helpers import add_membership, verified_session
 from tests.recovery.conftest import (
     ORGANIZATION,
     approve_with_a_second_person,
@@ -15,7 +15,6 @@ from tests.recovery.conftest import (
     emails_to,
     last_email_path,
     open_link,
-    verified_session,
 )
 from twostep.accounts.sessions import SessionStore
 from twostep.audit.models import SecurityEvent

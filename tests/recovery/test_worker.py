@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from tests.mail.conftest import SMTPServer
 from tests.workers import allow_connections, wait_for
 from twostep.mail.models import OutgoingEmail, WorkerHeartbeat

@@ -1,0 +1,129 @@
+"""What every test package shares: people in the real database, their authenticator,
+and logging in through the real views as a browser does."""
+
+from datetime import UTC, datetime
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from twostep.accounts.models import User
+from twostep.accounts.services import SESSION_MFA_VERIFIED
+from twostep.mfa import crypto, totp
+from twostep.mfa.models import TOTPDevice
+from twostep.organizations.models import Membership, Organization
+
+ADA = "ada@example.com"
+PASSWORD = "correct horse battery staple"
+# RFC 6238 Appendix B's SHA1 secret: known codes at known times.
+SECRET = b"12345678901234567890"
+# A fixed instant in the middle of a 30-second step (step 59_000_000).
+NOW = datetime.fromtimestamp(59_000_000 * 30 + 15, tz=UTC)
+LOGIN = "/login/"
+CODE = "/login/code/"
+
+_hashes: dict[tuple[str | None, str], str] = {}
+
+
+def hashed(password: str | None) -> str:
+    """A real hash of `password` by the first hasher in settings, computed once per run and
+    hasher (an Argon2 hash costs ~0.1 s). Logins still verify it; None gives an unusable one."""
+    key = (password, settings.PASSWORD_HASHERS[0])  # a test may pick another hasher
+    if key not in _hashes:
+        _hashes[key] = make_password(password)
+    return _hashes[key]
+
+
+def create_user(
+    email: str = ADA, full_name: str = "Ada Lovelace", password: str | None = PASSWORD, **fields
+) -> User:
+    """A user whose password is `password` (None: none usable), hashed as `hashed` does."""
+    user = User.objects.create_user(email, None, full_name=full_name, **fields)
+    if password is not None:
+        user.password = hashed(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+def enable_2fa(user: User, secret: bytes = SECRET) -> TOTPDevice:
+    """Give `user` an active authenticator holding `secret`."""
+    return TOTPDevice.objects.create(
+        user=user,
+        encrypted_secret=crypto.encrypt(secret),
+        confirmed_at=timezone.now(),
+        created_at=timezone.now(),
+    )
+
+
+def code_for(secret: bytes = SECRET, when: datetime | None = None, *, steps: int = 0) -> str:
+    """The code an authenticator app shows at `when` (default: now) shifted by `steps`."""
+    moment = (when or timezone.now()).timestamp() + steps * totp.PERIOD
+    return totp.code_at(secret, moment)
+
+
+def add_membership(user: User, org_name: str, role: str = "member") -> Membership:
+    org, _ = Organization.objects.get_or_create(name=org_name)
+    return Membership.objects.create(user=user, organization=org, role=role)
+
+
+def submit_password(client: Client, email: str = ADA, password: str = PASSWORD, **extra):
+    """POST the login form. `extra` may hold `next` (form data) or WSGI keys like REMOTE_ADDR."""
+    data = {"email": email, "password": password}
+    if "next" in extra:
+        data["next"] = extra.pop("next")
+    return client.post(LOGIN, data, **extra)
+
+
+def submit_code(client: Client, code: str):
+    """POST the second login step's form."""
+    return client.post(CODE, {"code": code})
+
+
+def log_in(
+    client: Client,
+    user: User,
+    *,
+    password: str = PASSWORD,
+    secret: bytes = SECRET,
+    steps: int = 0,
+    **extra,
+) -> HttpResponse:
+    """Both real login steps, the code (`steps` ahead of the clock) only when 2FA is on;
+    `extra` as for `submit_password`. Returns the last response."""
+    response = submit_password(client, user.email, password, **extra)
+    assert response.status_code == 302, "the password step failed"
+    if response["Location"] == reverse("mfa:login_code"):
+        response = submit_code(client, code_for(secret, steps=steps))
+        assert response.status_code == 302, response.content
+    assert client.session.get("_auth_user_id") == str(user.pk), "the login did not complete"
+    return response
+
+
+def verified_session(client: Client, user: User) -> Client:
+    """What `log_in` leaves behind (a login whose session passed 2FA), without hashing.
+    It only counts as verified while the user's 2FA is on (give them a device)."""
+    client.force_login(user)
+    session = client.session
+    session[SESSION_MFA_VERIFIED] = True
+    session.save()
+    return client
+
+
+def client_with_session(data: dict) -> Client:
+    """A fresh client holding a new session with a copy of `data` (no password hashing)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store.update(data)
+    store.create()
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
+    return client
+
+
+def error_text(response) -> str:
+    """The form's errors as shown on the page."""
+    form = response.context["form"]
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
