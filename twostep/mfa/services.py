@@ -2,7 +2,6 @@
 judged: throttling, replay refusal, clock-skew help, audit and owner emails live there, so
 login, enrolment and disabling all get them."""
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from django.utils import timezone
 from twostep.accounts.sessions import end_other_sessions
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, record
-from twostep.backoff import backoff_delay
+from twostep.backoff import backoff_delay, wait_duration
 from twostep.mail.services import queue_email
 
 from . import crypto, totp
@@ -159,21 +158,14 @@ def _throttle_refusal(device: TOTPDevice, now: datetime) -> CodeCheck | None:
             "Contact support to unlock it.",
         )
     if device.next_try_at and device.next_try_at > now:
-        wait = math.ceil((device.next_try_at - now).total_seconds())
+        wait = wait_duration((device.next_try_at - now).total_seconds())
         return CodeCheck(
             False,
             "throttled",
-            f"Too many wrong codes. Try again in {_duration(wait)}.",
+            f"Too many wrong codes. Try again in {wait}.",
             retry_at=device.next_try_at,
         )
     return None
-
-
-def _duration(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minutes"
 
 
 def _record_failure(
