@@ -25,6 +25,9 @@ SECRET = b"12345678901234567890"
 NOW = datetime.fromtimestamp(59_000_000 * 30 + 15, tz=UTC)
 LOGIN = "/login/"
 CODE = "/login/code/"
+# TWOSTEP_SITE_URL in the tests that read mailed links: not the test client's host, so
+# they prove links follow the setting.
+SITE = "https://twostep.example"
 
 _hashes: dict[tuple[str | None, str], str] = {}
 

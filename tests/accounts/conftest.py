@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.helpers import SITE
 from twostep.accounts.models import User
 from twostep.mfa.models import TOTPDevice
 
@@ -10,3 +11,9 @@ from twostep.mfa.models import TOTPDevice
 def ada_2fa(user: User, device: TOTPDevice) -> User:
     """Ada with an active authenticator (SECRET), time frozen at NOW."""
     return user
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    """Mailed links are built on TWOSTEP_SITE_URL, whatever host the request came to."""
+    settings.TWOSTEP_SITE_URL = SITE

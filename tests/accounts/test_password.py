@@ -6,13 +6,13 @@ import pytest
 from django.contrib.auth.hashers import check_password
 from django.test import Client
 
-from tests.helpers import CODE, LOGIN, PASSWORD, enable_2fa, error_text, submit_password
+from tests.helpers import CODE, LOGIN, PASSWORD, SITE, enable_2fa, error_text, submit_password
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
 
 NEW = "a brand new passphrase 42"
-LINK = re.compile(r"http://testserver(/password-reset/[^/\s]+/[^/\s]+/)")
+LINK = re.compile(re.escape(SITE) + r"(/password-reset/[^/\s]+/[^/\s]+/)")
 
 
 def change(client, old=PASSWORD, new1=NEW, new2=NEW):

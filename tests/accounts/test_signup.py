@@ -7,7 +7,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher, check_password
 from django.test import Client
 
 from tests.concurrency import at_once
-from tests.helpers import PASSWORD, error_text, submit_password
+from tests.helpers import PASSWORD, SITE, error_text, submit_password
 from twostep.accounts.models import User
 from twostep.accounts.tokens import signup_link
 from twostep.audit.models import SecurityEvent
@@ -16,7 +16,7 @@ from twostep.mail.services import deliver_due
 
 pytestmark = pytest.mark.django_db
 
-LINK = re.compile(r"http://testserver(/signup/confirm/[^/\s]+/[^/\s]+/)")
+LINK = re.compile(re.escape(SITE) + r"(/signup/confirm/[^/\s]+/[^/\s]+/)")
 GRACE = {
     "full_name": "Grace Hopper",
     "email": "Grace@Example.com",
@@ -127,7 +127,7 @@ def test_signing_up_with_an_existing_address_creates_nothing_and_tells_the_owner
     deliver_due()
     to_ada = [m for m in mailoutbox if m.to == ["ada@example.com"]]
     assert [m.subject for m in to_ada] == ["Someone tried to sign up with your address"]
-    assert "http://testserver/" in to_ada[0].body
+    assert f"{SITE}/" in to_ada[0].body
 
 
 def test_signing_up_with_an_existing_address_costs_one_password_hash_too(client, user, monkeypatch):
@@ -239,10 +239,10 @@ def test_bad_sign_up_input_gives_form_errors_and_creates_nothing(client, changes
     assert not OutgoingEmail.objects.exists()
 
 
-def test_with_sign_up_off_the_page_and_the_confirm_link_are_closed(client, make_user, settings, rf):
+def test_with_sign_up_off_the_page_and_the_confirm_link_are_closed(client, make_user, settings):
     settings.TWOSTEP_SIGNUP = False
     pending = make_user("grace@example.com", "Grace Hopper", is_active=False)
-    link = signup_link(rf.get("/"), pending)
+    link = signup_link(pending)
 
     page = client.get("/signup/")
     post = sign_up(client, email="newcomer@example.com")

@@ -3,11 +3,13 @@
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
+from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
 
 from .email_quota import allow_email
@@ -30,23 +32,21 @@ def request_password_reset(*, request: HttpRequest, email: str) -> None:
         if user is None or not user.has_usable_password():
             record(type=SecurityEvent.Type.PASSWORD_RESET_REQUESTED, subject=None, request=request)
             # Only our own text: the address has not proved anything to us.
-            queue_email(to=email, template="password_reset_unknown", context=_site(request))
+            queue_email(
+                to=email, template="password_reset_unknown", context={"site": site_url("/")}
+            )
             return
         record(type=SecurityEvent.Type.PASSWORD_RESET_REQUESTED, subject=user, request=request)
-        queue_email(to=user.email, template="password_reset", context=_link_context(request, user))
+        queue_email(to=user.email, template="password_reset", context=_link_context(user))
 
 
-def _site(request: HttpRequest) -> dict:
-    return {"site": request.build_absolute_uri("/")}
-
-
-def _link_context(request: HttpRequest, user: User) -> dict:
-    """What Django's reset email template expects (the link is checked by Django's view)."""
-    return {
-        "email": user.email,
-        "user": user,
-        "domain": request.get_host(),
-        "protocol": "https" if request.is_secure() else "http",
-        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
-    }
+def _link_context(user: User) -> dict:
+    """The reset link, with a token Django's reset view checks."""
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return {"email": user.email, "user": user, "link": site_url(path)}

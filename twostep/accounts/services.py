@@ -1,6 +1,5 @@
 """Account use cases: the password step, completing a login, password changes."""
 
-import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -12,7 +11,7 @@ from django.utils import timezone
 
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, record
-from twostep.backoff import backoff_delay
+from twostep.backoff import backoff_delay, wait_duration
 from twostep.mail.services import queue_email
 
 from . import devices
@@ -81,15 +80,6 @@ def _account_key(email: str) -> str:
     return f"account:{normalize_email(email)}"[:200]
 
 
-def _wait_message(seconds: float) -> str:
-    wait = math.ceil(seconds)
-    if wait < 90:
-        unit = f"{wait} second{'s' if wait != 1 else ''}"
-    else:
-        unit = f"{math.ceil(wait / 60)} minutes"
-    return f"Too many failed attempts. Try again in {unit}."
-
-
 def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     """The first login step. Returns the user or raises LoginRefused.
 
@@ -107,7 +97,9 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
         wait = _reserve_attempt(keys, now=now)
     if wait is not None:
         _record_refusal(SecurityEvent.Type.LOGIN_THROTTLED, email=email, request=request)
-        raise LoginRefused(_wait_message(wait.total_seconds()))
+        raise LoginRefused(
+            f"Too many failed attempts. Try again in {wait_duration(wait.total_seconds())}."
+        )
     user = authenticate(request, username=normalize_email(email), password=password)
     if user is None:
         with transaction.atomic():

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
+from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
 
 from .email_quota import allow_email
@@ -72,13 +73,13 @@ def _write(*, request: HttpRequest, email: str, full_name: str, hashed: str) -> 
         queue_email(
             to=email,
             template="signup_existing",
-            context={"user": existing, "site": request.build_absolute_uri("/")},
+            context={"user": existing, "site": site_url("/")},
         )
         return
     queue_email(
         to=email,
         template="signup_confirm",
-        context={"user": user, "link": signup_link(request, user)},
+        context={"user": user, "link": signup_link(user)},
     )
 
 

@@ -1,8 +1,9 @@
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+
+from twostep.mail.links import site_url
 
 
 class SignupTokenGenerator(PasswordResetTokenGenerator):
@@ -21,7 +22,7 @@ class SignupTokenGenerator(PasswordResetTokenGenerator):
 signup_tokens = SignupTokenGenerator()
 
 
-def signup_link(request: HttpRequest, user) -> str:
+def signup_link(user) -> str:
     path = reverse(
         "accounts:signup_confirm",
         kwargs={
@@ -29,4 +30,4 @@ def signup_link(request: HttpRequest, user) -> str:
             "token": signup_tokens.make_token(user),
         },
     )
-    return request.build_absolute_uri(path)
+    return site_url(path)

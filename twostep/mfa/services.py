@@ -2,10 +2,10 @@
 judged: throttling, replay refusal, clock-skew help, audit and owner emails live there, so
 login, enrolment and disabling all get them."""
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
@@ -16,7 +16,7 @@ from django.utils import timezone
 from twostep.accounts.sessions import end_other_sessions
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, record
-from twostep.backoff import backoff_delay
+from twostep.backoff import backoff_delay, wait_duration
 from twostep.mail.services import queue_email
 
 from . import crypto, totp
@@ -27,12 +27,29 @@ class AlreadyEnabled(Exception):
     """The account already has an active authenticator."""
 
 
+Purpose = Literal["login", "enrol", "disable"]
+"""Why a code is checked; it decides which emails a failure sends."""
+
+
+class Reason(StrEnum):
+    """Why a code was refused; ACCEPTED ("") when it was not."""
+
+    ACCEPTED = ""
+    MALFORMED = "malformed"
+    WRONG = "wrong"
+    CLOCK_SKEW = "clock_skew"
+    REUSED = "reused"
+    THROTTLED = "throttled"
+    LOCKED = "locked"
+    OFF = "off"  # 2FA was turned off (or already off): nothing left to judge the code against
+
+
 @dataclass(frozen=True)
 class CodeCheck:
     """The verdict on one submitted code. `message` is safe to show the person."""
 
     accepted: bool
-    reason: str = ""  # "", "malformed", "wrong", "clock_skew", "reused", "throttled", "locked"
+    reason: Reason = Reason.ACCEPTED
     message: str = ""
     retry_at: datetime | None = None
 
@@ -55,7 +72,7 @@ def active_device(user: Any) -> TOTPDevice | None:
 
 
 def verify_code(
-    *, device: TOTPDevice, code: str, request: HttpRequest | None, purpose: str
+    *, device: TOTPDevice, code: str, request: HttpRequest | None, purpose: Purpose
 ) -> CodeCheck:
     """Judge `code` for `device` and return the verdict; never raises for bad input.
 
@@ -65,7 +82,7 @@ def verify_code(
     """
     normalized = totp.normalize_code(code)
     if normalized is None:
-        return CodeCheck(False, "malformed", "Enter the 6-digit code from your app.")
+        return CodeCheck(False, Reason.MALFORMED, "Enter the 6-digit code from your app.")
     now = timezone.now()
     refusal = _throttle_refusal(device, now)
     if refusal:
@@ -91,7 +108,7 @@ def verify_code(
         return DEVICE_GONE
     if device.last_used_step >= matched:
         return _record_reuse(device, request=request, purpose=purpose)
-    return _throttle_refusal(device, now) or CodeCheck(False, "wrong", WRONG_CODE)
+    return _throttle_refusal(device, now) or CodeCheck(False, Reason.WRONG, WRONG_CODE)
 
 
 # The table name is the model's own; every value is a query parameter.
@@ -145,7 +162,7 @@ def _count_failure(device: TOTPDevice, now: datetime) -> int | None:
 
 REUSE_EMAIL_QUIET = timedelta(minutes=10)
 DEVICE_GONE = CodeCheck(
-    False, "off", "Two-factor authentication was turned off meanwhile. Log in again."
+    False, Reason.OFF, "Two-factor authentication was turned off meanwhile. Log in again."
 )
 WRONG_CODE = "That code is not right. Check your app and try the newest code."
 
@@ -154,26 +171,19 @@ def _throttle_refusal(device: TOTPDevice, now: datetime) -> CodeCheck | None:
     if device.is_locked:
         return CodeCheck(
             False,
-            "locked",
+            Reason.LOCKED,
             "Too many wrong codes: the second step of this account is locked. "
             "Contact support to unlock it.",
         )
     if device.next_try_at and device.next_try_at > now:
-        wait = math.ceil((device.next_try_at - now).total_seconds())
+        wait = wait_duration((device.next_try_at - now).total_seconds())
         return CodeCheck(
             False,
-            "throttled",
-            f"Too many wrong codes. Try again in {_duration(wait)}.",
+            Reason.THROTTLED,
+            f"Too many wrong codes. Try again in {wait}.",
             retry_at=device.next_try_at,
         )
     return None
-
-
-def _duration(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minutes"
 
 
 def _record_failure(
@@ -181,7 +191,7 @@ def _record_failure(
     *,
     now: datetime,
     request: HttpRequest | None,
-    purpose: str,
+    purpose: Purpose,
     drift_steps: int | None,
 ) -> CodeCheck:
     with transaction.atomic():
@@ -191,7 +201,7 @@ def _record_failure(
             current = TOTPDevice.objects.filter(pk=device.pk).first()
             if current is None:
                 return DEVICE_GONE
-            return _throttle_refusal(current, now) or CodeCheck(False, "wrong", WRONG_CODE)
+            return _throttle_refusal(current, now) or CodeCheck(False, Reason.WRONG, WRONG_CODE)
         delay = backoff_delay(failures, free=FREE_FAILURES, cap=BACKOFF_CAP)
         device.failure_count, device.next_try_at = failures, now + delay if delay else None
         if delay:  # the row is ours until commit: our UPDATE locked it
@@ -213,23 +223,25 @@ def _record_failure(
                 },
             )
     if failures >= LOCK_AFTER:
-        return _throttle_refusal(device, now) or CodeCheck(False, "locked")
+        return _throttle_refusal(device, now) or CodeCheck(False, Reason.LOCKED)
     if drift_steps is not None:
         # Half up, not round()'s half-to-even: 5 steps (2.5 minutes) reads "about 3".
         minutes = max(1, (abs(drift_steps) * totp.PERIOD + 30) // 60)
         direction = "behind" if drift_steps < 0 else "ahead"
         return CodeCheck(
             False,
-            "clock_skew",
+            Reason.CLOCK_SKEW,
             f"That code is from a different time: your phone's clock seems to be about "
             f"{minutes} minute{'s' if minutes != 1 else ''} {direction}. Set your phone to "
             "set its date and time automatically, then try the newest code.",
             retry_at=device.next_try_at,
         )
-    return CodeCheck(False, "wrong", WRONG_CODE, retry_at=device.next_try_at)
+    return CodeCheck(False, Reason.WRONG, WRONG_CODE, retry_at=device.next_try_at)
 
 
-def _record_reuse(device: TOTPDevice, *, request: HttpRequest | None, purpose: str) -> CodeCheck:
+def _record_reuse(
+    device: TOTPDevice, *, request: HttpRequest | None, purpose: Purpose
+) -> CodeCheck:
     """NIST 800-63B 5.1.5.2: a code already used is refused, logged and reported.
 
     Every reuse is logged; the owner gets one email per burst (a double click or a race
@@ -259,7 +271,7 @@ def _record_reuse(device: TOTPDevice, *, request: HttpRequest | None, purpose: s
                 },
             )
     return CodeCheck(
-        False, "reused", "That code has already been used. Wait for the next code in your app."
+        False, Reason.REUSED, "That code has already been used. Wait for the next code in your app."
     )
 
 
@@ -316,7 +328,7 @@ def disable(*, user: Any, code: str, request: HttpRequest | None) -> CodeCheck:
     """Turn 2FA off with a current code. The code is consumed like a login code."""
     device = active_device(user)
     if device is None:
-        return CodeCheck(False, "off", "Two-factor authentication is already off.")
+        return CodeCheck(False, Reason.OFF, "Two-factor authentication is already off.")
     check = verify_code(device=device, code=code, request=request, purpose="disable")
     if not check.accepted:
         return check

@@ -6,10 +6,11 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from twostep.mail.links import site_url
 
 from .models import ManagerCancelLink, RecoveryCase
 
@@ -35,7 +36,7 @@ def case_link_token(case: RecoveryCase, purpose: str) -> str:
 
 
 def site_link(name: str, token: str) -> str:
-    return settings.TWOSTEP_SITE_URL.rstrip("/") + reverse(name, kwargs={"token": token})
+    return site_url(reverse(name, kwargs={"token": token}))
 
 
 def case_by_link(*, token: str, purpose: str) -> RecoveryCase | None:

@@ -8,7 +8,6 @@ transaction as the change.
 
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -19,6 +18,7 @@ from twostep.accounts.models import User
 from twostep.accounts.sessions import end_all_sessions
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
+from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
 from twostep.mfa.models import TOTPDevice
 
@@ -235,7 +235,7 @@ def _perform_reset(pk: int) -> bool:
             context={
                 "user": account,
                 "case": case,
-                "login_link": settings.TWOSTEP_SITE_URL.rstrip("/") + reverse("accounts:login"),
+                "login_link": site_url(reverse("accounts:login")),
             },
         )
     return True

@@ -6,7 +6,6 @@ actor, subject, case and reason, in the same transaction as the change.
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +14,7 @@ from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.chat import services as chat
 from twostep.chat.models import Conversation
+from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
 from twostep.organizations.models import Membership
 from twostep.text import one_line
@@ -163,8 +163,7 @@ def request_vouch(*, actor: User, case: RecoveryCase, membership: Membership) ->
                 # The name goes into the subject: one line, or the email is never sent.
                 "person_name": one_line(case.account.full_name if case.account else ""),
                 "organization": membership.organization,
-                "link": settings.TWOSTEP_SITE_URL.rstrip("/")
-                + reverse("recovery:vouch", kwargs={"pk": vouch.pk}),
+                "link": site_url(reverse("recovery:vouch", kwargs={"pk": vouch.pk})),
             },
         )
     return vouch
