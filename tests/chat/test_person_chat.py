@@ -11,7 +11,7 @@ from twostep.chat.models import MAX_MESSAGE_LENGTH, Conversation, Message
 
 pytestmark = pytest.mark.django_db
 
-# The person's poll: the session (with its user, one query: twostep.accounts.sessions) and
+# The person's poll: the session (with its user, one query: twostep.accounts.session_engine) and
 # the messages of their own conversation (one query). Pinned here.
 PERSON_POLL_QUERIES = 2
 

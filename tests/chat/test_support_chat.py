@@ -19,7 +19,7 @@ from twostep.recovery.models import RecoveryCase
 pytestmark = pytest.mark.django_db
 
 # The agent's poll: the session (with the agent and their device, one query:
-# twostep.accounts.sessions), the conversation's existence, the messages. Pinned here.
+# twostep.accounts.session_engine), the conversation's existence, the messages. Pinned here.
 SUPPORT_POLL_QUERIES = 3
 
 
