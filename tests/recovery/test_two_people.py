@@ -16,7 +16,7 @@ from tests.recovery.conftest import (
     last_email_path,
     open_link,
 )
-from twostep.accounts.session_engine import SessionStore
+from twostep.accounts.sessions import SessionStore
 from twostep.audit.models import SecurityEvent
 from twostep.recovery import decisions, pending, services, support
 from twostep.recovery.models import RecoveryCase
