@@ -25,6 +25,9 @@ SECRET = b"12345678901234567890"
 NOW = datetime.fromtimestamp(59_000_000 * 30 + 15, tz=UTC)
 LOGIN = "/login/"
 CODE = "/login/code/"
+# The two authentication middlewares TWOSTEP_FAST_SESSIONS chooses between.
+FAST_MIDDLEWARE = "twostep.accounts.session_engine.AuthenticationMiddleware"
+DJANGO_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 _hashes: dict[tuple[str | None, str], str] = {}
 

@@ -3,9 +3,13 @@ page, expiry honoured, the private Django API it overrides still shaped as it ex
 the fallback to Django's own sessions (TWOSTEP_FAST_SESSIONS=0) keeping the behaviour."""
 
 import inspect
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
-import pytest
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.sessions.backends import base, db
@@ -13,17 +17,17 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.helpers import enable_2fa, log_in, verified_session
+from tests.helpers import DJANGO_MIDDLEWARE, FAST_MIDDLEWARE, enable_2fa, log_in, verified_session
 from twostep.accounts import session_engine, sessions
 from twostep.accounts.models import UserSession
 from twostep.accounts.sessions import end_all_sessions
 
 PAGE = "/settings/"
-FAST_MIDDLEWARE = "twostep.accounts.session_engine.AuthenticationMiddleware"
-DJANGO_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 
-def test_an_authenticated_page_costs_one_statement(client, user, django_assert_num_queries):
+def test_an_authenticated_page_costs_one_statement(
+    fast_sessions, client, user, django_assert_num_queries
+):
     enable_2fa(user)
     verified_session(client, user)
 
@@ -33,7 +37,9 @@ def test_an_authenticated_page_costs_one_statement(client, user, django_assert_n
     assert response.json()["verified_with_two_factor"] is True
 
 
-def test_a_page_with_queries_of_its_own_still_loads_session_and_user_once(client, user):
+def test_a_page_with_queries_of_its_own_still_loads_session_and_user_once(
+    fast_sessions, client, user
+):
     enable_2fa(user)
     verified_session(client, user)
 
@@ -46,7 +52,7 @@ def test_a_page_with_queries_of_its_own_still_loads_session_and_user_once(client
     assert len(session_reads) == 1 and not user_reads, [q["sql"] for q in queries]
 
 
-def test_an_expired_session_is_not_loaded(client, user, time_machine):
+def test_an_expired_session_is_not_loaded(fast_sessions, client, user, time_machine):
     verified_session(client, user)
     key = client.session.session_key
     assert client.get(PAGE).status_code == 200
@@ -74,9 +80,10 @@ def test_the_private_session_store_api_we_override_is_unchanged():
     # load() reads .session_data from what _get_session_from_db returns, None for no row.
     load = inspect.getsource(store.load)
     assert "self._get_session_from_db()" in load and ".session_data" in load
-    assert "_get_new_session_key" in inspect.getsource(base.SessionBase._set_session_key) or (
-        "_get_new_session_key" in inspect.getsource(store.create)
-    )
+    assert "self._get_new_session_key()" in inspect.getsource(store.create)
+    # _session_key: a validating property that cycle_key and a missing row set to None.
+    assert isinstance(base.SessionBase._session_key, property)
+    assert base.SessionBase._session_key.fset is not None
 
 
 def test_django_auth_still_reads_the_user_the_way_the_fast_path_feeds_it():
@@ -94,16 +101,6 @@ def test_the_fast_store_is_django_database_store_underneath():
     assert issubclass(session_engine.SessionStore, sessions.SessionStore)
     assert issubclass(sessions.SessionStore, db.SessionStore)
     assert sessions.SessionStore._get_session_from_db is db.SessionStore._get_session_from_db
-
-
-@pytest.fixture
-def django_sessions(settings):
-    """TWOSTEP_FAST_SESSIONS=0: what settings.py picks, applied to this test."""
-    settings.SESSION_ENGINE = "twostep.accounts.sessions"
-    settings.MIDDLEWARE = [
-        DJANGO_MIDDLEWARE if name == FAST_MIDDLEWARE else name for name in settings.MIDDLEWARE
-    ]
-    assert DJANGO_MIDDLEWARE in settings.MIDDLEWARE
 
 
 def test_with_the_fast_path_off_login_pages_logout_and_ending_sessions_work(django_sessions, user):
@@ -126,20 +123,30 @@ def test_with_the_fast_path_off_login_pages_logout_and_ending_sessions_work(djan
     assert other.get(PAGE)["Location"].startswith("/login/")
 
 
-def test_the_setting_picks_the_engine_and_middleware(monkeypatch):
-    import importlib
+def engine_and_middleware(**env: str) -> dict:
+    """SESSION_ENGINE and MIDDLEWARE as settings.py reads them, in a fresh interpreter."""
+    clean = {k: v for k, v in os.environ.items() if k != "TWOSTEP_FAST_SESSIONS"}
+    show = (
+        "import json; from django.conf import settings as s; "
+        "print(json.dumps([s.SESSION_ENGINE, s.MIDDLEWARE]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", show],
+        env={**clean, "DJANGO_SETTINGS_MODULE": "twostep.settings", **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    engine, middleware = json.loads(result.stdout)
+    return {"engine": engine, "middleware": middleware}
 
-    import twostep.settings as project_settings
 
-    try:
-        monkeypatch.setenv("TWOSTEP_FAST_SESSIONS", "0")
-        off = importlib.reload(project_settings)
-        assert off.SESSION_ENGINE == "twostep.accounts.sessions"
-        assert DJANGO_MIDDLEWARE in off.MIDDLEWARE and FAST_MIDDLEWARE not in off.MIDDLEWARE
-        monkeypatch.delenv("TWOSTEP_FAST_SESSIONS")
-        on = importlib.reload(project_settings)
-        assert on.SESSION_ENGINE == "twostep.accounts.session_engine"
-        assert FAST_MIDDLEWARE in on.MIDDLEWARE
-    finally:
-        monkeypatch.undo()
-        importlib.reload(project_settings)
+def test_the_fast_path_is_on_by_default_and_off_with_the_setting_at_zero():
+    on, off = engine_and_middleware(), engine_and_middleware(TWOSTEP_FAST_SESSIONS="0")
+
+    assert on["engine"] == "twostep.accounts.session_engine"
+    assert FAST_MIDDLEWARE in on["middleware"] and DJANGO_MIDDLEWARE not in on["middleware"]
+    assert off["engine"] == "twostep.accounts.sessions"
+    assert DJANGO_MIDDLEWARE in off["middleware"] and FAST_MIDDLEWARE not in off["middleware"]

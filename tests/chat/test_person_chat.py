@@ -129,7 +129,9 @@ def test_poll_returns_only_newer_messages(person_client, person, agent):
     assert len(poll(person_client).json()["messages"]) == 3
 
 
-def test_poll_reads_messages_in_one_query(person_client, person, django_assert_max_num_queries):
+def test_poll_reads_messages_in_one_query(
+    fast_sessions, person_client, person, django_assert_max_num_queries
+):
     say(person_client, "first")
     after = Message.objects.get().pk
     say(person_client, "second")

@@ -125,7 +125,7 @@ def test_persons_message_appears_in_the_support_poll(agent_client, person_client
 
 
 def test_support_poll_reads_messages_in_one_query(
-    agent_client, conversation, django_assert_max_num_queries
+    fast_sessions, agent_client, conversation, django_assert_max_num_queries
 ):
     url = reverse("chat:support_poll", args=[conversation.pk])
 

@@ -11,7 +11,8 @@ Private Django names relied on (tests/accounts/test_session_engine.py fails if t
   `load()` calls it and reads `.session_data` from what it returns, or None if no session.
 - `SessionBase._get_new_session_key()`: overridden to skip Django's "does this key exist"
   query (190 random bits; `create()` still retries on a unique-key clash).
-- `SessionBase._session` (the loading property), `_session_key`, `_session_cache`:
+- `SessionBase._session` (the loading property), `_session_key` (a validating property,
+  set to None when no row is found), `_session_cache`:
   written by `cycle_key` so the new key is saved once at the end of the request, instead
   of Django's save-now-then-save-again.
 - `request._cached_user`: where Django's middleware keeps the lazily fetched user; our
