@@ -7,7 +7,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.helpers import NOW, create_user, enable_2fa, submit_password
+from tests.helpers import (
+    DJANGO_MIDDLEWARE,
+    FAST_MIDDLEWARE,
+    NOW,
+    create_user,
+    enable_2fa,
+    submit_password,
+)
 from twostep.accounts.models import User
 from twostep.mfa.models import TOTPDevice
 
@@ -62,3 +69,24 @@ def pytest_collection_modifyitems(config, items):
 
 # Real worker processes and an SMTP listener for fault tests: `listener`, `workers`.
 pytest_plugins = ["tests.workers"]
+
+
+def _sessions(settings, engine: str, middleware: str) -> None:
+    settings.SESSION_ENGINE = engine
+    settings.MIDDLEWARE = [
+        middleware if name in (FAST_MIDDLEWARE, DJANGO_MIDDLEWARE) else name
+        for name in settings.MIDDLEWARE
+    ]
+
+
+@pytest.fixture
+def fast_sessions(settings) -> None:
+    """The session fast path on (TWOSTEP_FAST_SESSIONS=1), whatever the environment says:
+    for tests that count its statements. List it first, before any client fixture."""
+    _sessions(settings, "twostep.accounts.session_engine", FAST_MIDDLEWARE)
+
+
+@pytest.fixture
+def django_sessions(settings) -> None:
+    """TWOSTEP_FAST_SESSIONS=0: Django's database sessions and authentication middleware."""
+    _sessions(settings, "twostep.accounts.sessions", DJANGO_MIDDLEWARE)

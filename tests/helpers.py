@@ -28,6 +28,9 @@ CODE = "/login/code/"
 # TWOSTEP_SITE_URL in the tests that read mailed links: not the test client's host, so
 # they prove links follow the setting.
 SITE = "https://twostep.example"
+# The two authentication middlewares TWOSTEP_FAST_SESSIONS chooses between.
+FAST_MIDDLEWARE = "twostep.accounts.session_engine.AuthenticationMiddleware"
+DJANGO_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 _hashes: dict[tuple[str | None, str], str] = {}
 

@@ -72,7 +72,7 @@ def test_pages_and_a_login_answer_normally_after_the_connection_was_terminated(m
     assert UserSession.objects.filter(user=grace).count() == 1
 
 
-def test_the_authenticated_page_still_costs_one_statement(make_user):
+def test_the_authenticated_page_still_costs_one_statement(fast_sessions, make_user):
     ada = make_user()
     client = Client()
     log_in(client, ada)

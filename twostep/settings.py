@@ -75,6 +75,15 @@ INSTALLED_APPS = [
     "twostep.chat",
 ]
 
+# The one-query session load (twostep.accounts.session_engine); 0 falls back to Django's
+# database sessions and authentication middleware.
+FAST_SESSIONS = env_flag("TWOSTEP_FAST_SESSIONS", True)
+AUTHENTICATION_MIDDLEWARE = (
+    "twostep.accounts.session_engine.AuthenticationMiddleware"
+    if FAST_SESSIONS
+    else "django.contrib.auth.middleware.AuthenticationMiddleware"
+)
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (CSS, chat.js), answered before sessions and CSRF are looked at.
@@ -83,7 +92,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "twostep.accounts.middleware.AuthenticationMiddleware",
+    AUTHENTICATION_MIDDLEWARE,
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -163,7 +172,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-SESSION_ENGINE = "twostep.accounts.sessions"
+SESSION_ENGINE = "twostep.accounts.session_engine" if FAST_SESSIONS else "twostep.accounts.sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

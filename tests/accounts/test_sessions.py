@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.helpers import enable_2fa
-from twostep.accounts.sessions import SessionStore
+from twostep.accounts.session_engine import SessionStore
 
 
 def loaded_user_of(user):

@@ -11,7 +11,7 @@ from twostep.chat.models import MAX_MESSAGE_LENGTH, Conversation, Message
 
 pytestmark = pytest.mark.django_db
 
-# The person's poll: the session (with its user, one query: twostep.accounts.sessions) and
+# The person's poll: the session (with its user, one query: twostep.accounts.session_engine) and
 # the messages of their own conversation (one query). Pinned here.
 PERSON_POLL_QUERIES = 2
 
@@ -129,7 +129,9 @@ def test_poll_returns_only_newer_messages(person_client, person, agent):
     assert len(poll(person_client).json()["messages"]) == 3
 
 
-def test_poll_reads_messages_in_one_query(person_client, person, django_assert_max_num_queries):
+def test_poll_reads_messages_in_one_query(
+    fast_sessions, person_client, person, django_assert_max_num_queries
+):
     say(person_client, "first")
     after = Message.objects.get().pk
     say(person_client, "second")

@@ -19,7 +19,7 @@ from twostep.recovery.models import RecoveryCase
 pytestmark = pytest.mark.django_db
 
 # The agent's poll: the session (with the agent and their device, one query:
-# twostep.accounts.sessions), the conversation's existence, the messages. Pinned here.
+# twostep.accounts.session_engine), the conversation's existence, the messages. Pinned here.
 SUPPORT_POLL_QUERIES = 3
 
 
@@ -125,7 +125,7 @@ def test_persons_message_appears_in_the_support_poll(agent_client, person_client
 
 
 def test_support_poll_reads_messages_in_one_query(
-    agent_client, conversation, django_assert_max_num_queries
+    fast_sessions, agent_client, conversation, django_assert_max_num_queries
 ):
     url = reverse("chat:support_poll", args=[conversation.pk])
 

@@ -124,7 +124,7 @@ def test_the_owners_session_shows_the_pending_reset_at_no_extra_statement(
 
 
 def test_an_authenticated_page_stays_at_one_statement_with_a_pending_reset(
-    ada, grace, hedy, checked_case, django_assert_num_queries
+    fast_sessions, ada, grace, hedy, checked_case, django_assert_num_queries
 ):
     owner = verified_session(Client(), ada)
     approve_with_a_second_person(checked_case, grace, hedy)

@@ -1,16 +1,12 @@
 import secrets
-from contextvars import ContextVar
 from functools import cache
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import check_password, make_password
 
 from .models import User
-
-# The user fetched together with the session row, offered to get_user() for one request.
-preloaded_user: ContextVar[Any] = ContextVar("preloaded_user", default=None)
+from .session_engine import PreloadedUserBackend
 
 
 @cache
@@ -19,7 +15,7 @@ def _dummy_hash(hasher: str) -> str:
     return make_password(secrets.token_urlsafe(32))
 
 
-class EmailBackend(ModelBackend):
+class EmailBackend(PreloadedUserBackend, ModelBackend):
     """Django's ModelBackend (email is the username), taking the session's user from the
     session query when it is there."""
 
@@ -43,9 +39,3 @@ class EmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
-
-    def get_user(self, user_id):
-        user = preloaded_user.get()
-        if user is not None and user.pk == user_id:
-            return user if self.user_can_authenticate(user) else None
-        return super().get_user(user_id)
