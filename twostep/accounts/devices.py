@@ -31,6 +31,7 @@ MAX_AGE = timedelta(days=365)
 MAX_TRUSTED = 10  # browsers trusted per account; the least recently used are forgotten
 _CHOSEN = "_twostep_device"  # on the request, between prepare() and set_cookie()
 _ALREADY_TRUSTED = "_twostep_device_trusted"  # prepare() found the browser's cookie trusted
+_CHECKED = "_twostep_device_checked"  # (device, trusted): the lookup, once per request
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,22 @@ def _is_trusted(device: Device) -> bool:
     )
 
 
+def _trusted(request: HttpRequest, device: Device) -> bool:
+    """`_is_trusted`, looked up once per request: the password step asks before counting
+    the attempt (trusted_device) and again after a right password (prepare)."""
+    checked = getattr(request, _CHECKED, None)
+    if checked is None or checked[0] != device:
+        checked = (device, _is_trusted(device))
+        setattr(request, _CHECKED, checked)
+    return checked[1]
+
+
+def distrust(*, request: HttpRequest) -> None:
+    """The browser's device turned out forgotten in this request: look it up again."""
+    if hasattr(request, _CHECKED):
+        delattr(request, _CHECKED)
+
+
 def _secure(request: HttpRequest) -> bool:
     return settings.SESSION_COOKIE_SECURE or request.is_secure()
 
@@ -89,7 +106,7 @@ def trusted_device(*, request: HttpRequest, email: str) -> Device | None:
     """This browser's trusted device for the account of `email`, or None for an untrusted
     client."""
     device = _from_cookie(request)
-    if device is None or device.email != normalize_email(email) or not _is_trusted(device):
+    if device is None or device.email != normalize_email(email) or not _trusted(request, device):
         return None
     return device
 
@@ -102,7 +119,7 @@ def prepare(*, request: HttpRequest, user: Any) -> None:
     trusted = (
         device is not None
         and (device.user_id, device.email) == (user.pk, user.email)
-        and _is_trusted(device)
+        and _trusted(request, device)
     )
     setattr(request, _CHOSEN, device if trusted else _new_device(user))
     setattr(request, _ALREADY_TRUSTED, trusted)

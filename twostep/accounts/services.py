@@ -93,6 +93,7 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     try:
         wait = _reserve_attempt(keys, now=now)
     except _DeviceForgotten:  # a password reset forgot it meanwhile: a stranger's browser
+        devices.distrust(request=request)
         keys = _untrusted_keys(email, request)
         wait = _reserve_attempt(keys, now=now)
     if wait is not None:
