@@ -71,6 +71,13 @@ def active_device(user: Any) -> TOTPDevice | None:
     return device if device.is_active else None
 
 
+def remove_factors(user: Any) -> int:
+    """Remove every second factor of the account (a support-verified reset). The caller
+    records the event and ends the sessions. Returns how many factors there were."""
+    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    return deleted
+
+
 def verify_code(
     *, device: TOTPDevice, code: str, request: HttpRequest | None, purpose: Purpose
 ) -> CodeCheck:

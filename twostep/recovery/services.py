@@ -20,7 +20,7 @@ from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
-from twostep.mfa.models import TOTPDevice
+from twostep.mfa.services import remove_factors
 
 from . import attempts
 from .cases import record_case_event, send_pending_notices
@@ -214,7 +214,7 @@ def _perform_reset(pk: int) -> bool:
             )
             return False
         account = case.account
-        TOTPDevice.objects.filter(user=account).delete()
+        remove_factors(account)
         sessions = end_all_sessions(account)
         User.objects.filter(pk=account.pk).update(mfa_reset_at=now)
         case.status, case.closed_at, case.updated_at = Status.DONE, now, now
