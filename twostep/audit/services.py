@@ -1,11 +1,15 @@
 import ipaddress
-from typing import Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
 from .models import SecurityEvent
+
+if TYPE_CHECKING:  # the audit log sits below accounts: the User type, not the module
+    from twostep.accounts.models import User
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -25,14 +29,18 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
-SUBJECT = object()  # the default actor: people acting on their own account
+class _Default(Enum):
+    SUBJECT = "subject"
+
+
+SUBJECT = _Default.SUBJECT  # the default actor: people acting on their own account
 
 
 def record(
     *,
     type: str,
-    subject: Any,
-    actor: Any = SUBJECT,
+    subject: "User | None",
+    actor: "User | None | Literal[_Default.SUBJECT]" = SUBJECT,
     request: HttpRequest | None = None,
     **details: Any,
 ) -> SecurityEvent:
@@ -54,7 +62,7 @@ def record(
     )
 
 
-def recent_for(user: Any, *, limit: int = 20) -> list[SecurityEvent]:
+def recent_for(user: "User", *, limit: int = 20) -> list[SecurityEvent]:
     return list(SecurityEvent.objects.filter(subject=user).select_related("actor")[:limit])
 
 
