@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from twostep.accounts.services import verified_with_second_factor
+from twostep.mfa.session import verified_with_second_factor
 
 
 class TwostepAdminSite(admin.AdminSite):
@@ -32,4 +32,4 @@ class TwostepAdminSite(admin.AdminSite):
             messages.error(request, "The administration is open to staff only.")
             return redirect("accounts:profile")
         target = request.GET.get("next", reverse("admin:index"))
-        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': target})}")
+        return redirect(f"{reverse('login:login')}?{urlencode({'next': target})}")

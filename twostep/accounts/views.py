@@ -1,5 +1,4 @@
-from typing import cast
-from urllib.parse import urlencode
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,9 +6,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
@@ -18,11 +17,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
 from twostep.audit.services import describe_browser, recent_for
-from twostep.mfa.services import active_device
 
 from . import devices, resets, services, signups
-from .forms import LoginForm, SignupForm
+from .forms import SignupForm
 from .models import User
+from .settings_sections import sections
 from .tokens import signup_tokens
 
 
@@ -36,46 +35,7 @@ def safe_next(request: HttpRequest, default: str) -> str:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
-
-
-@method_decorator(sensitive_post_parameters("password"), name="dispatch")
-class LoginView(FormView):
-    template_name = "accounts/login.html"
-    form_class = LoginForm
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            return redirect(safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(next=safe_next(self.request, ""), **kwargs)
-
-    def form_valid(self, form):
-        try:
-            user = services.check_password(request=self.request, **form.cleaned_data)
-        except services.LoginRefused as refused:
-            form.add_error(None, refused.message)
-            return self.form_invalid(form)
-        next_url = safe_next(self.request, reverse(settings.LOGIN_REDIRECT_URL))
-        if services.after_password(request=self.request, user=user, next_url=next_url):
-            response = redirect("mfa:login_code")
-        elif user.mfa_reset_at is not None:  # support reset 2FA: recommend turning it on again
-            response = redirect(f"{reverse('recovery:reenable')}?{urlencode({'next': next_url})}")
-        else:
-            response = redirect(next_url)
-        # Trusted only once a login completes from it (with the code, when 2FA is on).
-        devices.set_cookie(request=self.request, response=response)
-        return response
-
-
-class LogoutView(auth_views.LogoutView):
-    template_name = "accounts/logged_out.html"
-
-    def post(self, request, *args, **kwargs):
-        services.record_logout(request=request)
-        return super().post(request, *args, **kwargs)
+    return redirect("accounts:profile" if request.user.is_authenticated else settings.LOGIN_URL)
 
 
 class ProfileView(LoginRequiredMixin, TemplateView):
@@ -88,13 +48,15 @@ class ProfileView(LoginRequiredMixin, TemplateView):
 
 
 class SettingsView(LoginRequiredMixin, TemplateView):
+    """Settings: the sections other apps add (settings_sections: two-factor authentication),
+    the password and the recent security activity."""
+
     template_name = "accounts/settings.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = cast(User, self.request.user)
-        device = active_device(user)
         events = [(event, describe_browser(event.user_agent)) for event in recent_for(user)]
-        return super().get_context_data(device=device, events=events, **kwargs)
+        return super().get_context_data(sections=sections(), events=events, **kwargs)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -198,26 +160,7 @@ class SignupConfirmView(View):
         if user is None or not signups.confirm_signup(request=request, user=user):
             return render(request, "accounts/signup_invalid.html", status=400)
         messages.success(request, "Your email address is confirmed. You can log in now.")
-        return redirect("accounts:login")
-
-
-def session_status(request: HttpRequest) -> JsonResponse:
-    """Who is logged in and their 2FA state, for scripts and the front end.
-
-    One database round trip: the session row comes with its user and authenticator.
-    """
-    user = request.user
-    if not user.is_authenticated:
-        return JsonResponse({"authenticated": False}, status=401)
-    return JsonResponse(
-        {
-            "authenticated": True,
-            "email": user.email,
-            "full_name": user.full_name,
-            "two_factor": active_device(user) is not None,
-            "verified_with_two_factor": request.session.get(services.SESSION_MFA_VERIFIED) is True,
-        }
-    )
+        return redirect("login:login")
 
 
 def health(request: HttpRequest) -> HttpResponse:

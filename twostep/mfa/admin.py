@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from . import services
 from .models import TOTPDevice
+from .verification import clear_lock
 
 
 @admin.register(TOTPDevice)
@@ -29,7 +29,7 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
     @admin.action(description="Clear the wrong-code throttle and lock")
     def clear_lock(self, request, queryset):
         cleared = sum(
-            services.clear_lock(
+            clear_lock(
                 actor=request.user, user=device.user, reason="cleared in the admin", request=request
             )
             for device in queryset.select_related("user")
