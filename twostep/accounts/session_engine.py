@@ -164,7 +164,7 @@ class PreloadedUserBackend:
     """Auth backend mixin: the session's user is the one loaded with the session, if any.
     Without a preloaded user (fast path off, or another store) it is the backend's own."""
 
-    def get_user(self, user_id):
+    def get_user(self, user_id: int) -> User | None:
         user = preloaded_user.get()
         if user is not None and user.pk == user_id:
             return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
