@@ -25,7 +25,7 @@ from django.utils import timezone  # noqa: E402
 from twostep.accounts.models import User  # noqa: E402
 from twostep.mfa import crypto, totp  # noqa: E402
 from twostep.mfa.models import TOTPDevice  # noqa: E402
-from twostep.mfa.services import verify_code  # noqa: E402
+from twostep.mfa.verification import verify_code  # noqa: E402
 
 SECRET = bytes.fromhex(
     os.environ.get("BENCH_SECRET_HEX", "3132333435363738393031323334353637383930")
@@ -93,7 +93,7 @@ def time_code_check(first_user: int, n: int) -> dict:
     order: the whole code check (`verify_code`: decrypt, HMACs, the conditional UPDATE),
     its statement alone (the UPDATE that refuses a replay and records the step), and a
     bare single-row UPDATE. Medians in microseconds."""
-    from twostep.mfa.services import _consume_step
+    from twostep.mfa.verification import _consume_step
 
     devices = list(
         TOTPDevice.objects.select_related("user").filter(

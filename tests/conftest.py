@@ -48,7 +48,7 @@ def pending_client(client, device) -> Client:
     """A client that gave Ada's right password and has not entered a code yet."""
     response = submit_password(client, device.user.email)
     assert response.status_code == 302
-    assert response["Location"] == reverse("mfa:login_code")
+    assert response["Location"] == reverse("login:code")
     assert "_auth_user_id" not in client.session
     return client
 

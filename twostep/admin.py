@@ -1,11 +1,11 @@
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from twostep.accounts.services import verified_with_second_factor
+from twostep.mfa.session import verified_with_second_factor
 
 
 class TwostepAdminSite(admin.AdminSite):
@@ -17,7 +17,7 @@ class TwostepAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and verified_with_second_factor(request)
 
-    def login(self, request, extra_context=None):
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if request.user.is_authenticated and request.user.is_staff:
             # Staff without a verified second factor: they must turn 2FA on and log in again.
             messages.warning(
@@ -32,4 +32,4 @@ class TwostepAdminSite(admin.AdminSite):
             messages.error(request, "The administration is open to staff only.")
             return redirect("accounts:profile")
         target = request.GET.get("next", reverse("admin:index"))
-        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': target})}")
+        return redirect(f"{reverse('login:login')}?{urlencode({'next': target})}")

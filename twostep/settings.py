@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "twostep.mail",
     "twostep.recovery",
     "twostep.chat",
+    "twostep.login",
 ]
 
 # The one-query session load (twostep.accounts.session_engine); 0 falls back to Django's
@@ -150,9 +151,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["twostep.accounts.backends.EmailBackend"]
-LOGIN_URL = "accounts:login"
+LOGIN_URL = "login:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
-LOGOUT_REDIRECT_URL = "accounts:login"
+LOGOUT_REDIRECT_URL = "login:login"
 
 # Argon2id parameters "time_cost,memory_cost_kib,parallelism"; Django's defaults unless set.
 # OWASP's minimum is "2,19456,1". Hashes made with other parameters are upgraded at login.

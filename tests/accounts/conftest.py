@@ -1,16 +1,8 @@
-"""Account fixtures: Ada with 2FA on."""
+"""Account fixtures: mailed links on TWOSTEP_SITE_URL."""
 
 import pytest
 
 from tests.helpers import SITE
-from twostep.accounts.models import User
-from twostep.mfa.models import TOTPDevice
-
-
-@pytest.fixture
-def ada_2fa(user: User, device: TOTPDevice) -> User:
-    """Ada with an active authenticator (SECRET), time frozen at NOW."""
-    return user
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,16 @@ from django.core import signing
 from django.test import Client
 
 from tests.accounts.test_password import ask_reset, reset_link, set_new_password
-from tests.helpers import CODE, PASSWORD, code_for, enable_2fa, error_text, log_in, submit_password
+from tests.helpers import (
+    CHEAP_HASHER,
+    CODE,
+    PASSWORD,
+    code_for,
+    enable_2fa,
+    error_text,
+    log_in,
+    submit_password,
+)
 from twostep.accounts import devices
 from twostep.accounts.models import LoginThrottle
 
@@ -19,7 +28,7 @@ ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}
 
 @pytest.fixture
 def cheap_argon2(settings):
-    settings.PASSWORD_HASHERS = ["tests.accounts.test_login.CheapArgon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = [CHEAP_HASHER]
 
 
 def known_browser(user) -> Client:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests.accounts.test_signup import GRACE
 from tests.concurrency import at_once
-from tests.helpers import log_in
+from tests.helpers import CHEAP_HASHER, log_in
 from twostep.accounts import email_quota
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
@@ -28,7 +28,7 @@ def emails_to(address: str) -> int:
 
 @pytest.fixture
 def cheap_argon2(settings):
-    settings.PASSWORD_HASHERS = ["tests.accounts.test_login.CheapArgon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = [CHEAP_HASHER]
 
 
 def test_a_fourth_reset_email_within_the_hour_is_not_sent_and_the_page_is_the_same(user, frozen):
@@ -169,7 +169,7 @@ def watch_hashing(monkeypatch, look) -> list:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sign_up_hashes_the_password_outside_any_transaction(make_user, monkeypatch, settings):
-    settings.PASSWORD_HASHERS = ["tests.accounts.test_login.CheapArgon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = [CHEAP_HASHER]
     make_user("ada@example.com")
     in_transaction = watch_hashing(monkeypatch, lambda: connection.in_atomic_block)
 
@@ -185,7 +185,7 @@ def test_a_sign_up_hashes_the_password_outside_any_transaction(make_user, monkey
 def test_while_a_sign_up_hashes_the_password_the_ips_email_allowance_is_not_locked(
     monkeypatch, settings
 ):
-    settings.PASSWORD_HASHERS = ["tests.accounts.test_login.CheapArgon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = [CHEAP_HASHER]
     key = "ip:192.0.2.1"
     email_quota.EmailQuota.objects.create(key=key, window_started_at=timezone.now(), count=1)
 

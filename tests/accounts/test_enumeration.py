@@ -8,8 +8,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.accounts.test_login import argon2_calls  # noqa: F401 - a fixture
 from tests.helpers import PASSWORD
+from tests.login.test_login import argon2_calls  # noqa: F401 - a fixture
 
 TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 WRITES = ("INSERT", "UPDATE", "DELETE")

@@ -185,7 +185,7 @@ def test_anonymous_help_page_offers_login_recovery_and_email(client):
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert f'href="{reverse("accounts:login")}?next=/help/"' in page
+    assert f'href="{reverse("login:login")}?next=/help/"' in page
     assert f'href="{reverse("recovery:request")}"' in page
     assert "mailto:support@bpart.com" in page
     assert 'name="body"' not in page

@@ -58,7 +58,7 @@ def test_anonymous_visitor_is_sent_to_login(client, conversation):
     for url in support_urls(conversation):
         response = client.get(url)
         assert response.status_code == 302, url
-        assert response.url.startswith(reverse("accounts:login") + "?next="), url
+        assert response.url.startswith(reverse("login:login") + "?next="), url
 
 
 def test_staff_without_an_active_device_get_403(client, make_user, conversation):
@@ -82,8 +82,8 @@ def test_staff_whose_session_skipped_2fa_get_403(client, agent, conversation):
 
 
 def test_agent_logged_in_with_password_and_code_can_use_the_console(client, agent, conversation):
-    client.post(reverse("accounts:login"), {"email": agent.email, "password": PASSWORD})
-    client.post(reverse("mfa:login_code"), {"code": code_for()})
+    client.post(reverse("login:login"), {"email": agent.email, "password": PASSWORD})
+    client.post(reverse("login:code"), {"code": code_for()})
 
     assert page_of(client, conversation).status_code == 200
 

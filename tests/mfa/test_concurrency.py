@@ -23,7 +23,7 @@ from django.utils import timezone
 from tests.helpers import code_for, enable_2fa
 from tests.mfa.conftest import emails, events, reload, wrong_code
 from twostep.audit.models import SecurityEvent
-from twostep.mfa import services, totp
+from twostep.mfa import totp, verification
 from twostep.mfa.models import FREE_FAILURES, TOTPDevice
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +42,7 @@ def judge(barrier, results, device_pk: int, code: str, preload: bool) -> None:
         barrier.wait(timeout=TIMEOUT)
         if device is None:
             device = TOTPDevice.objects.get(pk=device_pk)
-        check = services.verify_code(device=device, code=code, request=None, purpose="login")
+        check = verification.verify_code(device=device, code=code, request=None, purpose="login")
         results.put(
             {
                 "pid": os.getpid(),

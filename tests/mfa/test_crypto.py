@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from tests.helpers import SECRET, code_for, enable_2fa
 from twostep.audit.models import SecurityEvent
-from twostep.mfa import crypto, services, totp
+from twostep.mfa import crypto, enrolment, key_rotation, totp, verification
 from twostep.mfa.models import TOTPDevice
 
 OLD_KEY = Fernet.generate_key().decode()
@@ -46,7 +46,7 @@ def readable_forms(secret: bytes) -> list[str]:
 def test_database_column_never_holds_the_secret_in_any_readable_form(make_user):
     users = [make_user(email=f"user{n}@example.com") for n in range(5)]
     devices = [enable_2fa(users[0])]
-    devices += [services.start_enrolment(user=user, request=None) for user in users[1:]]
+    devices += [enrolment.start_enrolment(user=user, request=None) for user in users[1:]]
     for device in devices:
         column, secret = stored_column(device), device.secret()
         assert len(secret) == totp.SECRET_BYTES
@@ -68,7 +68,7 @@ def test_secret_written_under_an_older_key_still_decrypts(user):
 
 def test_new_secrets_are_encrypted_under_the_newest_key(user):
     with override_settings(TWOSTEP_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
-        device = services.start_enrolment(user=user, request=None)
+        device = enrolment.start_enrolment(user=user, request=None)
         secret = device.secret()
     token = stored_column(device).encode()
     assert Fernet(NEW_KEY.encode()).decrypt(token) == secret
@@ -85,7 +85,7 @@ def test_rotate_command_moves_every_secret_to_the_newest_key_so_the_old_key_can_
             enable_2fa(make_user(email=f"user{n}@example.com"), secret)
             for n, secret in enumerate(secrets)
         ]
-        pending = services.start_enrolment(user=make_user(email="new@example.com"), request=None)
+        pending = enrolment.start_enrolment(user=make_user(email="new@example.com"), request=None)
         pending_secret = pending.secret()
     before = {device.pk: stored_column(device) for device in [*devices, pending]}
 
@@ -101,7 +101,7 @@ def test_rotate_command_moves_every_secret_to_the_newest_key_so_the_old_key_can_
         for device, secret in zip(devices, secrets, strict=True):
             fresh = TOTPDevice.objects.get(pk=device.pk)
             assert fresh.secret() == secret
-            check = services.verify_code(
+            check = verification.verify_code(
                 device=fresh, code=code_for(secret), request=None, purpose="login"
             )
             assert check.accepted
@@ -117,7 +117,7 @@ def test_rotation_pages_through_every_device_and_records_one_event(make_user):
     with override_settings(TWOSTEP_ENCRYPTION_KEYS=[OLD_KEY]):
         devices = [enable_2fa(make_user(email=f"user{n}@example.com")) for n in range(7)]
     with override_settings(TWOSTEP_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
-        assert services.rotate_encryption_keys(batch=2) == 7
+        assert key_rotation.rotate_encryption_keys(batch=2) == 7
     for device in devices:
         assert device_secret(device, [NEW_KEY]) == SECRET
     [event] = SecurityEvent.objects.filter(type=SecurityEvent.Type.KEYS_ROTATED)

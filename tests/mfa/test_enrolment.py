@@ -11,7 +11,7 @@ from django.urls import reverse
 from tests.helpers import code_for, enable_2fa, submit_code, submit_password
 from tests.mfa.conftest import emails, events, reload, wrong_code
 from twostep.audit.models import SecurityEvent
-from twostep.mfa import services, totp
+from twostep.mfa import enrolment, factors, totp, verification
 from twostep.mfa.models import TOTPDevice
 
 ENABLED_SUBJECT = "Two-factor authentication is now on"
@@ -28,10 +28,10 @@ def logged_in(client, user):
 
 
 def test_started_enrolment_is_pending_and_does_not_protect_the_account(client, user):
-    device = services.start_enrolment(user=user, request=None)
+    device = enrolment.start_enrolment(user=user, request=None)
     assert not device.is_active
-    assert services.active_device(user) is None
-    assert services.pending_device(user) == device
+    assert factors.active_device(user) is None
+    assert factors.pending_device(user) == device
     assert len(events(user, SecurityEvent.Type.MFA_ENROLMENT_STARTED)) == 1
 
     response = submit_password(client)
@@ -41,17 +41,17 @@ def test_started_enrolment_is_pending_and_does_not_protect_the_account(client, u
 
 
 def test_starting_again_replaces_the_pending_secret_with_a_fresh_one(user):
-    first = services.start_enrolment(user=user, request=None)
+    first = enrolment.start_enrolment(user=user, request=None)
     first_secret = first.secret()
-    second = services.start_enrolment(user=user, request=None)
+    second = enrolment.start_enrolment(user=user, request=None)
     assert second.secret() != first_secret
     assert list(TOTPDevice.objects.filter(user=user)) == [second]
 
 
 def test_starting_enrolment_while_2fa_is_on_raises_and_keeps_the_device(user):
     device = enable_2fa(user)
-    with pytest.raises(services.AlreadyEnabled):
-        services.start_enrolment(user=user, request=None)
+    with pytest.raises(enrolment.AlreadyEnabled):
+        enrolment.start_enrolment(user=user, request=None)
     assert reload(device).encrypted_secret == device.encrypted_secret
     assert reload(device).is_active
 
@@ -65,7 +65,7 @@ def test_setup_page_shows_qr_code_manual_key_otpauth_link_and_code_label(logged_
     response = logged_in.get(reverse("mfa:setup"))
     assert response.status_code == 200
     page = response.content.decode()
-    secret = services.pending_device(user).secret()
+    secret = factors.pending_device(user).secret()
     encoded = totp.encode_secret(secret)
 
     figure = page.split('data-testid="qr-code">', 1)[1].split("</figure>", 1)[0]
@@ -77,7 +77,7 @@ def test_setup_page_shows_qr_code_manual_key_otpauth_link_and_code_label(logged_
         for part in page.split('href="')[1:]
         if part.startswith("otpauth://")
     ]
-    assert uri == services.pending_device(user).provisioning_uri()
+    assert uri == factors.pending_device(user).provisioning_uri()
     assert uri.startswith("otpauth://totp/Bpart:ada@example.com?")
     assert f"secret={encoded}&" in uri
     assert '<label for="id_code">6-digit code</label>' in page
@@ -91,7 +91,7 @@ def test_setup_page_without_a_pending_device_goes_back_to_settings(logged_in):
 def test_setup_page_needs_a_login(client):
     response = client.get(reverse("mfa:setup"))
     assert response.status_code == 302
-    assert response.url.startswith(reverse("accounts:login"))
+    assert response.url.startswith(reverse("login:login"))
 
 
 def test_starting_enrolment_while_2fa_is_on_redirects_with_a_message(logged_in, user):
@@ -110,29 +110,29 @@ def test_starting_enrolment_while_2fa_is_on_redirects_with_a_message(logged_in, 
 
 
 def test_confirming_with_a_correct_code_activates_records_and_emails(user, frozen):
-    device = services.start_enrolment(user=user, request=None)
-    check = services.confirm_enrolment(device=device, code=code_for(device.secret()), request=None)
+    device = enrolment.start_enrolment(user=user, request=None)
+    check = enrolment.confirm_enrolment(device=device, code=code_for(device.secret()), request=None)
     assert check.accepted
-    assert services.active_device(user) == device
+    assert factors.active_device(user) == device
     assert len(events(user, SecurityEvent.Type.MFA_ENABLED)) == 1
     assert len(emails(user, ENABLED_SUBJECT)) == 1
 
 
 def test_confirming_with_a_wrong_code_keeps_it_pending(user, frozen):
-    device = services.start_enrolment(user=user, request=None)
-    check = services.confirm_enrolment(
+    device = enrolment.start_enrolment(user=user, request=None)
+    check = enrolment.confirm_enrolment(
         device=device, code=wrong_code(device.secret()), request=None
     )
     assert (check.accepted, check.reason) == (False, "wrong")
-    assert services.active_device(user) is None
+    assert factors.active_device(user) is None
     assert not events(user, SecurityEvent.Type.MFA_ENABLED)
     assert not emails(user, ENABLED_SUBJECT)
 
 
 def test_code_that_confirmed_enrolment_cannot_then_be_used_to_log_in(client, user, frozen):
-    device = services.start_enrolment(user=user, request=None)
+    device = enrolment.start_enrolment(user=user, request=None)
     code = code_for(device.secret())
-    assert services.confirm_enrolment(device=device, code=code, request=None).accepted
+    assert enrolment.confirm_enrolment(device=device, code=code, request=None).accepted
 
     submit_password(client)
     response = submit_code(client, code)
@@ -146,10 +146,10 @@ def test_code_that_confirmed_enrolment_cannot_then_be_used_to_log_in(client, use
 
 def test_confirming_through_the_setup_page_turns_2fa_on(logged_in, user, frozen):
     logged_in.post(reverse("mfa:enable"))
-    secret = services.pending_device(user).secret()
+    secret = factors.pending_device(user).secret()
     response = logged_in.post(reverse("mfa:setup"), {"code": code_for(secret)})
     assert response.status_code == 302 and response.url == reverse("accounts:settings")
-    assert services.active_device(user) is not None
+    assert factors.active_device(user) is not None
     assert "Two-factor authentication is now active." in [
         str(m) for m in get_messages(response.wsgi_request)
     ]
@@ -162,7 +162,7 @@ def test_malformed_code_on_the_setup_page_gets_a_form_error(logged_in, user, fro
     assert response.context["form"].errors["code"] == [
         "Enter the 6-digit code from your app (numbers only)."
     ]
-    assert services.pending_device(user).failure_count == 0
+    assert factors.pending_device(user).failure_count == 0
 
 
 # --- Disabling -------------------------------------------------------------------------
@@ -190,12 +190,14 @@ def test_disable_needs_a_correct_current_code(logged_in, user, frozen):
 def test_disable_refuses_a_code_already_used(logged_in, user, frozen):
     device = enable_2fa(user)
     code = code_for()
-    assert services.verify_code(device=device, code=code, request=None, purpose="login").accepted
+    assert verification.verify_code(
+        device=device, code=code, request=None, purpose="login"
+    ).accepted
     response = logged_in.post(reverse("mfa:disable"), {"code": code, "confirm": "on"})
     assert response.context["form"].errors["code"] == [
         "That code has already been used. Wait for the next code in your app."
     ]
-    assert services.active_device(user) is not None
+    assert factors.active_device(user) is not None
 
 
 def test_disabling_with_code_and_confirmation_turns_2fa_off_records_and_emails(
@@ -210,7 +212,7 @@ def test_disabling_with_code_and_confirmation_turns_2fa_off_records_and_emails(
 
 
 def test_disable_service_when_2fa_is_off_says_so(user):
-    check = services.disable(user=user, code="123456", request=None)
+    check = enrolment.disable(user=user, code="123456", request=None)
     assert (check.accepted, check.reason) == (False, "off")
     assert not events(user, SecurityEvent.Type.MFA_DISABLED)
 

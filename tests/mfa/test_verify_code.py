@@ -1,4 +1,4 @@
-"""services.verify_code, the one place a code is judged, and the login step that uses it."""
+"""verification.verify_code, the one place a code is judged, and the login step that uses it."""
 
 import json
 import logging
@@ -16,7 +16,7 @@ from tests.helpers import PASSWORD, SECRET, code_for, enable_2fa, submit_code, s
 from tests.mfa.conftest import emails, events, reload, wrong_code
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
-from twostep.mfa import services, totp
+from twostep.mfa import totp, verification
 from twostep.mfa.models import BACKOFF_CAP, LOCK_AFTER
 
 REUSE_SUBJECT = "A used login code was tried again on your account"
@@ -26,7 +26,9 @@ CODE_FORM_ERROR = "Enter the 6-digit code from your app (numbers only)."
 
 def verify(device, code, *, purpose="login", request=None):
     """One attempt, with the device read afresh as a new request would."""
-    return services.verify_code(device=reload(device), code=code, request=request, purpose=purpose)
+    return verification.verify_code(
+        device=reload(device), code=code, request=request, purpose=purpose
+    )
 
 
 def current_step() -> int:
@@ -138,7 +140,7 @@ def test_code_a_few_minutes_off_says_the_phone_clock_is_off(device, user, steps,
 def test_code_eleven_or_more_steps_away_gets_the_plain_wrong_code_message(device, steps):
     check = verify(device, code_for(steps=steps))
     assert (check.accepted, check.reason) == (False, "wrong")
-    assert check.message == services.WRONG_CODE
+    assert check.message == verification.WRONG_CODE
     assert reload(device).failure_count == 1
 
 
@@ -201,7 +203,7 @@ def test_malformed_code_on_the_login_page_gets_a_form_error_and_changes_nothing(
 def test_wrong_code_on_the_login_page_says_so_and_keeps_the_session_pending(pending_client, device):
     response = submit_code(pending_client, wrong_code())
     assert response.status_code == 200
-    assert response.context["form"].errors["code"] == [services.WRONG_CODE]
+    assert response.context["form"].errors["code"] == [verification.WRONG_CODE]
     assert AUTH_USER_KEY not in pending_client.session
     assert reload(device).failure_count == 1
 
@@ -317,12 +319,12 @@ def test_hundred_consecutive_failures_lock_the_device_until_support_clears_it(
     assert len(events(user, SecurityEvent.Type.MFA_LOCKED)) == 1
 
     agent = make_user(email="agent@bpart.com", full_name="Support Agent", is_staff=True)
-    assert services.clear_lock(actor=agent, user=user, reason="identity checked on a call")
+    assert verification.clear_lock(actor=agent, user=user, reason="identity checked on a call")
     [unlocked] = events(user, SecurityEvent.Type.MFA_UNLOCKED)
     assert unlocked.actor == agent
     assert unlocked.details == {"reason": "identity checked on a call"}
     assert verify(device, code_for()).accepted
-    assert not services.clear_lock(actor=agent, user=user, reason="nothing to clear")
+    assert not verification.clear_lock(actor=agent, user=user, reason="nothing to clear")
 
 
 def test_locked_device_refuses_the_correct_code_on_the_login_page(pending_client, device, frozen):

@@ -10,7 +10,7 @@ from twostep.mfa import totp
 from twostep.mfa.models import TOTPDevice
 from twostep.recovery import services
 
-WELCOME_BACK = reverse("recovery:reenable")
+WELCOME_BACK = reverse("login:reenable")
 PROFILE = reverse("accounts:profile")
 
 
@@ -23,7 +23,7 @@ def reset_ada(ada, approved_case, frozen) -> User:
 
 
 def password_login(client: Client, user: User):
-    return client.post(reverse("accounts:login"), {"email": user.email, "password": PASSWORD})
+    return client.post(reverse("login:login"), {"email": user.email, "password": PASSWORD})
 
 
 def test_first_login_after_a_reset_recommends_re_enabling_2fa(client, reset_ada):
@@ -47,7 +47,7 @@ def test_skipping_goes_on_and_the_next_login_shows_it_again(client, reset_ada):
     page = client.get(first["Location"])
     assert 'href="/profile/">Skip for now' in page.text
     assert client.get(PROFILE).status_code == 200  # "Skip for now" goes on
-    client.post(reverse("accounts:logout"))
+    client.post(reverse("login:logout"))
 
     again = password_login(client, reset_ada)
 
@@ -80,17 +80,17 @@ def test_after_re_enabling_2fa_the_recommendation_is_gone(client, reset_ada, fro
     assert user.mfa_reset_at is None
     assert TOTPDevice.objects.get(user=user).confirmed_at is not None
     assert client.get(WELCOME_BACK)["Location"] == PROFILE  # nothing to recommend
-    client.post(reverse("accounts:logout"))
+    client.post(reverse("login:logout"))
     frozen.shift(30)
     login = password_login(Client(), user)
-    assert login["Location"] == reverse("mfa:login_code")  # the code is asked again
+    assert login["Location"] == reverse("login:code")  # the code is asked again
 
 
 def test_welcome_back_needs_a_login(client, db):
     response = client.get(WELCOME_BACK)
 
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:login"))
+    assert response["Location"].startswith(reverse("login:login"))
 
 
 def test_welcome_back_is_not_shown_to_someone_never_reset(client, make_user):

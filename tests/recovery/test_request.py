@@ -38,10 +38,10 @@ def form(email: str = "ada@example.com", **fields) -> dict[str, str]:
 
 
 def test_code_page_links_to_the_recovery_page_with_the_seed_steps(client, ada):
-    client.post(reverse("accounts:login"), {"email": ada.email, "password": PASSWORD})
-    code_page = client.get(reverse("mfa:login_code"))
+    client.post(reverse("login:login"), {"email": ada.email, "password": PASSWORD})
+    code_page = client.get(reverse("login:code"))
     assert code_page.status_code == 200
-    help_url = reverse("mfa:login_help")
+    help_url = reverse("login:help")
     assert f'href="{help_url}">Lost access to your authenticator app?</a>' in code_page.text
 
     page = client.get(help_url, follow=True)

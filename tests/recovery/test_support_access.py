@@ -12,7 +12,7 @@ def test_anonymous_visitor_is_sent_to_the_login_page(client, db):
     response = client.get(QUEUE)
 
     assert response.status_code == 302
-    assert response["Location"] == f"{reverse('accounts:login')}?next={QUEUE}"
+    assert response["Location"] == f"{reverse('login:login')}?next={QUEUE}"
 
 
 def test_staff_without_2fa_is_refused(client, make_user):

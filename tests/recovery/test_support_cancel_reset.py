@@ -108,7 +108,7 @@ def test_reset_after_the_cooling_off_removes_2fa_and_ends_every_session(
     for client in (phone, laptop):
         response = client.get("/profile/")
         assert response.status_code == 302
-        assert response["Location"].startswith(reverse("accounts:login"))
+        assert response["Location"].startswith(reverse("login:login"))
     assert not UserSession.objects.filter(user=ada).exists()
     assert agents_session.get(QUEUE).status_code == 200  # others stay logged in
     owner = User.objects.get(pk=ada.pk)

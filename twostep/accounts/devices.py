@@ -9,13 +9,13 @@ completed from it (its throttle row exists); anything else is an untrusted clien
 
 Trust is bounded, so saved cookies cannot multiply guesses: an account keeps at most
 MAX_TRUSTED browsers (the most recently used), their failures also count against one total
-per account (services), and a password change or reset forgets them all (`forget`).
+per account (twostep.login.password), and a password change or reset forgets them all
+(`forget`).
 """
 
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -54,7 +54,7 @@ def total_key(user_id: int) -> str:
     return f"devices:{user_id}"
 
 
-def _new_device(user: Any) -> Device:
+def _new_device(user: User) -> Device:
     return Device(user_id=user.pk, email=user.email, nonce=secrets.token_urlsafe(16))
 
 
@@ -111,7 +111,7 @@ def trusted_device(*, request: HttpRequest, email: str) -> Device | None:
     return device
 
 
-def prepare(*, request: HttpRequest, user: Any) -> None:
+def prepare(*, request: HttpRequest, user: User) -> None:
     """After a right password: choose the device cookie this browser will hold for `user`
     (its current one when it is trusted for `user`, else a new one: a cookie forgotten by a
     password change is never trusted again, nor are copies of it)."""
@@ -125,7 +125,7 @@ def prepare(*, request: HttpRequest, user: Any) -> None:
     setattr(request, _ALREADY_TRUSTED, trusted)
 
 
-def trust(*, request: HttpRequest, user: Any) -> None:
+def trust(*, request: HttpRequest, user: User) -> None:
     """A login completed: the browser's device cookie for `user` (chosen by `prepare` in this
     request, or handed out at the password step before the code) now has its own counter."""
     if getattr(request, _ALREADY_TRUSTED, False):
@@ -149,7 +149,7 @@ def _keep_most_recent(*, user_id: int) -> None:
     rows.exclude(pk__in=Subquery(recent)).delete()
 
 
-def forget(*, request: HttpRequest, user: Any, keep_this_browser: bool) -> None:
+def forget(*, request: HttpRequest, user: User, keep_this_browser: bool) -> None:
     """Forget every trusted browser of `user` and their shared failure count: call it when
     the password changes, whoever saved a cookie gets no more guesses of their own.
 

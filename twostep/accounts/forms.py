@@ -6,20 +6,6 @@ from twostep.text import refuse_control_characters
 from .models import User
 
 
-class LoginForm(forms.Form):
-    email = forms.CharField(
-        label="Email",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
-    )
-    password = forms.CharField(
-        label="Password",
-        max_length=4096,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-
-
 class SignupForm(forms.Form):
     full_name = forms.CharField(
         label="Full name", max_length=150, validators=[refuse_control_characters]

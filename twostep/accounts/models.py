@@ -1,8 +1,14 @@
+from importlib import import_module
+
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
+
+from .user_relations import loaded_with_user
 
 
 def normalize_email(email: str) -> str:
@@ -27,8 +33,10 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **fields)
 
     def get_by_natural_key(self, username: str | None) -> "User":
-        # With the authenticator: the login goes on to ask for a code without another query.
-        return self.select_related("totp_device").get(email=normalize_email(username or ""))
+        # With the relations registered to come with the user (the authenticator): the login
+        # goes on to ask for a code without another query.
+        users = self.select_related(*loaded_with_user())
+        return users.get(email=normalize_email(username or ""))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -94,10 +102,11 @@ class UserSession(AbstractBaseSession):
         verbose_name = "session"
 
     @classmethod
-    def get_session_store_class(cls):
-        from .sessions import SessionStore
-
-        return SessionStore
+    def get_session_store_class(cls) -> type[SessionBase]:
+        """The configured engine's store (the fast path's or Django's): both read and write
+        these rows the same way. Looked up by name, as Django's session middleware does, so
+        this module does not import the stores built on it."""
+        return import_module(settings.SESSION_ENGINE).SessionStore
 
 
 class EmailQuota(models.Model):

@@ -1,9 +1,10 @@
 """The session fast path: an authenticated page costs one database statement.
 
-Loading a session fetches the session row, its user and the user's authenticator in one
-SELECT (1,035 -> 470 µs per page in the bench), and the user is handed to auth so it is not
-fetched again. On unless TWOSTEP_FAST_SESSIONS=0 (settings.py), which falls back to
-twostep.accounts.sessions (Django's database sessions) and Django's AuthenticationMiddleware.
+Loading a session fetches the session row, its user and the user's authenticator (the
+relations registered in twostep.accounts.user_relations) in one SELECT (1,035 -> 470 µs
+per page in the bench), and the user is handed to auth so it is not fetched again. On
+unless TWOSTEP_FAST_SESSIONS=0 (settings.py), which falls back to twostep.accounts.sessions
+(Django's database sessions) and Django's AuthenticationMiddleware.
 
 Private Django names relied on (tests/accounts/test_session_engine.py fails if they change):
 
@@ -34,19 +35,18 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.functional import SimpleLazyObject
 
-from twostep.mfa.models import TOTPDevice
-
 from .models import User, UserSession
 from .sessions import SessionStore as UserSessionStore
+from .user_relations import loaded_with_user
 
 # The user fetched together with the session row, offered to get_user() for one request.
-preloaded_user: ContextVar[Any] = ContextVar("preloaded_user", default=None)
+preloaded_user: ContextVar[User | None] = ContextVar("preloaded_user", default=None)
 
 
 class SessionStore(UserSessionStore):
     """The session store of the fast path: the session's user comes with the session."""
 
-    loaded_user: Any = None
+    loaded_user: User | None = None
 
     def _get_session_from_db(self):
         found = _session_loader(router.db_for_read(self.model)).fetch(self.session_key)
@@ -81,33 +81,40 @@ class SessionStore(UserSessionStore):
 
 
 class _SessionLoader:
-    """The session row, its user and the user's authenticator in one SELECT.
+    """The session row, its user and the relations registered to come with the user (the
+    authenticator: twostep.accounts.user_relations) in one SELECT.
 
     Hand-written because it runs on every request: the same query through the ORM spends
-    longer compiling itself than the database spends answering it. Columns and value
+    longer compiling itself than the database spends answering it. Tables, columns and value
     conversions still come from the models, so it follows their fields.
     """
 
     def __init__(self, alias: str):
         self.alias = alias
-        self.device_relation: Any = User._meta.get_field("totp_device")
-        self.device_user: Any = TOTPDevice._meta.get_field("user")
+        # Reverse one-to-one relations of User (e.g. "totp_device"), with their models.
+        self.relations: list[Any] = [User._meta.get_field(n) for n in loaded_with_user()]
         connection = connections[alias]
         qn = connection.ops.quote_name
-        session, user, device = (qn(m._meta.db_table) for m in (UserSession, User, TOTPDevice))
+        joined = [(rel.related_model, f"r{i}") for i, rel in enumerate(self.relations)]
         self.parts = [
             (model, [field.get_col(table) for field in model._meta.concrete_fields])
-            for model, table in ((User, "u"), (TOTPDevice, "d"))
+            for model, table in ((User, "u"), *joined)
         ]
         columns = ", ".join(
             f"{col.alias}.{qn(col.target.column)}" for _, cols in self.parts for col in cols
         )
+        user_id = f"u.{qn(User._meta.pk.column)}"
+        joins = "".join(
+            f" LEFT JOIN {qn(model._meta.db_table)} {table}"
+            f" ON {table}.{qn(rel.field.column)} = {user_id}"
+            for rel, (model, table) in zip(self.relations, joined, strict=True)
+        )
         # Names come from the models and are quoted; the key and the time are parameters.
         self.sql = (
             f"SELECT s.{qn('session_data')}, {columns}"  # noqa: S608
-            f" FROM {session} s"
-            f" LEFT JOIN {user} u ON u.{qn('id')} = s.{qn('user_id')}"
-            f" LEFT JOIN {device} d ON d.{qn('user_id')} = u.{qn('id')}"
+            f" FROM {qn(UserSession._meta.db_table)} s"
+            f" LEFT JOIN {qn(User._meta.db_table)} u ON {user_id} = s.{qn('user_id')}"
+            f"{joins}"
             f" WHERE s.{qn('session_key')} = %s AND s.{qn('expire_date')} > %s"
         )
         self.converters = [
@@ -118,8 +125,9 @@ class _SessionLoader:
             for _, cols in self.parts
         ]
 
-    def fetch(self, session_key: str | None) -> tuple[str, Any] | None:
-        """(session data, user with .totp_device cached, or None), or None if no session."""
+    def fetch(self, session_key: str | None) -> tuple[str, User | None] | None:
+        """(session data, user with its registered relations cached, or None), or None if
+        there is no such session."""
         connection = connections[self.alias]
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
@@ -136,13 +144,14 @@ class _SessionLoader:
                     chunk[i] = convert(chunk[i], col, connection)
             names = [col.target.attname for col in cols]
             values.append(model.from_db(self.alias, names, chunk) if chunk[0] is not None else None)
-        user, device = values
+        user, *related = values
         if user is not None:
-            # Cached, "none" included (assigning None would clear the cache instead): the
-            # 2FA state costs no second query, with or without an authenticator.
-            self.device_relation.set_cached_value(user, device)
-            if device is not None:  # and back: judging a code reaches the user from it
-                self.device_user.set_cached_value(device, user)
+            for relation, obj in zip(self.relations, related, strict=True):
+                # Cached, "none" included (assigning None would clear the cache instead):
+                # e.g. the 2FA state costs no second query, with or without an authenticator.
+                relation.set_cached_value(user, obj)
+                if obj is not None:  # and back: judging a code reaches the user from it
+                    relation.field.set_cached_value(obj, user)
         return row[0], user
 
 
@@ -155,7 +164,7 @@ class PreloadedUserBackend:
     """Auth backend mixin: the session's user is the one loaded with the session, if any.
     Without a preloaded user (fast path off, or another store) it is the backend's own."""
 
-    def get_user(self, user_id):
+    def get_user(self, user_id: int) -> User | None:
         user = preloaded_user.get()
         if user is not None and user.pk == user_id:
             return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
@@ -167,7 +176,7 @@ def get_user(request):
     store loaded in the same query as the session."""
     if not hasattr(request, "_cached_user"):
         session = request.session
-        session.get(auth.SESSION_KEY)  # loads the session row, its user and authenticator
+        session.get(auth.SESSION_KEY)  # loads the session row, its user and their relations
         token = preloaded_user.set(getattr(session, "loaded_user", None))
         try:
             request._cached_user = auth.get_user(request)

@@ -5,8 +5,6 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/password/", views.PasswordChangeView.as_view(), name="password_change"),
@@ -22,7 +20,6 @@ urlpatterns = [
         views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
-    path("api/session/", views.session_status, name="session_status"),
     path("healthz", views.health, name="health"),
     path("signup/", views.SignupView.as_view(), name="signup"),
     path(

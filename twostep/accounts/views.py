@@ -1,15 +1,15 @@
-from typing import cast
-from urllib.parse import urlencode
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
@@ -18,11 +18,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
 from twostep.audit.services import describe_browser, recent_for
-from twostep.mfa.services import active_device
 
 from . import devices, resets, services, signups
-from .forms import LoginForm, SignupForm
+from .forms import SignupForm
 from .models import User
+from .settings_sections import sections
 from .tokens import signup_tokens
 
 
@@ -36,72 +36,35 @@ def safe_next(request: HttpRequest, default: str) -> str:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
-
-
-@method_decorator(sensitive_post_parameters("password"), name="dispatch")
-class LoginView(FormView):
-    template_name = "accounts/login.html"
-    form_class = LoginForm
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            return redirect(safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(next=safe_next(self.request, ""), **kwargs)
-
-    def form_valid(self, form):
-        try:
-            user = services.check_password(request=self.request, **form.cleaned_data)
-        except services.LoginRefused as refused:
-            form.add_error(None, refused.message)
-            return self.form_invalid(form)
-        next_url = safe_next(self.request, reverse(settings.LOGIN_REDIRECT_URL))
-        if services.after_password(request=self.request, user=user, next_url=next_url):
-            response = redirect("mfa:login_code")
-        elif user.mfa_reset_at is not None:  # support reset 2FA: recommend turning it on again
-            response = redirect(f"{reverse('recovery:reenable')}?{urlencode({'next': next_url})}")
-        else:
-            response = redirect(next_url)
-        # Trusted only once a login completes from it (with the code, when 2FA is on).
-        devices.set_cookie(request=self.request, response=response)
-        return response
-
-
-class LogoutView(auth_views.LogoutView):
-    template_name = "accounts/logged_out.html"
-
-    def post(self, request, *args, **kwargs):
-        services.record_logout(request=request)
-        return super().post(request, *args, **kwargs)
+    return redirect("accounts:profile" if request.user.is_authenticated else settings.LOGIN_URL)
 
 
 class ProfileView(LoginRequiredMixin, TemplateView):
     template_name = "accounts/profile.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = cast(User, self.request.user)
         memberships = user.memberships.select_related("organization")
         return super().get_context_data(memberships=memberships, **kwargs)
 
 
 class SettingsView(LoginRequiredMixin, TemplateView):
+    """Settings: the sections other apps add (settings_sections: two-factor authentication),
+    the password and the recent security activity."""
+
     template_name = "accounts/settings.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = cast(User, self.request.user)
-        device = active_device(user)
         events = [(event, describe_browser(event.user_agent)) for event in recent_for(user)]
-        return super().get_context_data(device=device, events=events, **kwargs)
+        return super().get_context_data(sections=sections(), events=events, **kwargs)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:settings")
 
-    def form_valid(self, form):
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         with transaction.atomic():
             response = super().form_valid(form)
             services.record_password_change(request=self.request, user=form.user, by_reset=False)
@@ -114,7 +77,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
     success_url = reverse_lazy("accounts:password_reset_done")
 
-    def form_valid(self, form):
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         resets.request_password_reset(request=self.request, email=form.cleaned_data["email"])
         return redirect(self.success_url)
 
@@ -122,7 +85,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         per_hour = settings.TWOSTEP_EMAIL_PER_ADDRESS_HOUR
         return super().get_context_data(per_hour=per_hour, **kwargs)
 
@@ -134,7 +97,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:password_reset_complete")
     post_reset_login = False
 
-    def form_valid(self, form):
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
         with transaction.atomic():
             response = super().form_valid(form)
             services.record_password_change(request=self.request, user=form.user, by_reset=True)
@@ -150,12 +113,12 @@ class SignupView(FormView):
     template_name = "accounts/signup.html"
     form_class = SignupForm
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not settings.TWOSTEP_SIGNUP:
             return render(request, "accounts/signup_closed.html", status=404)
         return super().dispatch(request, *args, **kwargs)
 
-    def form_valid(self, form):
+    def form_valid(self, form: SignupForm) -> HttpResponse:
         data = form.cleaned_data
         signups.signup(
             request=self.request,
@@ -198,26 +161,7 @@ class SignupConfirmView(View):
         if user is None or not signups.confirm_signup(request=request, user=user):
             return render(request, "accounts/signup_invalid.html", status=400)
         messages.success(request, "Your email address is confirmed. You can log in now.")
-        return redirect("accounts:login")
-
-
-def session_status(request: HttpRequest) -> JsonResponse:
-    """Who is logged in and their 2FA state, for scripts and the front end.
-
-    One database round trip: the session row comes with its user and authenticator.
-    """
-    user = request.user
-    if not user.is_authenticated:
-        return JsonResponse({"authenticated": False}, status=401)
-    return JsonResponse(
-        {
-            "authenticated": True,
-            "email": user.email,
-            "full_name": user.full_name,
-            "two_factor": active_device(user) is not None,
-            "verified_with_two_factor": request.session.get(services.SESSION_MFA_VERIFIED) is True,
-        }
-    )
+        return redirect("login:login")
 
 
 def health(request: HttpRequest) -> HttpResponse:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import recent_for
-from twostep.mfa.services import active_device
+from twostep.mfa.factors import active_device
 from twostep.organizations.models import Membership
 from twostep.recovery.models import RecoveryCase
 

@@ -1,7 +1,13 @@
-from django.contrib import admin, messages
+from typing import cast
 
-from . import services
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from twostep.accounts.models import User
+
 from .models import TOTPDevice
+from .verification import clear_lock
 
 
 @admin.register(TOTPDevice)
@@ -27,17 +33,20 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
         return device.is_locked
 
     @admin.action(description="Clear the wrong-code throttle and lock")
-    def clear_lock(self, request, queryset):
+    def clear_lock(self, request: HttpRequest, queryset: QuerySet[TOTPDevice]) -> None:
         cleared = sum(
-            services.clear_lock(
-                actor=request.user, user=device.user, reason="cleared in the admin", request=request
+            clear_lock(
+                actor=cast(User, request.user),
+                user=device.user,
+                reason="cleared in the admin",
+                request=request,
             )
             for device in queryset.select_related("user")
         )
         messages.success(request, f"Cleared {cleared} authenticator(s).")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: TOTPDevice | None = None) -> bool:
         return False

@@ -1,5 +1,14 @@
 from django.apps import AppConfig
 
+# Hooks of accounts: plain registries, no models (this module loads before the models do).
+from twostep.accounts import settings_sections, user_relations
+
 
 class MfaConfig(AppConfig):
     name = "twostep.mfa"
+
+    def ready(self) -> None:
+        # Nearly every page asks whether the person has 2FA on: the authenticator comes
+        # with the user in the session's one query and at the password step.
+        user_relations.load_with_user("totp_device")
+        settings_sections.add_section("mfa/settings_section.html")

@@ -4,8 +4,6 @@ from . import views
 
 app_name = "mfa"
 urlpatterns = [
-    path("login/code/", views.LoginCodeView.as_view(), name="login_code"),
-    path("login/help/", views.LoginHelpView.as_view(), name="login_help"),
     path("settings/2fa/enable/", views.EnableView.as_view(), name="enable"),
     path("settings/2fa/setup/", views.SetupView.as_view(), name="setup"),
     path("settings/2fa/disable/", views.DisableView.as_view(), name="disable"),

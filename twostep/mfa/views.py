@@ -1,62 +1,21 @@
+from typing import Any, cast
+
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.generic import FormView, RedirectView
+from django.views.generic import FormView
 
-from twostep.accounts.services import complete_login
+from twostep.accounts.models import User
 
-from . import pending, services, totp
+from . import enrolment, totp
+from .factors import active_device, pending_device
 from .forms import CodeForm, DisableForm
 from .models import TOTPDevice
-
-
-@method_decorator(sensitive_post_parameters("code"), name="dispatch")
-class LoginCodeView(FormView):
-    """The second login step. Serves only a session that passed the password step."""
-
-    template_name = "mfa/login_code.html"
-    form_class = CodeForm
-    device: TOTPDevice
-
-    def dispatch(self, request, *args, **kwargs):
-        self.user = pending.pending_user(request)
-        if self.user is None:
-            messages.info(request, "Your login expired. Enter your email and password again.")
-            return redirect("accounts:login")
-        device = services.active_device(self.user)
-        if device is None:  # 2FA was turned off meanwhile: start over
-            pending.clear(request)
-            return redirect("accounts:login")
-        self.device = device
-        return super().dispatch(request, *args, **kwargs)
-
-    def form_valid(self, form):
-        check = services.verify_code(
-            device=self.device,
-            code=form.cleaned_data["code"],
-            request=self.request,
-            purpose="login",
-        )
-        if not check.accepted:
-            form.add_error("code", check.message)
-            return self.form_invalid(form)
-        next_url = pending.next_url(self.request) or reverse(settings.LOGIN_REDIRECT_URL)
-        pending.clear(self.request)
-        complete_login(request=self.request, user=self.user, mfa_verified=True)
-        return redirect(next_url)
-
-
-class LoginHelpView(RedirectView):
-    """'Lost access to your authenticator app?': the recovery page and its request form."""
-
-    pattern_name = "recovery:request"
-
 
 ENROLMENT_SESSION_KEY = "twostep_enrolment"
 
@@ -64,10 +23,10 @@ ENROLMENT_SESSION_KEY = "twostep_enrolment"
 class EnableView(LoginRequiredMixin, View):
     """POST from Settings: a fresh secret each time, then the set-up page."""
 
-    def post(self, request):
+    def post(self, request: HttpRequest) -> HttpResponse:
         try:
-            device = services.start_enrolment(user=request.user, request=request)
-        except services.AlreadyEnabled:
+            device = enrolment.start_enrolment(user=cast(User, request.user), request=request)
+        except enrolment.AlreadyEnabled:
             messages.info(request, "Two-factor authentication is already on.")
             return redirect("accounts:settings")
         # Only this session may see the new secret: another session with the password
@@ -84,16 +43,16 @@ class SetupView(LoginRequiredMixin, FormView):
     form_class = CodeForm
     device: TOTPDevice
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        device = services.pending_device(request.user)
+        device = pending_device(cast(User, request.user))
         if device is None or request.session.get(ENROLMENT_SESSION_KEY) != device.pk:
             return redirect("accounts:settings")
         self.device = device
         return super().dispatch(request, *args, **kwargs)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         secret = self.device.secret()
         uri = self.device.provisioning_uri()
         qr = segno.make(uri, error="m").svg_inline(
@@ -106,8 +65,8 @@ class SetupView(LoginRequiredMixin, FormView):
             **kwargs,
         )
 
-    def form_valid(self, form):
-        check = services.confirm_enrolment(
+    def form_valid(self, form: CodeForm) -> HttpResponse:
+        check = enrolment.confirm_enrolment(
             device=self.device, code=form.cleaned_data["code"], request=self.request
         )
         if not check.accepted:
@@ -124,14 +83,14 @@ class DisableView(LoginRequiredMixin, FormView):
     template_name = "mfa/disable.html"
     form_class = DisableForm
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and services.active_device(request.user) is None:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated and active_device(cast(User, request.user)) is None:
             return redirect("accounts:settings")
         return super().dispatch(request, *args, **kwargs)
 
-    def form_valid(self, form):
-        check = services.disable(
-            user=self.request.user, code=form.cleaned_data["code"], request=self.request
+    def form_valid(self, form: DisableForm) -> HttpResponse:
+        check = enrolment.disable(
+            user=cast(User, self.request.user), code=form.cleaned_data["code"], request=self.request
         )
         if not check.accepted:
             form.add_error("code", check.message)

@@ -5,7 +5,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from twostep.accounts.services import verified_with_second_factor
+from twostep.mfa.session import verified_with_second_factor
 
 
 def is_support_agent(request) -> bool:

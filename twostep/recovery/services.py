@@ -20,7 +20,7 @@ from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
-from twostep.mfa.services import remove_factors
+from twostep.mfa.factors import remove_factors
 
 from . import attempts
 from .cases import record_case_event, send_pending_notices
@@ -235,7 +235,7 @@ def _perform_reset(pk: int) -> bool:
             context={
                 "user": account,
                 "case": case,
-                "login_link": site_url(reverse("accounts:login")),
+                "login_link": site_url(reverse("login:login")),
             },
         )
     return True

@@ -16,7 +16,6 @@ urlpatterns = [
     path("case/", link_views.case_page, name="case_page"),
     path("case/messages/", link_views.case_messages, name="case_messages"),
     path("case/<str:token>/", link_views.open_link, {"purpose": "access"}, name="case"),
-    path("welcome-back/", views.reenable, name="reenable"),
     path("vouch/<int:pk>/", views.vouch, name="vouch"),
     path("support/", views.queue, name="queue"),
     path("support/cases/<int:pk>/", views.case_detail, name="case_detail"),

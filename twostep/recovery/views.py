@@ -2,7 +2,6 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,11 +10,10 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from twostep.accounts.models import User
-from twostep.accounts.views import safe_next
 from twostep.audit.services import client_ip, recent_for
 from twostep.chat import services as chat
 from twostep.chat.views import messages_json
-from twostep.mfa.services import active_device
+from twostep.mfa.factors import active_device
 
 from . import attempts, cases, decisions, intake, services, support
 from .access import mfa_login_required, support_required
@@ -52,16 +50,6 @@ def request_recovery(request: HttpRequest) -> HttpResponse:
 
 def request_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "recovery/sent.html", {"answer": intake.SAME_ANSWER})
-
-
-@login_required
-def reenable(request: HttpRequest) -> HttpResponse:
-    """After a support reset: strongly recommend turning 2FA on again (skippable)."""
-    user = cast(User, request.user)
-    next_url = safe_next(request, reverse("accounts:profile"))
-    if user.mfa_reset_at is None or active_device(user) is not None:
-        return redirect(next_url)
-    return render(request, "recovery/reenable.html", {"next": next_url})
 
 
 # The manager asked to vouch.

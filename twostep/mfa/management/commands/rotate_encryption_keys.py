@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from twostep.mfa.services import rotate_encryption_keys
+from twostep.mfa.key_rotation import rotate_encryption_keys
 
 
 class Command(BaseCommand):

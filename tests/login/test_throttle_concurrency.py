@@ -4,11 +4,11 @@ password step checks and counts an attempt under one row lock, before hashing.""
 import pytest
 from django.test import Client, RequestFactory
 
-from tests.accounts.test_login import CheapArgon2PasswordHasher
 from tests.concurrency import at_once
-from tests.helpers import log_in
-from twostep.accounts import devices, services
+from tests.helpers import CHEAP_HASHER, log_in
+from twostep.accounts import devices
 from twostep.accounts.models import LoginThrottle
+from twostep.login import password
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,9 +17,7 @@ BURST = 12
 
 @pytest.fixture
 def cheap_hasher(settings):
-    settings.PASSWORD_HASHERS = [
-        f"{CheapArgon2PasswordHasher.__module__}.{CheapArgon2PasswordHasher.__name__}"
-    ]
+    settings.PASSWORD_HASHERS = [CHEAP_HASHER]
 
 
 def burst(user, make_request) -> list[str]:
@@ -28,12 +26,12 @@ def burst(user, make_request) -> list[str]:
     requests = [make_request(n) for n in range(BURST)]
 
     def guess(n: int):
-        return lambda: services.check_password(
+        return lambda: password.check_password(
             request=requests[n], email=user.email, password=f"guess {n}"
         )
 
     errors = at_once(*[guess(n) for n in range(BURST)]).errors
-    refused = [error for error in errors if isinstance(error, services.LoginRefused)]
+    refused = [error for error in errors if isinstance(error, password.LoginRefused)]
     assert refused == errors, errors
     return ["wait" if "Try again" in error.message else "wrong" for error in refused]
 
@@ -46,10 +44,10 @@ def test_a_burst_of_wrong_passwords_gets_only_the_free_tries(user, frozen, cheap
 
     assert len(outcomes) == BURST
     # The free tries are checked against the password; every other guess waits.
-    assert outcomes.count("wrong") == services.ACCOUNT_FREE
-    assert outcomes.count("wait") == BURST - services.ACCOUNT_FREE
+    assert outcomes.count("wrong") == password.ACCOUNT_FREE
+    assert outcomes.count("wait") == BURST - password.ACCOUNT_FREE
     assert LoginThrottle.objects.get(key=f"account:{user.email}").failure_count == (
-        services.ACCOUNT_FREE
+        password.ACCOUNT_FREE
     )
 
 
@@ -68,7 +66,7 @@ def test_a_burst_from_many_trusted_browsers_gets_the_free_tries_of_one(user, fro
     outcomes = burst(user, from_a_trusted_browser)
 
     assert len(outcomes) == BURST
-    assert outcomes.count("wrong") == services.ACCOUNT_FREE
+    assert outcomes.count("wrong") == password.ACCOUNT_FREE
     assert LoginThrottle.objects.get(key=devices.total_key(user.pk)).failure_count == (
-        services.ACCOUNT_FREE
+        password.ACCOUNT_FREE
     )

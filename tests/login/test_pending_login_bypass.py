@@ -11,7 +11,7 @@ from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa.models import TOTPDevice
 
-SERVES_PENDING = {"mfa:login_code", "mfa:login_help", "accounts:logout"}
+SERVES_PENDING = {"login:code", "login:help", "login:logout"}
 
 
 def answer(response) -> tuple[int, str | None]:

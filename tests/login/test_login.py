@@ -7,6 +7,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 
 from tests.helpers import (
+    CHEAP_HASHER,
     CODE,
     LOGIN,
     PASSWORD,
@@ -42,18 +43,10 @@ def argon2_calls(monkeypatch) -> list[str]:
     return calls
 
 
-class CheapArgon2PasswordHasher(Argon2PasswordHasher):
-    """The same algorithm and code path at a fraction of the cost."""
-
-    time_cost = 1
-    memory_cost = 64
-    parallelism = 1
-
-
 @pytest.fixture
 def cheap_argon2(settings):
     """For tests about counting failures, not about hashing: twenty logins stay fast."""
-    settings.PASSWORD_HASHERS = [f"{__name__}.CheapArgon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = [CHEAP_HASHER]
 
 
 def page_without(response, typed_email: str) -> bytes:

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests.helpers import code_for, submit_code, submit_password
 from tests.mfa.conftest import reload
-from twostep.mfa import pending
+from twostep.login import pending
 
 SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 
@@ -23,7 +23,7 @@ def test_correct_password_leaves_only_the_pending_marker_under_a_new_session_key
 ):
     before = client.session.session_key  # a session that exists before the login
     response = submit_password(client)
-    assert response.status_code == 302 and response.url == reverse("mfa:login_code")
+    assert response.status_code == 302 and response.url == reverse("login:code")
     after = session_key(client)
     assert after != before
     assert not SessionStore().exists(before)
@@ -37,34 +37,34 @@ def test_pending_session_is_anonymous_everywhere_else(pending_client):
     for name in ("accounts:profile", "accounts:settings", "mfa:setup"):
         response = pending_client.get(reverse(name))
         assert response.status_code == 302, name
-        assert response.url.startswith(reverse("accounts:login")), name
+        assert response.url.startswith(reverse("login:login")), name
 
 
 def test_code_page_is_served_just_before_five_minutes(pending_client, frozen):
     frozen.shift(settings.TWOSTEP_PENDING_LOGIN_SECONDS - 1)
-    response = pending_client.get(reverse("mfa:login_code"))
+    response = pending_client.get(reverse("login:code"))
     assert response.status_code == 200
 
 
 def test_after_five_minutes_the_code_page_sends_back_to_login(pending_client, frozen, device):
     frozen.shift(settings.TWOSTEP_PENDING_LOGIN_SECONDS + 1)
-    response = pending_client.get(reverse("mfa:login_code"))
-    assert response.status_code == 302 and response.url == reverse("accounts:login")
+    response = pending_client.get(reverse("login:code"))
+    assert response.status_code == 302 and response.url == reverse("login:login")
     assert pending.SESSION_KEY not in pending_client.session
 
     # Even a correct code does not revive it.
     response = submit_code(pending_client, code_for())
-    assert response.status_code == 302 and response.url == reverse("accounts:login")
+    assert response.status_code == 302 and response.url == reverse("login:login")
     assert AUTH_USER_KEY not in pending_client.session
     assert reload(device).last_used_step == -1
 
 
 def test_pending_state_does_not_carry_over_to_another_client(pending_client, device):
     stranger = Client()
-    response = stranger.get(reverse("mfa:login_code"))
-    assert response.status_code == 302 and response.url == reverse("accounts:login")
+    response = stranger.get(reverse("login:code"))
+    assert response.status_code == 302 and response.url == reverse("login:login")
     response = submit_code(stranger, code_for())
-    assert response.status_code == 302 and response.url == reverse("accounts:login")
+    assert response.status_code == 302 and response.url == reverse("login:login")
     assert AUTH_USER_KEY not in stranger.session
     assert reload(device).last_used_step == -1
     # The client that typed the password still can.
@@ -86,10 +86,10 @@ def test_correct_code_logs_in_under_yet_another_session_key(pending_client, user
 
 def test_login_goes_on_to_the_page_asked_for_before_the_password(client, device):
     response = client.post(
-        reverse("accounts:login") + "?next=" + reverse("accounts:settings"),
+        reverse("login:login") + "?next=" + reverse("accounts:settings"),
         {"email": "ada@example.com", "password": "correct horse battery staple"},
     )
-    assert response.url == reverse("mfa:login_code")
+    assert response.url == reverse("login:code")
     response = submit_code(client, code_for())
     assert response.status_code == 302 and response.url == reverse("accounts:settings")
 
@@ -98,6 +98,6 @@ def test_turning_2fa_off_meanwhile_sends_the_pending_login_back_to_the_password(
     pending_client, device
 ):
     device.delete()
-    response = pending_client.get(reverse("mfa:login_code"))
-    assert response.status_code == 302 and response.url == reverse("accounts:login")
+    response = pending_client.get(reverse("login:code"))
+    assert response.status_code == 302 and response.url == reverse("login:login")
     assert pending.SESSION_KEY not in pending_client.session

@@ -5,17 +5,17 @@ a login: Django's `login()` runs only after the second factor, so every other vi
 anonymous visitor.
 """
 
-from typing import Any
-
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils import timezone
+
+from twostep.accounts.models import User
+from twostep.accounts.user_relations import loaded_with_user
 
 SESSION_KEY = "twostep_pending_login"
 
 
-def begin(request: HttpRequest, user: Any, *, next_url: str) -> None:
+def begin(request: HttpRequest, user: User, *, next_url: str) -> None:
     # A new session key: the pending state must not be fixable by whoever set the cookie.
     request.session.cycle_key()
     request.session[SESSION_KEY] = {
@@ -25,7 +25,7 @@ def begin(request: HttpRequest, user: Any, *, next_url: str) -> None:
     }
 
 
-def pending_user(request: HttpRequest) -> Any | None:
+def pending_user(request: HttpRequest) -> User | None:
     """The user who passed the password step in this session, if not expired."""
     state = request.session.get(SESSION_KEY)
     if not state:
@@ -33,7 +33,8 @@ def pending_user(request: HttpRequest) -> Any | None:
     if state["until"] < timezone.now().timestamp():
         clear(request)
         return None
-    users = get_user_model().objects.select_related("totp_device")
+    # With its authenticator: the code step judges the code without another query.
+    users = User.objects.select_related(*loaded_with_user())
     return users.filter(pk=state["user_id"], is_active=True).first()
 
 

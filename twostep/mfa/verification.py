@@ -1,19 +1,20 @@
-"""Every use case of the authenticator factor. `verify_code` is the only place a code is
-judged: throttling, replay refusal, clock-skew help, audit and owner emails live there, so
-login, enrolment and disabling all get them."""
+"""The one place a submitted proof is judged. `verify_code` checks a code from the
+authenticator app with its throttle, replay refusal, clock-skew help, audit and owner
+emails, so login, enrolment and disabling all get them; support's `clear_lock` lifts that
+throttle. A new factor (passkey assertion, recovery code) gets a judge of the same shape
+here, returning the same CodeCheck."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from twostep.accounts.sessions import end_other_sessions
+from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, record
 from twostep.backoff import backoff_delay, wait_duration
@@ -21,11 +22,6 @@ from twostep.mail.services import queue_email
 
 from . import crypto, totp
 from .models import BACKOFF_CAP, FREE_FAILURES, LOCK_AFTER, TOTPDevice
-
-
-class AlreadyEnabled(Exception):
-    """The account already has an active authenticator."""
-
 
 Purpose = Literal["login", "enrol", "disable"]
 """Why a code is checked; it decides which emails a failure sends."""
@@ -56,26 +52,6 @@ class CodeCheck:
     @classmethod
     def ok(cls) -> "CodeCheck":
         return cls(accepted=True)
-
-
-def active_device(user: Any) -> TOTPDevice | None:
-    """The user's confirmed authenticator, or None when 2FA is off.
-
-    Reads the relation, so a user loaded with select_related("totp_device") (the login
-    steps, the session's user) costs no query.
-    """
-    try:
-        device = user.totp_device
-    except TOTPDevice.DoesNotExist:
-        return None
-    return device if device.is_active else None
-
-
-def remove_factors(user: Any) -> int:
-    """Remove every second factor of the account (a support-verified reset). The caller
-    records the event and ends the sessions. Returns how many factors there were."""
-    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
-    return deleted
 
 
 def verify_code(
@@ -282,73 +258,7 @@ def _record_reuse(
     )
 
 
-def start_enrolment(*, user: Any, request: HttpRequest | None) -> TOTPDevice:
-    """A fresh pending authenticator with a new secret, replacing any earlier pending one.
-
-    Raises AlreadyEnabled when 2FA is on. A pending device never protects the account.
-    """
-    with transaction.atomic():
-        # Lock the user: two "Enable" clicks at once must not both insert a device.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-        existing = TOTPDevice.objects.select_for_update().filter(user=user).first()
-        if existing and existing.is_active:
-            raise AlreadyEnabled
-        if existing:
-            existing.delete()
-        device = TOTPDevice.objects.create(
-            user=user,
-            encrypted_secret=crypto.encrypt(totp.generate_secret()),
-            created_at=timezone.now(),
-        )
-        record(type=SecurityEvent.Type.MFA_ENROLMENT_STARTED, subject=user, request=request)
-    return device
-
-
-def pending_device(user: Any) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
-
-
-def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | None) -> CodeCheck:
-    """Activate a pending device with a first correct code, which is consumed."""
-    check = verify_code(device=device, code=code, request=request, purpose="enrol")
-    if not check.accepted:
-        return check
-    with transaction.atomic():
-        now = timezone.now()
-        activated = TOTPDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(
-            confirmed_at=now
-        )
-        if activated:
-            device.confirmed_at = now
-            # 2FA is on again after a support reset: stop recommending it.
-            get_user_model().objects.filter(pk=device.user_id).update(mfa_reset_at=None)
-            # Often the answer to a leaked password: other sessions (the leak's) end here.
-            end_other_sessions(
-                device.user, keep=request.session.session_key if request is not None else None
-            )
-            record(type=SecurityEvent.Type.MFA_ENABLED, subject=device.user, request=request)
-            queue_email(to=device.user.email, template="mfa_enabled", context={"user": device.user})
-    return check
-
-
-def disable(*, user: Any, code: str, request: HttpRequest | None) -> CodeCheck:
-    """Turn 2FA off with a current code. The code is consumed like a login code."""
-    device = active_device(user)
-    if device is None:
-        return CodeCheck(False, Reason.OFF, "Two-factor authentication is already off.")
-    check = verify_code(device=device, code=code, request=request, purpose="disable")
-    if not check.accepted:
-        return check
-    with transaction.atomic():
-        deleted, _ = TOTPDevice.objects.filter(pk=device.pk).delete()
-        user.totp_device = None  # forget the cached relation: 2FA is off from here on
-        if deleted:
-            record(type=SecurityEvent.Type.MFA_DISABLED, subject=user, request=request)
-            queue_email(to=user.email, template="mfa_disabled", context={"user": user})
-    return check
-
-
-def clear_lock(*, actor: Any, user: Any, reason: str, request: HttpRequest | None = None) -> bool:
+def clear_lock(*, actor: User, user: User, reason: str, request: HttpRequest | None = None) -> bool:
     """Support clears the code-step throttle and lock. Returns whether there was one."""
     with transaction.atomic():
         cleared = (
@@ -365,24 +275,3 @@ def clear_lock(*, actor: Any, user: Any, reason: str, request: HttpRequest | Non
                 reason=reason,
             )
     return bool(cleared)
-
-
-def rotate_encryption_keys(*, batch: int = 500) -> int:
-    """Re-encrypt every secret under the newest key and record it. Returns how many were
-    rewritten; raises InvalidToken (changing nothing) if a secret is under a removed key.
-
-    Pages by primary key instead of iterating a cursor over the table it writes (SQLite
-    gives no isolation between the two). A row is rewritten only if it still holds the
-    token read, so a secret replaced meanwhile is never overwritten with the old one.
-    """
-    rewritten, after = 0, 0
-    devices = TOTPDevice.objects.order_by("pk").values_list("pk", "encrypted_secret")
-    with transaction.atomic():
-        while page := list(devices.filter(pk__gt=after)[:batch]):
-            for pk, token in page:
-                rewritten += TOTPDevice.objects.filter(pk=pk, encrypted_secret=token).update(
-                    encrypted_secret=crypto.rotate(token)
-                )
-            after = page[-1][0]
-        record(type=SecurityEvent.Type.KEYS_ROTATED, subject=None, actor=None, count=rewritten)
-    return rewritten

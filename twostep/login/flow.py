@@ -1,0 +1,50 @@
+"""The login as one use case: what follows a right password, and completing the login."""
+
+from django.contrib.auth import login
+from django.db import transaction
+from django.http import HttpRequest
+
+from twostep.accounts import devices
+from twostep.accounts.models import User
+from twostep.audit.models import SecurityEvent
+from twostep.audit.services import record
+from twostep.mfa.factors import active_device
+from twostep.mfa.session import mark_verified
+from twostep.recovery.services import cancel_on_login
+
+from . import pending
+
+
+def after_password(*, request: HttpRequest, user: User, next_url: str) -> bool:
+    """Continue a login whose password was right. Returns True when a code is still needed.
+
+    With 2FA on, the session only gets the short-lived pending marker; otherwise the login
+    completes here.
+    """
+    devices.prepare(request=request, user=user)
+    if active_device(user) is None:
+        complete_login(request=request, user=user, mfa_verified=False)
+        return False
+    pending.begin(request, user, next_url=next_url)
+    record(type=SecurityEvent.Type.PASSWORD_OK, subject=user, request=request)
+    return True
+
+
+def complete_login(*, request: HttpRequest, user: User, mfa_verified: bool) -> None:
+    """Log the user in (rotating the session key), trust this browser's device cookie for
+    the account, and record it."""
+    with transaction.atomic():
+        login(request, user, backend="twostep.accounts.backends.EmailBackend")
+        devices.trust(request=request, user=user)
+        mark_verified(request.session, verified=mfa_verified)
+        record(
+            type=SecurityEvent.Type.LOGIN, subject=user, request=request, second_factor=mfa_verified
+        )
+        if mfa_verified:
+            # The owner still holds their factor: a pending support reset must not go on.
+            cancel_on_login(user=user)
+
+
+def record_logout(*, request: HttpRequest) -> None:
+    if request.user.is_authenticated:
+        record(type=SecurityEvent.Type.LOGOUT, subject=request.user, request=request)

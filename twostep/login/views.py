@@ -1,0 +1,140 @@
+"""The login's pages: the password step, the code step and its help, the re-enable
+recommendation after a support reset, logout, and the session's status for scripts."""
+
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView, RedirectView
+
+from twostep.accounts import devices
+from twostep.accounts.models import User
+from twostep.accounts.views import safe_next
+from twostep.mfa.factors import active_device
+from twostep.mfa.forms import CodeForm
+from twostep.mfa.models import TOTPDevice
+from twostep.mfa.session import marked_verified
+from twostep.mfa.verification import verify_code
+
+from . import flow, password, pending
+from .forms import LoginForm
+
+
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+class LoginView(FormView):
+    template_name = "login/login.html"
+    form_class = LoginForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            return redirect(safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(next=safe_next(self.request, ""), **kwargs)
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:
+        try:
+            user = password.check_password(request=self.request, **form.cleaned_data)
+        except password.LoginRefused as refused:
+            form.add_error(None, refused.message)
+            return self.form_invalid(form)
+        next_url = safe_next(self.request, reverse(settings.LOGIN_REDIRECT_URL))
+        response: HttpResponse
+        if flow.after_password(request=self.request, user=user, next_url=next_url):
+            response = redirect("login:code")
+        elif user.mfa_reset_at is not None:  # support reset 2FA: recommend turning it on again
+            response = redirect(f"{reverse('login:reenable')}?{urlencode({'next': next_url})}")
+        else:
+            response = redirect(next_url)
+        # Trusted only once a login completes from it (with the code, when 2FA is on).
+        devices.set_cookie(request=self.request, response=response)
+        return response
+
+
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
+class LoginCodeView(FormView):
+    """The second login step. Serves only a session that passed the password step."""
+
+    template_name = "login/login_code.html"
+    form_class = CodeForm
+    user: User
+    device: TOTPDevice
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = pending.pending_user(request)
+        if user is None:
+            messages.info(request, "Your login expired. Enter your email and password again.")
+            return redirect("login:login")
+        device = active_device(user)
+        if device is None:  # 2FA was turned off meanwhile: start over
+            pending.clear(request)
+            return redirect("login:login")
+        self.user, self.device = user, device
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: CodeForm) -> HttpResponse:
+        check = verify_code(
+            device=self.device,
+            code=form.cleaned_data["code"],
+            request=self.request,
+            purpose="login",
+        )
+        if not check.accepted:
+            form.add_error("code", check.message)
+            return self.form_invalid(form)
+        next_url = pending.next_url(self.request) or reverse(settings.LOGIN_REDIRECT_URL)
+        pending.clear(self.request)
+        flow.complete_login(request=self.request, user=self.user, mfa_verified=True)
+        return redirect(next_url)
+
+
+class LoginHelpView(RedirectView):
+    """'Lost access to your authenticator app?': the recovery page and its request form."""
+
+    pattern_name = "recovery:request"
+
+
+@login_required
+def reenable(request: HttpRequest) -> HttpResponse:
+    """After a support reset: strongly recommend turning 2FA on again (skippable)."""
+    user = cast(User, request.user)
+    next_url = safe_next(request, reverse("accounts:profile"))
+    if user.mfa_reset_at is None or active_device(user) is not None:
+        return redirect(next_url)
+    return render(request, "login/reenable.html", {"next": next_url})
+
+
+class LogoutView(auth_views.LogoutView):
+    template_name = "login/logged_out.html"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        flow.record_logout(request=request)
+        return super().post(request, *args, **kwargs)
+
+
+def session_status(request: HttpRequest) -> JsonResponse:
+    """Who is logged in and their 2FA state, for scripts and the front end.
+
+    One database round trip: the session row comes with its user and authenticator.
+    """
+    if not request.user.is_authenticated:
+        return JsonResponse({"authenticated": False}, status=401)
+    user = cast(User, request.user)
+    return JsonResponse(
+        {
+            "authenticated": True,
+            "email": user.email,
+            "full_name": user.full_name,
+            "two_factor": active_device(user) is not None,
+            "verified_with_two_factor": marked_verified(request.session),
+        }
+    )
