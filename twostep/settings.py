@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "twostep.mail",
     "twostep.recovery",
     "twostep.chat",
+    "twostep.support",
 ]
 
 # The one-query session load (twostep.accounts.session_engine); 0 falls back to Django's

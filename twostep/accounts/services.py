@@ -226,7 +226,7 @@ def complete_login(*, request: HttpRequest, user: Any, mfa_verified: bool) -> No
         )
         if mfa_verified:
             # The owner still holds their factor: a pending support reset must not go on.
-            from twostep.recovery.services import cancel_on_login
+            from twostep.recovery.resets import cancel_on_login
 
             cancel_on_login(user=user)
 
