@@ -6,8 +6,8 @@ MAX_MESSAGE_LENGTH = 2000
 
 class Conversation(models.Model):
     """A thread between one person and support: a logged-in person's own (`Kind.OWN`, one
-    per person), or one that another app opens for its own page (`Kind.CASE`: a recovery
-    case's, written from the case page without logging in, so it may have no user).
+    per person), or a case's (`Kind.CASE`), which the app that owns the case links to and
+    shows on a page of its own, written without logging in: it may have no user.
 
     The kind is stored rather than read from a missing user: an own conversation always
     has its user, while a case's may or may not, so only the kind tells them apart, in one
