@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "twostep.recovery",
     "twostep.chat",
     "twostep.login",
+    "twostep.support",
 ]
 
 # The one-query session load (twostep.accounts.session_engine); 0 falls back to Django's

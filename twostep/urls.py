@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("twostep.mfa.urls")),
     path("", include("twostep.recovery.urls")),
     path("", include("twostep.chat.urls")),
+    path("", include("twostep.support.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -170,10 +170,10 @@ def test_person_cannot_open_support_pages_of_their_own_or_others_conversation(
     person_client, person
 ):
     conversation = services.post_for_user(user=person, body="hello").conversation
-    for name in ("chat:support_conversation", "chat:support_poll"):
+    for name in ("support:conversation", "support:poll"):
         url = reverse(name, args=[conversation.pk])
         assert person_client.get(url).status_code == 403
-    assert person_client.get(reverse("chat:support_inbox")).status_code == 403
+    assert person_client.get(reverse("support:inbox")).status_code == 403
 
 
 def test_anonymous_poll_is_refused(client):

@@ -7,8 +7,6 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from twostep.chat import services
-from twostep.chat.models import Conversation
-from twostep.recovery.models import RecoveryCase
 
 pytestmark = pytest.mark.django_db
 
@@ -16,10 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def case_conversation(agent):
     now = timezone.now()
-    case = RecoveryCase.objects.create(
-        source="web", claimed_email="lost@example.com", created_at=now, updated_at=now
-    )
-    conversation = Conversation.objects.create(case=case, created_at=now, updated_at=now)
+    conversation = services.new_case_conversation(now=now)
     services.post(conversation=conversation, body="<b>I lost my phone</b>")
     services.post(conversation=conversation, body="We will help", author=agent, from_support=True)
     return conversation

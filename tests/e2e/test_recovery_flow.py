@@ -14,7 +14,7 @@ from tests.helpers import add_membership, code_for, create_user, enable_2fa
 from twostep.accounts.models import User
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa.models import TOTPDevice
-from twostep.recovery import intake, services
+from twostep.recovery import intake, resets
 from twostep.recovery.models import RecoveryCase, Vouch
 
 pytestmark = pytest.mark.e2e
@@ -151,7 +151,7 @@ def test_locked_out_person_gets_back_in_after_support_verifies_and_vouching(
 
     # The cooling-off passes (for the live server too); the worker carries out the reset.
     time_machine.move_to(datetime.now(UTC) + timedelta(hours=24, minutes=1), tick=True)
-    assert services.perform_due_resets() == 1
+    assert resets.perform_due_resets() == 1
     assert not TOTPDevice.objects.filter(user=ada).exists()
 
     # Ada logs in with her password only and is asked to turn 2FA on again.

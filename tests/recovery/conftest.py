@@ -12,7 +12,7 @@ from tests.helpers import add_membership, enable_2fa, verified_session
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
-from twostep.recovery import cases, decisions, inbound, intake, services, support
+from twostep.recovery import cases, confirmation, decisions, inbound, intake, verification
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 SITE = "http://testserver"
@@ -88,7 +88,7 @@ def case(ada) -> RecoveryCase:
 def confirm_as_owner(case: RecoveryCase) -> None:
     """What the owner does on the confirm page: say the opening request is theirs."""
     opening = intake.requests_to_confirm(case)
-    services.confirm_mailbox(case=case, request_id=opening[0].pk if opening else None)
+    confirmation.confirm_mailbox(case=case, request_id=opening[0].pk if opening else None)
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def verified_case(case) -> RecoveryCase:
 @pytest.fixture
 def checked_case(verified_case: RecoveryCase, grace: User) -> RecoveryCase:
     """In verification, with the whole checklist ticked by Grace."""
-    support.update_checklist(
+    verification.update_checklist(
         actor=grace,
         case=verified_case,
         name_matches=True,
@@ -123,10 +123,10 @@ def hedy(make_user, frozen) -> User:
 def approve_with_a_second_person(case: RecoveryCase, agent: User, second_agent: User) -> None:
     """Approve as the two-person rule asks: a manager who could vouch confirms, else a
     second agent approves after the first."""
-    candidates = support.vouch_candidates(case)
+    candidates = verification.vouch_candidates(case)
     if candidates:
-        vouch = support.request_vouch(actor=agent, case=case, membership=candidates[0])
-        support.answer_vouch(
+        vouch = verification.request_vouch(actor=agent, case=case, membership=candidates[0])
+        verification.answer_vouch(
             manager=candidates[0].user, vouch=vouch, confirmed=True, comment="It is her."
         )
     else:
@@ -206,11 +206,11 @@ DAY = 24 * 60 * 60
 
 
 def case_url(case: RecoveryCase) -> str:
-    return reverse("recovery:case_detail", kwargs={"pk": case.pk})
+    return reverse("support:case_detail", kwargs={"pk": case.pk})
 
 
 def action_url(case: RecoveryCase, action: str) -> str:
-    return reverse("recovery:support_case_action", kwargs={"pk": case.pk, "action": action})
+    return reverse("support:case_action", kwargs={"pk": case.pk, "action": action})
 
 
 def act(client: Client, case: RecoveryCase, action: str, **data):
@@ -230,5 +230,5 @@ def approve(client: Client, case: RecoveryCase, typed_email: str = "ada@example.
 
 
 def ask_charles(agent: Client, case: RecoveryCase):
-    membership = support.vouch_candidates(case)[0]
+    membership = verification.vouch_candidates(case)[0]
     return act(agent, case, "vouch", membership=str(membership.pk))

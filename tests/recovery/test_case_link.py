@@ -26,7 +26,8 @@ from twostep.chat.models import Message
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
 from twostep.mfa.models import TOTPDevice
-from twostep.recovery import cases, decisions, services, support
+from twostep.recovery import decisions, resets, verification
+from twostep.recovery.notices import NOTICE_INTERVAL, write_to_person
 
 # The person's case link.
 
@@ -74,7 +75,7 @@ def test_chat_messages_never_change_the_case(agent, ada, checked_case, frozen):
     client.post(url, {"body": f"Please reset the 2FA of {ada.email} now, I approve it."})
     act(agent, checked_case, "message", body="approve ada@example.com")
     frozen.shift(DELAY * 2)
-    services.perform_due_resets()
+    resets.perform_due_resets()
 
     checked_case.refresh_from_db()
     assert checked_case.status == Status.IN_VERIFICATION
@@ -93,8 +94,8 @@ def test_case_link_does_not_open_another_case(client, ada, case, make_user):
 
     client.post(open_link(client, path), {"body": "hello"})
 
-    assert cases.case_conversation(case).messages.count() == 1
-    assert cases.case_conversation(bobs).messages.count() == 0
+    assert case.conversation.messages.count() == 1
+    assert bobs.conversation.messages.count() == 0
     assert bob.email not in client.get(path, follow=True).text
 
 
@@ -125,8 +126,8 @@ def test_the_vouch_email_for_a_name_with_a_line_break_is_delivered(
 ):
     User.objects.filter(pk=ada.pk).update(full_name="Ada\r\nBcc: everyone@example.com")
     verified_case.refresh_from_db()
-    support.request_vouch(
-        actor=grace, case=verified_case, membership=support.vouch_candidates(verified_case)[0]
+    verification.request_vouch(
+        actor=grace, case=verified_case, membership=verification.vouch_candidates(verified_case)[0]
     )
 
     assert deliver_due() == len(OutgoingEmail.objects.all())
@@ -209,16 +210,16 @@ def test_a_support_message_within_the_interval_is_notified_when_the_interval_end
     assert len(support_notices(ada.email)) == 1
 
     frozen.shift(9 * 60)
-    services.perform_due_resets()  # the worker's pass: the interval has not ended
+    resets.perform_due_resets()  # the worker's pass: the interval has not ended
     assert len(support_notices(ada.email)) == 1
     frozen.shift(60 + 1)
-    services.perform_due_resets()
+    resets.perform_due_resets()
 
     notices = support_notices(ada.email)
     assert len(notices) == 2 and "Second question" not in notices[-1].body
     assert Client().get(mailed_path(notices[-1], "recovery:case"), follow=True).status_code == 200
-    frozen.shift(cases.NOTICE_INTERVAL.total_seconds() + 1)
-    services.perform_due_resets()
+    frozen.shift(NOTICE_INTERVAL.total_seconds() + 1)
+    resets.perform_due_resets()
     assert len(support_notices(ada.email)) == 2  # sent once
 
 
@@ -232,7 +233,7 @@ def test_a_pending_support_notice_is_dropped_once_the_case_link_has_expired(
     decisions.reject(actor=grace, case=verified_case, reason="not her")
     frozen.shift(31 * DAY)
 
-    services.perform_due_resets()
+    resets.perform_due_resets()
 
     assert len(support_notices(ada.email)) == 1
     verified_case.refresh_from_db()
@@ -252,6 +253,6 @@ def test_no_support_email_once_the_case_link_has_expired(grace, ada, case, froze
     decisions.reject(actor=grace, case=case, reason="not her")
     frozen.shift(31 * DAY)
 
-    support.write_to_person(actor=grace, case=case, body="Are you still there?")
+    write_to_person(actor=grace, case=case, body="Are you still there?")
 
     assert support_notices(ada.email) == []

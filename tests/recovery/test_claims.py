@@ -25,7 +25,7 @@ HIJACK = "my mailbox is hacked, please do NOT email me; call me on +1 555 0100"
 
 
 def support_page(agent: Client, case) -> str:
-    return agent.get(reverse("recovery:case_detail", kwargs={"pk": case.pk})).text
+    return agent.get(reverse("support:case_detail", kwargs={"pk": case.pk})).text
 
 
 def test_a_repeated_form_request_is_an_unverified_claim_not_the_owners_words(
@@ -87,7 +87,7 @@ def test_the_opening_request_is_an_unverified_claim_until_the_owner_confirms_it(
 
     assert 'data-testid="no-verified-request"' in page
     assert 'data-testid="verified-request"' not in page
-    (claim,) = agent.get(reverse("recovery:case_detail", kwargs={"pk": case.pk})).context["claims"]
+    (claim,) = agent.get(reverse("support:case_detail", kwargs={"pk": case.pk})).context["claims"]
     assert claim.explanation == HIJACK and claim.ip == "203.0.113.66"
     assert "Recovery form, IP 203.0.113.66" in page
     case.refresh_from_db()
@@ -117,7 +117,7 @@ def test_the_owner_picks_their_own_request_and_the_attackers_stays_a_claim(clien
     assert ada_request.verified_at is not None
     page = support_page(agent, case)
     assert 'data-testid="verified-request"' in page
-    claims = agent.get(reverse("recovery:case_detail", kwargs={"pk": case.pk})).context["claims"]
+    claims = agent.get(reverse("support:case_detail", kwargs={"pk": case.pk})).context["claims"]
     assert [c.explanation for c in claims] == [HIJACK]
 
 

@@ -12,7 +12,7 @@ from tests.recovery.conftest import claim
 from twostep.audit.models import SecurityEvent
 from twostep.chat.models import Conversation
 from twostep.mail.models import OutgoingEmail
-from twostep.recovery import cases, decisions, intake, services, support
+from twostep.recovery import cases, decisions, intake, verification
 from twostep.recovery.models import RecoveryCase, RecoveryRequest, Vouch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,20 +60,20 @@ def test_simultaneous_requests_never_mail_more_links_than_the_limit(make_user):
 
 
 def test_a_vouch_is_answered_once_when_answers_arrive_together(charles, grace, verified_case):
-    membership = support.vouch_candidates(verified_case)[0]
-    vouch = support.request_vouch(actor=grace, case=verified_case, membership=membership)
+    membership = verification.vouch_candidates(verified_case)[0]
+    vouch = verification.request_vouch(actor=grace, case=verified_case, membership=membership)
 
     def answer(confirmed: bool) -> Callable[[], None]:
         def call() -> None:
             mine = Vouch.objects.get(pk=vouch.pk)  # each request loads its own copy
-            support.answer_vouch(manager=charles, vouch=mine, confirmed=confirmed, comment="")
+            verification.answer_vouch(manager=charles, vouch=mine, confirmed=confirmed, comment="")
 
         return call
 
     errors = at_once(*[answer(n % 2 == 0) for n in range(WORKERS)]).errors
 
     assert len(errors) == WORKERS - 1
-    assert all(isinstance(error, services.RecoveryError) for error in errors)
+    assert all(isinstance(error, cases.RecoveryError) for error in errors)
     answers = SecurityEvent.objects.filter(type=SecurityEvent.Type.VOUCH_ANSWERED)
     (event,) = answers
     vouch.refresh_from_db()
@@ -87,7 +87,7 @@ def test_a_chat_case_and_a_request_at_once_open_one_case(make_user, grace):
     )
 
     def from_chat() -> None:
-        support.open_case_from_chat(actor=grace, conversation=conversation, note="lost phone")
+        intake.open_case_from_chat(actor=grace, conversation=conversation, note="lost phone")
 
     for _ in range(ROUNDS):
         intake.submit_request(source=RecoveryCase.Source.WEB, claim=claim(), ip=None)

@@ -14,7 +14,7 @@ from tests.recovery.conftest import (
     confirm_as_owner,
     file_request,
 )
-from twostep.recovery import attempts, intake, services, support
+from twostep.recovery import attempts, intake, resets, verification
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 SECRET_WORDS = "call me on +1 555 0100"
@@ -51,7 +51,7 @@ def test_a_failing_request_is_retried_then_parked_and_the_others_go_through(
     bob.refresh_from_db()
     assert (bob.outcome, bob.attempts) == (intake.FAILED, 3)
     assert intake.process_requests() == 0  # parked: not tried again
-    queue = agent.get(reverse("recovery:queue")).text
+    queue = agent.get(reverse("support:queue")).text
     assert 'data-testid="failed-requests"' in queue and "bob@example.com" in queue
 
 
@@ -62,32 +62,32 @@ def test_a_failing_reset_is_parked_and_the_other_due_resets_happen(
     bob_case = file_request(email="bob@example.com", name="Bob Byron", organizations="")
     assert bob_case is not None
     confirm_as_owner(bob_case)
-    support.update_checklist(
+    verification.update_checklist(
         actor=grace, case=bob_case, name_matches=True, organizations_match=True, evidence="ok"
     )
     approve_with_a_second_person(bob_case, grace, hedy)
-    end_all_sessions = services.end_all_sessions
+    end_all_sessions = resets.end_all_sessions
 
     def fails_for_ada(account):
         if account.email == "ada@example.com":
             raise RuntimeError(SECRET_WORDS)
         return end_all_sessions(account)
 
-    monkeypatch.setattr(services, "end_all_sessions", fails_for_ada)
+    monkeypatch.setattr(resets, "end_all_sessions", fails_for_ada)
     frozen.shift(2 * 24 * 60 * 60)
 
     with caplog.at_level(logging.ERROR, logger="twostep.recovery"):
-        assert services.perform_due_resets() == 1  # Bob's
+        assert resets.perform_due_resets() == 1  # Bob's
 
     bob_case.refresh_from_db()
     assert bob_case.status == RecoveryCase.Status.DONE and bob.pk == bob_case.account_id
     assert "RuntimeError" in caplog.text and "555" not in caplog.text
     for _ in range(attempts.MAX_ATTEMPTS):
-        services.perform_due_resets()
+        resets.perform_due_resets()
     approved_case.refresh_from_db()
     assert approved_case.status == RecoveryCase.Status.APPROVED
     assert approved_case.reset_failures == attempts.MAX_ATTEMPTS
-    page = agent.get(reverse("recovery:case_detail", kwargs={"pk": approved_case.pk})).text
+    page = agent.get(reverse("support:case_detail", kwargs={"pk": approved_case.pk})).text
     assert 'data-testid="reset-parked"' in page
 
 
@@ -133,11 +133,11 @@ def test_due_resets_run_even_when_the_request_stage_raised(approved_case, frozen
     def lost(**kwargs):
         raise InterfaceError("connection already closed")
 
-    monkeypatch.setattr(services, "process_requests", lost)
+    monkeypatch.setattr(resets, "process_requests", lost)
     frozen.shift(2 * 24 * 60 * 60)
 
     with pytest.raises(InterfaceError):
-        services.perform_due_resets()
+        resets.perform_due_resets()
 
     approved_case.refresh_from_db()
     assert approved_case.status == RecoveryCase.Status.DONE

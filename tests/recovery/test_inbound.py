@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.recovery.conftest import ORGANIZATION, emails_to, receive_email
-from twostep.recovery import decisions, inbound, intake, services, support
+from twostep.recovery import cases, decisions, inbound, intake, verification
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 from twostep.recovery.smtp import controller
 
@@ -187,11 +187,11 @@ def test_forged_sender_opens_a_case_that_waits_for_the_real_mailbox(ada, grace):
     assert not case.mailbox_confirmed
     # The link goes to the account's address, which the forger does not read.
     assert [email.to for email in emails_to(ada.email)] == ["ada@example.com"]
-    with pytest.raises(services.RecoveryError):
-        support.update_checklist(
+    with pytest.raises(cases.RecoveryError):
+        verification.update_checklist(
             actor=grace, case=case, name_matches=True, organizations_match=True, evidence="x"
         )
-    with pytest.raises(services.RecoveryError):
+    with pytest.raises(cases.RecoveryError):
         decisions.approve(actor=grace, case=case, typed_email=ada.email, reason="looks fine")
     case.refresh_from_db()
     assert case.status == RecoveryCase.Status.AWAITING_CONFIRMATION

@@ -8,7 +8,7 @@ from tests.helpers import PASSWORD, code_for
 from twostep.accounts.models import User
 from twostep.mfa import totp
 from twostep.mfa.models import TOTPDevice
-from twostep.recovery import services
+from twostep.recovery import resets
 
 WELCOME_BACK = reverse("login:reenable")
 PROFILE = reverse("accounts:profile")
@@ -18,7 +18,7 @@ PROFILE = reverse("accounts:profile")
 def reset_ada(ada, approved_case, frozen) -> User:
     """Ada after support reset her 2FA: password only, mfa_reset_at set."""
     frozen.shift(24 * 60 * 60 + 1)
-    assert services.perform_due_resets() == 1
+    assert resets.perform_due_resets() == 1
     return User.objects.get(pk=ada.pk)
 
 

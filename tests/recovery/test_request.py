@@ -21,7 +21,7 @@ from tests.recovery.conftest import (
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
-from twostep.recovery import cases, decisions, intake
+from twostep.recovery import decisions, intake
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
 
 REQUEST = "/recover/"
@@ -154,7 +154,7 @@ def test_repeated_request_joins_the_open_case_as_an_unverified_claim(client, cas
     assert (latest.case, latest.outcome) == (case, intake.UNVERIFIED_CLAIM)
     assert latest.explanation == "Still locked out, please hurry"
     # Never the person's words in the conversation.
-    assert not cases.case_conversation(case).messages.exists()
+    assert not case.conversation.messages.exists()
     # The mailbox is still unconfirmed: the links go to the account's address again.
     assert [email.to for email in OutgoingEmail.objects.all()] == ["ada@example.com"] * 2
 

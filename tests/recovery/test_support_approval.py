@@ -22,7 +22,7 @@ from tests.recovery.conftest import (
 )
 from twostep.chat.models import Conversation
 from twostep.mfa.models import TOTPDevice
-from twostep.recovery import decisions, services, support
+from twostep.recovery import cases, decisions, intake, verification
 from twostep.recovery.models import RecoveryCase, Vouch
 
 # Approval.
@@ -68,7 +68,7 @@ def test_agent_cannot_approve_a_case_about_their_own_account(agent, grace, make_
 
 def test_approval_is_refused_after_a_manager_denied(agent, charles, checked_case):
     ask_charles(agent, checked_case)
-    support.answer_vouch(
+    verification.answer_vouch(
         manager=charles, vouch=Vouch.objects.get(), confirmed=False, comment="Not her voice."
     )
 
@@ -114,13 +114,13 @@ def test_a_case_opened_from_the_chat_still_needs_the_mailbox_and_the_checks(grac
     conversation = Conversation.objects.create(
         user=ada, created_at=ada.date_joined, updated_at=ada.date_joined
     )
-    case = support.open_case_from_chat(
+    case = intake.open_case_from_chat(
         actor=grace, conversation=conversation, note="Ada says she lost her phone."
     )
 
     assert case.status == Status.AWAITING_CONFIRMATION
     assert [email.to for email in emails_to(ada.email)] == [ada.email]
-    with pytest.raises(services.RecoveryError):
+    with pytest.raises(cases.RecoveryError):
         decisions.approve(actor=grace, case=case, typed_email=ada.email, reason="she asked")
     (event,) = case_events(case, Type.CHAT_CASE_OPENED)
     assert (event.actor, event.details["reason"]) == (grace, "Ada says she lost her phone.")

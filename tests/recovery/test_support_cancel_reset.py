@@ -23,7 +23,7 @@ from tests.recovery.conftest import (
 )
 from twostep.accounts.models import User, UserSession
 from twostep.mfa.models import LOCK_AFTER, TOTPDevice
-from twostep.recovery import services, support
+from twostep.recovery import resets, verification
 from twostep.recovery.models import Vouch
 
 # Cancelling.
@@ -53,7 +53,7 @@ def test_cancel_link_stops_the_reset(client, approved_case, frozen):
     assert event.subject == approved_case.account
     assert event.details["reason"] == "cancelled by the owner from the email link"
     frozen.shift(DELAY + 60)
-    assert services.perform_due_resets() == 0
+    assert resets.perform_due_resets() == 0
     assert TOTPDevice.objects.filter(user=approved_case.account, confirmed_at__isnull=False)
     assert client.post(path).status_code == 404  # the link is spent
 
@@ -66,7 +66,7 @@ def test_a_login_with_2fa_by_the_owner_cancels_the_reset(client, ada, approved_c
     (event,) = case_events(approved_case, Type.CASE_CANCELLED)
     assert (event.actor, event.details["reason"]) == (ada, "the owner logged in with 2FA")
     frozen.shift(DELAY + 60)
-    assert services.perform_due_resets() == 0
+    assert resets.perform_due_resets() == 0
     assert TOTPDevice.objects.filter(user=ada).exists()
 
 
@@ -76,7 +76,7 @@ def test_agent_can_reject_an_approved_case(agent, grace, approved_case, frozen):
     assert page_messages(response) == ["The case is rejected."]
     assert approved_case.status == Status.REJECTED
     frozen.shift(DELAY + 60)
-    assert services.perform_due_resets() == 0
+    assert resets.perform_due_resets() == 0
 
 
 # The reset.
@@ -85,7 +85,7 @@ def test_agent_can_reject_an_approved_case(agent, grace, approved_case, frozen):
 def test_reset_waits_for_the_cooling_off(approved_case, frozen):
     frozen.shift(DELAY - 1)
 
-    assert services.perform_due_resets() == 0
+    assert resets.perform_due_resets() == 0
     approved_case.refresh_from_db()
     assert approved_case.status == Status.APPROVED
     assert TOTPDevice.objects.filter(user=approved_case.account).exists()
@@ -102,7 +102,7 @@ def test_reset_after_the_cooling_off_removes_2fa_and_ends_every_session(
     agents_session = verified_session(Client(), grace)
     frozen.shift(DELAY + 1)
 
-    assert services.perform_due_resets() == 1
+    assert resets.perform_due_resets() == 1
 
     assert not TOTPDevice.objects.filter(user=ada).exists()  # device and lock are gone
     for client in (phone, laptop):
@@ -122,7 +122,7 @@ def test_reset_after_the_cooling_off_removes_2fa_and_ends_every_session(
     assert (event.actor, event.subject) == (grace, owner)
     assert event.details["sessions_ended"] == 2
     assert event.details["reason"]
-    assert services.perform_due_resets() == 0  # done once
+    assert resets.perform_due_resets() == 0  # done once
 
 
 def test_worker_command_performs_due_resets(ada, approved_case, frozen):
@@ -136,10 +136,10 @@ def test_worker_command_performs_due_resets(ada, approved_case, frozen):
 
 
 def test_a_cancelled_case_is_never_reset(approved_case, frozen):
-    services.cancel(case=approved_case, reason="owner asked by phone")
+    resets.cancel(case=approved_case, reason="owner asked by phone")
     frozen.shift(DELAY * 7)
 
-    assert services.perform_due_resets() == 0
+    assert resets.perform_due_resets() == 0
     approved_case.refresh_from_db()
     assert approved_case.status == Status.CANCELLED
     assert TOTPDevice.objects.filter(user=approved_case.account).exists()
@@ -163,12 +163,12 @@ def test_every_support_action_names_actor_subject_case_and_reason(
         evidence="Knew her invoice number.",
     )
     ask_charles(agent, verified_case)
-    support.answer_vouch(
+    verification.answer_vouch(
         manager=charles, vouch=Vouch.objects.get(), confirmed=True, comment="I know her."
     )
     approve(agent, verified_case)
     frozen.shift(DELAY + 1)
-    services.perform_due_resets()
+    resets.perform_due_resets()
     other = file_request(explanation="Again?")
     assert other is not None
     act(agent, other, "reject", reason="Already reset yesterday.")

@@ -13,7 +13,7 @@ from tests.recovery.conftest import (
 )
 from twostep.accounts.models import User
 from twostep.mfa.models import TOTPDevice
-from twostep.recovery import decisions, services, support
+from twostep.recovery import cases, decisions, resets, verification
 from twostep.recovery.models import RecoveryCase, Vouch
 
 # A manager's denial, and decisions on stale data.
@@ -23,7 +23,7 @@ DENIAL = "a manager denied the person's identity"
 
 def vouch_by(charles: User, grace: User, case: RecoveryCase, answer=Vouch.Answer.PENDING) -> Vouch:
     """A vouch written straight to the database, whatever the case's state."""
-    membership = support.vouch_candidates(case)[0]
+    membership = verification.vouch_candidates(case)[0]
     return Vouch.objects.create(
         case=case,
         manager=charles,
@@ -35,11 +35,11 @@ def vouch_by(charles: User, grace: User, case: RecoveryCase, answer=Vouch.Answer
 
 
 def test_approval_waits_for_a_pending_vouch(grace, charles, checked_case):
-    support.request_vouch(
-        actor=grace, case=checked_case, membership=support.vouch_candidates(checked_case)[0]
+    verification.request_vouch(
+        actor=grace, case=checked_case, membership=verification.vouch_candidates(checked_case)[0]
     )
 
-    with pytest.raises(services.RecoveryError, match="Wait for the manager's answer first."):
+    with pytest.raises(cases.RecoveryError, match="Wait for the manager's answer first."):
         decisions.approve(
             actor=grace, case=checked_case, typed_email="ada@example.com", reason="checked"
         )
@@ -54,7 +54,9 @@ def test_a_denial_after_approval_rejects_the_case_and_stops_the_reset(
 ):
     vouch = vouch_by(charles, grace, approved_case)
 
-    support.answer_vouch(manager=charles, vouch=vouch, confirmed=False, comment="Not her voice.")
+    verification.answer_vouch(
+        manager=charles, vouch=vouch, confirmed=False, comment="Not her voice."
+    )
 
     approved_case.refresh_from_db()
     assert approved_case.status == Status.REJECTED
@@ -63,16 +65,16 @@ def test_a_denial_after_approval_rejects_the_case_and_stops_the_reset(
     (event,) = case_events(approved_case, Type.CASE_REJECTED)
     assert (event.actor, event.details["reason"]) == (charles, DENIAL)
     frozen.shift(DELAY + 60)
-    assert services.perform_due_resets() == 0
+    assert resets.perform_due_resets() == 0
     assert TOTPDevice.objects.filter(user=approved_case.account).exists()
 
 
 def test_a_denial_during_verification_rejects_the_case(grace, charles, verified_case):
-    vouch = support.request_vouch(
-        actor=grace, case=verified_case, membership=support.vouch_candidates(verified_case)[0]
+    vouch = verification.request_vouch(
+        actor=grace, case=verified_case, membership=verification.vouch_candidates(verified_case)[0]
     )
 
-    support.answer_vouch(manager=charles, vouch=vouch, confirmed=False, comment="Not her.")
+    verification.answer_vouch(manager=charles, vouch=vouch, confirmed=False, comment="Not her.")
 
     verified_case.refresh_from_db()
     assert verified_case.status == Status.REJECTED
@@ -82,7 +84,7 @@ def test_a_denial_during_verification_rejects_the_case(grace, charles, verified_
 def test_a_confirmation_after_approval_leaves_the_case_approved(grace, charles, approved_case):
     vouch = vouch_by(charles, grace, approved_case)
 
-    support.answer_vouch(manager=charles, vouch=vouch, confirmed=True, comment="It is her.")
+    verification.answer_vouch(manager=charles, vouch=vouch, confirmed=True, comment="It is her.")
 
     approved_case.refresh_from_db()
     assert approved_case.status == Status.APPROVED
@@ -92,7 +94,7 @@ def test_the_reset_never_happens_with_a_denied_vouch(grace, charles, approved_ca
     vouch_by(charles, grace, approved_case, answer=Vouch.Answer.DENIED)
     frozen.shift(DELAY + 60)
 
-    assert services.perform_due_resets() == 0
+    assert resets.perform_due_resets() == 0
 
     approved_case.refresh_from_db()
     assert approved_case.status == Status.REJECTED
@@ -102,7 +104,7 @@ def test_the_reset_never_happens_with_a_denied_vouch(grace, charles, approved_ca
 
 def test_approval_rechecks_the_checklist_on_the_current_row(grace, checked_case):
     stale = RecoveryCase.objects.get(pk=checked_case.pk)  # the approver's page, loaded earlier
-    support.update_checklist(
+    verification.update_checklist(
         actor=grace,
         case=checked_case,
         name_matches=False,
@@ -110,7 +112,7 @@ def test_approval_rechecks_the_checklist_on_the_current_row(grace, checked_case)
         evidence="The voice on the phone was not hers.",
     )
 
-    with pytest.raises(services.RecoveryError, match="Complete the verification checklist"):
+    with pytest.raises(cases.RecoveryError, match="Complete the verification checklist"):
         decisions.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
 
     checked_case.refresh_from_db()
@@ -121,7 +123,7 @@ def test_approval_rechecks_the_status_on_the_current_row(grace, checked_case):
     stale = RecoveryCase.objects.get(pk=checked_case.pk)
     decisions.reject(actor=grace, case=checked_case, reason="not her")
 
-    with pytest.raises(services.RecoveryError, match="Only a case in verification"):
+    with pytest.raises(cases.RecoveryError, match="Only a case in verification"):
         decisions.approve(actor=grace, case=stale, typed_email="ada@example.com", reason="ok")
 
     checked_case.refresh_from_db()
@@ -132,8 +134,8 @@ def test_checklist_cannot_be_unticked_once_the_case_is_approved(grace, hedy, che
     stale = RecoveryCase.objects.get(pk=checked_case.pk)  # the checklist form, loaded earlier
     approve_with_a_second_person(checked_case, grace, hedy)
 
-    with pytest.raises(services.RecoveryError, match="Only a case in verification"):
-        support.update_checklist(
+    with pytest.raises(cases.RecoveryError, match="Only a case in verification"):
+        verification.update_checklist(
             actor=grace, case=stale, name_matches=False, organizations_match=False, evidence="x"
         )
 
@@ -150,9 +152,9 @@ def test_a_vouch_is_not_asked_on_a_case_approved_meanwhile(
     add_membership(mary, ORGANIZATION, role="manager")
     stale = RecoveryCase.objects.get(pk=checked_case.pk)
     approve_with_a_second_person(checked_case, grace, hedy)
-    marys = next(m for m in support.vouch_candidates(stale) if m.user == mary)
+    marys = next(m for m in verification.vouch_candidates(stale) if m.user == mary)
 
-    with pytest.raises(services.RecoveryError, match="while the case is in verification"):
-        support.request_vouch(actor=grace, case=stale, membership=marys)
+    with pytest.raises(cases.RecoveryError, match="while the case is in verification"):
+        verification.request_vouch(actor=grace, case=stale, membership=marys)
 
     assert not Vouch.objects.filter(manager=mary).exists()

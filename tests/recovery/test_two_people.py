@@ -18,7 +18,7 @@ from tests.recovery.conftest import (
 )
 from twostep.accounts.sessions import SessionStore
 from twostep.audit.models import SecurityEvent
-from twostep.recovery import decisions, pending, services, support
+from twostep.recovery import cases, decisions, pending, verification
 from twostep.recovery.models import RecoveryCase
 
 Status = RecoveryCase.Status
@@ -36,7 +36,7 @@ def test_one_agent_alone_cannot_approve(grace, hedy, checked_case):
     assert checked_case.status == Status.IN_VERIFICATION
     assert checked_case.first_approved_by == grace
     assert case_events(checked_case, SecurityEvent.Type.CASE_FIRST_APPROVAL)
-    with pytest.raises(services.RecoveryError, match="a second agent must approve"):
+    with pytest.raises(cases.RecoveryError, match="a second agent must approve"):
         approve(grace, checked_case)
     assert approve(hedy, checked_case) is True
     checked_case.refresh_from_db()
@@ -47,7 +47,7 @@ def test_with_a_manager_who_could_vouch_two_agents_are_not_enough(
     grace, hedy, charles, checked_case
 ):
     for agent in (grace, hedy):
-        with pytest.raises(services.RecoveryError, match="must vouch first"):
+        with pytest.raises(cases.RecoveryError, match="must vouch first"):
             approve(agent, checked_case)
 
     checked_case.refresh_from_db()
@@ -55,9 +55,9 @@ def test_with_a_manager_who_could_vouch_two_agents_are_not_enough(
 
 
 def test_a_manager_who_vouched_and_one_agent_approve(grace, charles, checked_case):
-    membership = support.vouch_candidates(checked_case)[0]
-    vouch = support.request_vouch(actor=grace, case=checked_case, membership=membership)
-    support.answer_vouch(manager=charles, vouch=vouch, confirmed=True, comment="It is her.")
+    membership = verification.vouch_candidates(checked_case)[0]
+    vouch = verification.request_vouch(actor=grace, case=checked_case, membership=membership)
+    verification.answer_vouch(manager=charles, vouch=vouch, confirmed=True, comment="It is her.")
 
     assert approve(grace, checked_case) is True
     checked_case.refresh_from_db()
@@ -66,7 +66,7 @@ def test_a_manager_who_vouched_and_one_agent_approve(grace, charles, checked_cas
 
 def test_a_new_checklist_lapses_a_first_approval(grace, hedy, checked_case):
     approve(grace, checked_case)
-    support.update_checklist(
+    verification.update_checklist(
         actor=hedy, case=checked_case, name_matches=True, organizations_match=True, evidence="x"
     )
 

@@ -80,11 +80,11 @@ def test_the_support_queue_shows_the_workers_last_pass(agent, frozen):
     call_command("worker")
     frozen.shift(120)
 
-    page = agent.get(reverse("recovery:queue")).content.decode()
+    page = agent.get(reverse("support:queue")).content.decode()
     assert "Background worker: last pass 2\xa0minutes ago." in page
 
     frozen.shift(300)
-    page = agent.get(reverse("recovery:queue")).content.decode()
+    page = agent.get(reverse("support:queue")).content.decode()
     assert "last pass was 7\xa0minutes ago: emails and due resets are waiting" in page
 
 

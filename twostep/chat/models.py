@@ -5,22 +5,26 @@ MAX_MESSAGE_LENGTH = 2000
 
 
 class Conversation(models.Model):
-    """A thread between one person and support: a logged-in person's own, or the one on a
-    recovery case (written from the case page without logging in)."""
+    """A thread between one person and support: a logged-in person's own (`Kind.OWN`, one
+    per person), or a case's (`Kind.CASE`), which the app that owns the case links to and
+    shows on a page of its own, written without logging in: it may have no user.
 
+    The kind is stored rather than read from a missing user: an own conversation always
+    has its user, while a case's may or may not, so only the kind tells them apart, in one
+    indexed column the person's poll and the unique constraint both use.
+    """
+
+    class Kind(models.TextChoices):
+        OWN = "own", "A person's own conversation"
+        CASE = "case", "A case's conversation"
+
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.OWN)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="conversations",
-    )
-    case = models.OneToOneField(
-        "recovery.RecoveryCase",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="conversation",
     )
     needs_reply = models.BooleanField(default=False, db_index=True)
     created_at = models.DateTimeField()
@@ -29,21 +33,23 @@ class Conversation(models.Model):
     class Meta:
         ordering = ["-updated_at"]
         constraints = [
+            # A person's own conversation has its person; a case's may have no user.
             models.CheckConstraint(
-                condition=models.Q(user__isnull=False) | models.Q(case__isnull=False),
+                condition=models.Q(user__isnull=False) | models.Q(kind="case"),
                 name="conversation_has_a_person",
             ),
             # A person has one conversation of their own (case conversations aside).
             models.UniqueConstraint(
                 fields=["user"],
-                condition=models.Q(case__isnull=True),
+                condition=models.Q(kind="own"),
                 name="one_own_conversation_per_person",
             ),
         ]
 
     def __str__(self) -> str:
-        who = self.user or (self.case and self.case.claimed_email)
-        return f"Conversation #{self.pk} with {who}"
+        if self.user is None:
+            return f"Conversation #{self.pk} on a case"
+        return f"Conversation #{self.pk} with {self.user}"
 
 
 class Message(models.Model):

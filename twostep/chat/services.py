@@ -6,19 +6,14 @@ range of the `message_poll` index (conversation, id > after).
 """
 
 import re
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from twostep.audit.models import SecurityEvent
-from twostep.audit.services import recent_for
-from twostep.mfa.factors import active_device
-from twostep.organizations.models import Membership
-from twostep.recovery.models import RecoveryCase
+from twostep.accounts.models import User
 
 from .models import MAX_MESSAGE_LENGTH, Conversation, Message
 
@@ -26,7 +21,6 @@ POLL_LIMIT = 100
 # A person (not support) may post this many messages per FLOOD_WINDOW in one conversation.
 FLOOD_LIMIT = 10
 FLOOD_WINDOW = timedelta(minutes=1)
-SUMMARY_EVENTS = 5
 
 
 class MessageRefused(Exception):
@@ -50,29 +44,38 @@ def clean_body(body: str) -> str:
     return text
 
 
-def conversation_for_user(*, user: Any, create: bool = False) -> Conversation | None:
+OWN = Conversation.Kind.OWN
+
+
+def conversation_for_user(*, user: User, create: bool = False) -> Conversation | None:
     """The logged-in person's own conversation with support (not a case's); with `create`,
     made on first use. A unique constraint keeps it one per person under concurrency."""
     if not create:
-        return Conversation.objects.filter(user=user, case__isnull=True).first()
+        return Conversation.objects.filter(user=user, kind=OWN).first()
     now = timezone.now()
     conversation, _ = Conversation.objects.get_or_create(
-        user=user, case=None, defaults={"created_at": now, "updated_at": now}
+        user=user, kind=OWN, defaults={"created_at": now, "updated_at": now}
     )
     return conversation
 
 
-def conversation_id_for_user(*, user: Any) -> int | None:
+def conversation_id_for_user(*, user: User) -> int | None:
     """The id of the person's own conversation, for a poll (one indexed query)."""
-    return (
-        Conversation.objects.filter(user=user, case__isnull=True)
-        .values_list("id", flat=True)
-        .first()
-    )
+    return Conversation.objects.filter(user=user, kind=OWN).values_list("id", flat=True).first()
+
+
+def new_case_conversation(*, now: datetime) -> Conversation:
+    """An empty conversation for a case's page (Kind.CASE, no user): the app that owns the
+    case keeps the link to it."""
+    return Conversation.objects.create(kind=Conversation.Kind.CASE, created_at=now, updated_at=now)
 
 
 def post(
-    *, conversation: Conversation, body: str, author: Any = None, from_support: bool = False
+    *,
+    conversation: Conversation,
+    body: str,
+    author: User | None = None,
+    from_support: bool = False,
 ) -> Message:
     """Add a message and mark the conversation as waiting for the other side.
 
@@ -104,32 +107,20 @@ def post(
     return message
 
 
-def _is_flooding(conversation: Conversation, *, now) -> bool:
+def _is_flooding(conversation: Conversation, *, now: datetime) -> bool:
     recent = Message.objects.filter(
         conversation=conversation, from_support=False, created_at__gte=now - FLOOD_WINDOW
     )
     return recent.count() >= FLOOD_LIMIT
 
 
-def post_for_user(*, user: Any, body: str) -> Message:
+def post_for_user(*, user: User, body: str) -> Message:
     """A logged-in person writes to support. The text is judged before anything is stored,
     so a refused message (MessageRefused) leaves no empty conversation behind."""
     clean_body(body)
     conversation = conversation_for_user(user=user, create=True)
     assert conversation is not None
     return post(conversation=conversation, body=body, author=user)
-
-
-def reply(*, agent: Any, conversation: Conversation, body: str) -> Message:
-    """Support answers. Raises MessageRefused for bad text, and when the conversation is
-    about the agent's own account (their chat, or a case on it): another agent answers."""
-    case = conversation.case
-    person_id = conversation.user_id or (case.account_id if case is not None else None)
-    if person_id is not None and person_id == agent.pk:
-        raise MessageRefused(
-            "This conversation is about your own account: another agent answers it."
-        )
-    return post(conversation=conversation, body=body, author=agent, from_support=True)
 
 
 def poll_position(raw: str | None) -> int | None:
@@ -159,12 +150,10 @@ def messages_after(
     return _newer(found, limit=limit)
 
 
-def own_messages_after(*, user: Any, after_id: int = 0) -> list[dict[str, Any]]:
+def own_messages_after(*, user: User, after_id: int = 0) -> list[dict[str, Any]]:
     """messages_after for the person's own conversation, found by user in the same query
     (the conversation's unique index, then message_poll): nobody else's can come back."""
-    found = Message.objects.filter(
-        conversation__user=user, conversation__case__isnull=True, id__gt=after_id
-    )
+    found = Message.objects.filter(conversation__user=user, conversation__kind=OWN, id__gt=after_id)
     return _newer(found, limit=POLL_LIMIT)
 
 
@@ -192,36 +181,3 @@ def _as_data(row: dict[str, Any]) -> dict[str, Any]:
         "at": timezone.localtime(row["created_at"]).strftime("%d %b %H:%M"),
         "iso": row["created_at"].isoformat(),
     }
-
-
-def inbox() -> QuerySet[Conversation]:
-    """Conversations with at least one message, those waiting for support first, then by
-    last activity; each with its person or case and `last_body` (the latest message)."""
-    latest = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
-    return (
-        Conversation.objects.filter(Exists(latest))
-        .select_related("user", "case")
-        .annotate(last_body=Subquery(latest.values("body")[:1]))
-        .order_by("-needs_reply", "-updated_at", "-id")
-    )
-
-
-@dataclass(frozen=True)
-class AccountSummary:
-    """What support sees of a person beside their conversation."""
-
-    user: Any
-    memberships: list[Membership]
-    mfa_enabled: bool
-    recent_events: list[SecurityEvent]
-    open_cases: list[RecoveryCase]
-
-
-def account_summary(*, user: Any) -> AccountSummary:
-    return AccountSummary(
-        user=user,
-        memberships=list(Membership.objects.filter(user=user).select_related("organization")),
-        mfa_enabled=active_device(user) is not None,
-        recent_events=recent_for(user, limit=SUMMARY_EVENTS),
-        open_cases=list(RecoveryCase.objects.filter(account=user, status__in=RecoveryCase.OPEN)),
-    )

@@ -10,7 +10,7 @@ from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.mfa.factors import active_device
 from twostep.mfa.session import mark_verified
-from twostep.recovery.services import cancel_on_login
+from twostep.recovery.resets import cancel_on_login
 
 from . import pending
 

@@ -7,7 +7,7 @@ vouch, two different agents who each approve. Everything is decided on the case'
 row, so a stale page or two agents at once cannot slip past it.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -18,12 +18,12 @@ from twostep.accounts.models import User, normalize_email
 from twostep.audit.models import SecurityEvent
 from twostep.mail.services import queue_email
 
-from .cases import record_case_event
+from .agents import guard_agent
+from .cases import RecoveryError, Status, close_case, record_case_event
 from .links import new_token, site_link
 from .models import ManagerCancelLink, RecoveryCase, Vouch
 from .pending import mark_owner_sessions
-from .services import RecoveryError, Status, close_case
-from .support import guard_agent, vouch_candidates
+from .verification import vouch_candidates
 
 
 def approve(*, actor: User, case: RecoveryCase, typed_email: str, reason: str) -> bool:
@@ -114,7 +114,7 @@ def _check(locked: RecoveryCase, *, actor: User, typed_email: str, reason: str) 
         raise RecoveryError("Give the reason for approving.")
 
 
-def _tell_managers(case: RecoveryCase, *, manager_ids: set[int], now) -> None:
+def _tell_managers(case: RecoveryCase, *, manager_ids: set[int], now: datetime) -> None:
     """Each manager of the person's organizations gets the news and a cancel link of
     their own: the owner's mailbox may be the attacker's."""
     for manager in User.objects.filter(pk__in=manager_ids, is_active=True).order_by("pk"):

@@ -1,5 +1,3 @@
-from typing import cast
-
 from django import forms
 
 from twostep.text import refuse_control_characters
@@ -20,47 +18,6 @@ class RecoveryRequestForm(forms.Form):
         label="What happened?",
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "I lost my phone"}),
-    )
-
-
-class ChecklistForm(forms.Form):
-    name_matches = forms.BooleanField(label="The name matches the account", required=False)
-    organizations_match = forms.BooleanField(
-        label="The organizations match the memberships", required=False
-    )
-    evidence = forms.CharField(
-        label="Evidence notes",
-        max_length=5000,
-        required=False,
-        widget=forms.Textarea(
-            attrs={"rows": 3, "placeholder": "Called the organization's manager…"}
-        ),
-    )
-
-
-class VouchRequestForm(forms.Form):
-    membership = forms.TypedChoiceField(label="Ask this manager to vouch", coerce=int)
-
-    def __init__(self, *args, candidates=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        cast(forms.TypedChoiceField, self.fields["membership"]).choices = [
-            (m.pk, f"{m.user.full_name} <{m.user.email}> — manager of {m.organization.name}")
-            for m in candidates
-        ]
-
-
-class ApproveForm(forms.Form):
-    typed_email = forms.CharField(
-        label="Type the account's email address to confirm", max_length=254
-    )
-    reason = forms.CharField(
-        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-
-class RejectForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 

@@ -17,7 +17,7 @@ and can email support), and a case keeps at most MAX_CLAIMS_PER_CASE unverified 
 hour, so a flood is not support's reading; those refused past it are kept cut short and
 counted for support by origin (refused_claims). The owner may confirm any request the case
 kept, shown on the confirm page or not, or confirm the mailbox without adopting any
-request's words (services.confirm_mailbox).
+request's words (confirmation.confirm_mailbox).
 """
 
 from datetime import timedelta
@@ -28,9 +28,12 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from twostep.accounts.models import User, normalize_email
+from twostep.audit.models import SecurityEvent
+from twostep.chat.models import Conversation
 
 from . import attempts
-from .cases import Claim, lock_account, open_or_join, send_links
+from .agents import may_act_on
+from .cases import Claim, RecoveryError, lock_account, open_or_join, record_case_event, send_links
 from .models import RecoveryCase, RecoveryRequest
 
 # Requests from one client IP within RATE_WINDOW that are acted on; more are recorded as
@@ -160,7 +163,7 @@ def _process(pk: int) -> bool:
 def _act_for(account: User, request: RecoveryRequest) -> None:
     now = timezone.now()
     since = now - RATE_WINDOW
-    # Even the opening request is only a claim until the owner confirms it (services.py).
+    # Even the opening request is only a claim until the owner confirms it (confirmation.py).
     case, opened = open_or_join(account=account, source=request.source, now=now)
     if opened:
         request.outcome = OPENED
@@ -212,3 +215,41 @@ def refused_claims(case: RecoveryCase) -> list[tuple[str, int]]:
     for request in case.requests.filter(outcome=CLAIMS_LIMITED).only("source", "ip", "sender"):
         counts[request.origin] = counts.get(request.origin, 0) + 1
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def open_case_from_chat(*, actor: User, conversation: Conversation, note: str) -> RecoveryCase:
+    """Support opens a case for the person in a chat, or returns their open case. The case
+    still needs the mailbox confirmation and the checklist: a chat message alone never
+    resets anything. The account's row lock orders this with the intake (one open case)."""
+    person = conversation.user
+    if conversation.kind == Conversation.Kind.CASE or person is None:
+        raise RecoveryError("This conversation already belongs to a case.")
+    if not may_act_on(agent=actor, account_id=person.pk):
+        raise RecoveryError("You cannot open a case about your own account.")
+    now = timezone.now()
+    with transaction.atomic():
+        lock_account(person.email)
+        case, opened = open_or_join(account=person, source=RecoveryCase.Source.CHAT, now=now)
+        if not opened:
+            return case
+        # The agent's note of what was said in the chat is a claim like any request: the
+        # owner confirms it (or not) from their mailbox.
+        RecoveryRequest.objects.create(
+            source=RecoveryCase.Source.CHAT,
+            claimed_email=person.email,
+            explanation=note,
+            sender=f"support chat #{conversation.pk}, noted by {actor.email}"[:300],
+            outcome=OPENED,
+            case=case,
+            mailed_links=True,
+            created_at=now,
+        )
+        record_case_event(
+            SecurityEvent.Type.CHAT_CASE_OPENED,
+            case=case,
+            actor=actor,
+            reason=note,
+            conversation=conversation.pk,
+        )
+        send_links(case)
+    return case

@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 from twostep.accounts.models import User
 from twostep.accounts.views import safe_next
 from twostep.chat import services as chat
-from twostep.chat.views import messages_json
+from twostep.chat.pages import messages_json, thread_context
 
-from . import cases, intake, links, services
+from . import confirmation, intake, links, resets
+from .cases import RecoveryError
 from .models import RecoveryCase
 
 # A mailed link's token is exchanged for a session value at once and the browser sent to
@@ -70,14 +71,14 @@ def confirm(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         if request.POST.get("answer") == "not_mine":
-            services.disown(case=case)
+            confirmation.disown(case=case)
             return render(request, "recovery/disowned.html", {"case": case})
         none_of_these = request.POST.get("answer") == "none_of_these"
         try:
-            services.confirm_mailbox(
+            confirmation.confirm_mailbox(
                 case=case, request_id=_request_id(request), none_of_these=none_of_these
             )
-        except services.RecoveryError as refused:
+        except RecoveryError as refused:
             error = str(refused)
         else:
             return render(
@@ -104,35 +105,29 @@ def case_page(request: HttpRequest) -> HttpResponse:
     case = _linked_case(request, "access")
     if case is None:
         return _invalid(request)
-    conversation = cases.case_conversation(case)
     error = ""
     if request.method == "POST":
         try:
-            chat.post(conversation=conversation, body=request.POST.get("body", ""))
+            chat.post(conversation=case.conversation, body=request.POST.get("body", ""))
         except chat.MessageRefused as refused:
             error = str(refused)
         else:
             return redirect("recovery:case_page")
-    return render(
-        request,
-        "recovery/case_public.html",
-        {
-            "case": case,
-            "conversation_messages": chat.messages_after(conversation.pk),
-            "poll_url": reverse("recovery:case_messages"),
-            "post_url": reverse("recovery:case_page"),
-            "viewer": "person",
-            "chat_error": error,
-        },
-        status=400 if error else 200,
+    context = thread_context(
+        conversation_id=case.conversation_id,
+        poll_url=reverse("recovery:case_messages"),
+        post_url=reverse("recovery:case_page"),
+        viewer="person",
     )
+    context.update(case=case, chat_error=error)
+    return render(request, "recovery/case_public.html", context, status=400 if error else 200)
 
 
 def case_messages(request: HttpRequest) -> JsonResponse:
     case = _linked_case(request, "access")
     if case is None:
         raise Http404("This link is invalid or no longer works.")
-    return messages_json(request, conversation_id=cases.case_conversation(case).pk)
+    return messages_json(request, conversation_id=case.conversation_id)
 
 
 def cancel(request: HttpRequest) -> HttpResponse:
@@ -147,7 +142,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
             if manager is None
             else "cancelled by a manager of the person's organization from the email link"
         )
-        services.cancel(case=case, reason=reason, actor=manager)
+        resets.cancel(case=case, reason=reason, actor=manager)
         return render(request, "recovery/cancelled.html", {"case": case})
     return render(request, "recovery/cancel.html", {"case": case})
 
@@ -156,7 +151,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
 @login_required
 def cancel_pending(request: HttpRequest) -> HttpResponse:
     """The owner stops a pending reset from the banner of any logged-in page."""
-    if services.cancel_pending_reset(user=cast(User, request.user)):
+    if resets.cancel_pending_reset(user=cast(User, request.user)):
         messages.success(
             request, gettext("The reset of your two-factor authentication is cancelled.")
         )

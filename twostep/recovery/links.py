@@ -4,12 +4,12 @@ access links derived with the server's secret. Only hashes of tokens are stored.
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from twostep.accounts.models import User
 from twostep.mail.links import site_url
 
 from .models import ManagerCancelLink, RecoveryCase
@@ -56,7 +56,7 @@ def case_by_link(*, token: str, purpose: str) -> RecoveryCase | None:
     return found.first()
 
 
-def cancel_by_link(*, token: str) -> tuple[RecoveryCase, Any] | None:
+def cancel_by_link(*, token: str) -> tuple[RecoveryCase, User | None] | None:
     """The case a cancel link stops and whose link it is: (case, None) for the owner's,
     (case, manager) for a manager's own link; None for an unknown link."""
     case = case_by_link(token=token, purpose="cancel")

@@ -1,5 +1,11 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from twostep.chat.models import Conversation
 
 
 class RecoveryCase(models.Model):
@@ -48,13 +54,17 @@ class RecoveryCase(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_cases",
     )
-    # With SECRET_KEY, derives the confirm and access links (services.case_link_token).
+    # With SECRET_KEY, derives the confirm and access links (links.case_link_token).
     link_salt = models.CharField(max_length=32, blank=True)
     # Hashes of the links mailed to the account's own address.
     confirm_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     access_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     cancel_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     mailbox_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The case's conversation between the person (from the case page) and support: the
+    # case owns it, so chat knows nothing of cases. It goes with the case
+    # (delete_case_conversation).
+    conversation = models.OneToOneField(Conversation, on_delete=models.PROTECT, related_name="case")
     # The verification checklist: the mailbox item is proven by the link, the others are
     # ticked by the agent.
     check_name = models.BooleanField(default=False)
@@ -88,14 +98,14 @@ class RecoveryCase(models.Model):
     # Failed attempts of the worker at the due reset; at attempts.MAX_ATTEMPTS it stops
     # trying and the case page says so.
     reset_failures = models.PositiveSmallIntegerField(default=0)
-    # The last "support wrote on your case" email (cases.notify_support_message): at most
+    # The last "support wrote on your case" email (notices.notify_support_message): at most
     # one per NOTICE_INTERVAL, and none while it is still unsent.
     support_notice_at = models.DateTimeField(null=True, blank=True)
     support_notice_email = models.ForeignKey(
         "mail.OutgoingEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # Support wrote within NOTICE_INTERVAL of the last notice: the worker sends one when
-    # the interval ends (cases.send_pending_notices).
+    # the interval ends (notices.send_pending_notices).
     support_notice_pending = models.BooleanField(default=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.TextField(blank=True)
@@ -218,3 +228,10 @@ class ManagerCancelLink(models.Model):
 
     def __str__(self) -> str:
         return f"Cancel link of {self.manager} for case #{self.case_id}"
+
+
+@receiver(post_delete, sender=RecoveryCase)
+def delete_case_conversation(sender: type[RecoveryCase], instance: RecoveryCase, **_: Any) -> None:
+    """The case owns its conversation, so the database cascade runs the other way: a
+    deleted case (its account deleted) takes its conversation with it here."""
+    Conversation.objects.filter(pk=instance.conversation_id).delete()

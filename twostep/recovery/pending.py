@@ -14,12 +14,12 @@ still drop the key (Django saves a session whole): the banner is a courtesy besi
 emails, which say the same.
 """
 
-from typing import Any
+from collections.abc import Callable
 
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from twostep.accounts.models import UserSession
+from twostep.accounts.models import User, UserSession
 
 from .models import RecoveryCase
 
@@ -30,7 +30,7 @@ SESSION_KEY = "recovery_pending_reset"
 MAX_TRIES = 5
 
 
-def _rewrite(account: Any, change) -> None:
+def _rewrite(account: User | None, change: Callable[[dict], bool]) -> None:
     """Apply `change` (which edits a session's data, returning whether it did) to each of
     the account's live sessions, one conditional UPDATE per changed row."""
     store = UserSession.get_session_store_class()()
@@ -64,6 +64,6 @@ def mark_owner_sessions(case: RecoveryCase) -> None:
     _rewrite(case.account, add)
 
 
-def clear_owner_sessions(account: Any) -> None:
+def clear_owner_sessions(account: User) -> None:
     """Take the pending reset out of the owner's sessions (the case closed)."""
     _rewrite(account, lambda data: data.pop(SESSION_KEY, None) is not None)

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from twostep.mail.liveness import record_worker_pass
 from twostep.mail.services import deliver_due
-from twostep.recovery.services import perform_due_resets
+from twostep.recovery.resets import perform_due_resets
 
 logger = logging.getLogger("twostep.worker")
 

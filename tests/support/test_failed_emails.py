@@ -11,7 +11,7 @@ from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import ERASED, queue_email
 
-LIST = reverse("recovery:failed_emails")
+LIST = reverse("support:failed_emails")
 ERROR = "ConnectionRefusedError: [Errno 111] Connection refused"
 
 
@@ -27,7 +27,7 @@ def failed(ada) -> OutgoingEmail:
 
 
 def resend_url(email: OutgoingEmail) -> str:
-    return reverse("recovery:resend_email", args=[email.pk])
+    return reverse("support:resend_email", args=[email.pk])
 
 
 def test_the_console_lists_failed_emails_without_their_body(agent, failed):
@@ -41,7 +41,7 @@ def test_the_console_lists_failed_emails_without_their_body(agent, failed):
 
 
 def test_the_case_queue_counts_the_failed_emails_and_links_to_them(agent, failed):
-    page = agent.get(reverse("recovery:queue")).content.decode()
+    page = agent.get(reverse("support:queue")).content.decode()
 
     assert f'<a href="{LIST}">1 email could not be delivered</a>' in page
 

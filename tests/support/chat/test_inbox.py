@@ -12,7 +12,7 @@ from tests.helpers import PASSWORD, code_for, enable_2fa, verified_session
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.chat import services
-from twostep.chat.models import Conversation, Message
+from twostep.chat.models import Message
 from twostep.mail.models import OutgoingEmail
 from twostep.recovery.models import RecoveryCase
 
@@ -29,29 +29,28 @@ def conversation(person):
 
 
 def page_of(client, conversation):
-    return client.get(reverse("chat:support_conversation", args=[conversation.pk]))
+    return client.get(reverse("support:conversation", args=[conversation.pk]))
 
 
 def support_urls(conversation) -> list[str]:
     return [
-        reverse("chat:support_inbox"),
-        reverse("chat:support_conversation", args=[conversation.pk]),
-        reverse("chat:support_poll", args=[conversation.pk]),
+        reverse("support:inbox"),
+        reverse("support:conversation", args=[conversation.pk]),
+        reverse("support:poll", args=[conversation.pk]),
     ]
 
 
 def make_case(*, email: str = "lost@example.com", account=None) -> RecoveryCase:
     now = timezone.now()
-    case = RecoveryCase.objects.create(
+    return RecoveryCase.objects.create(
         account=account,
         source=RecoveryCase.Source.WEB,
         claimed_email=email,
         status=RecoveryCase.Status.AWAITING_CONFIRMATION,
+        conversation=services.new_case_conversation(now=now),
         created_at=now,
         updated_at=now,
     )
-    Conversation.objects.create(case=case, created_at=now, updated_at=now)
-    return case
 
 
 def test_anonymous_visitor_is_sent_to_login(client, conversation):
@@ -74,9 +73,7 @@ def test_staff_whose_session_skipped_2fa_get_403(client, agent, conversation):
 
     for url in support_urls(conversation):
         assert client.get(url).status_code == 403, url
-    response = client.post(
-        reverse("chat:support_conversation", args=[conversation.pk]), {"body": "hi"}
-    )
+    response = client.post(reverse("support:conversation", args=[conversation.pk]), {"body": "hi"})
     assert response.status_code == 403
     assert not Message.objects.filter(from_support=True).exists()
 
@@ -92,7 +89,7 @@ def test_staff_reply_appears_in_the_persons_poll(agent_client, person_client, co
     after = Message.objects.get().pk
 
     response = agent_client.post(
-        reverse("chat:support_conversation", args=[conversation.pk]),
+        reverse("support:conversation", args=[conversation.pk]),
         {"body": "We can help: <b>open</b> a case"},
     )
 
@@ -105,7 +102,7 @@ def test_staff_reply_appears_in_the_persons_poll(agent_client, person_client, co
 
 
 def test_staff_reply_is_validated_like_any_message(agent_client, conversation):
-    url = reverse("chat:support_conversation", args=[conversation.pk])
+    url = reverse("support:conversation", args=[conversation.pk])
     for body in ["", "y" * 2001, "z" * 100_000]:
         response = agent_client.post(url, {"body": body})
         assert response.status_code == 400
@@ -114,7 +111,7 @@ def test_staff_reply_is_validated_like_any_message(agent_client, conversation):
 
 
 def test_persons_message_appears_in_the_support_poll(agent_client, person_client, conversation):
-    url = reverse("chat:support_poll", args=[conversation.pk])
+    url = reverse("support:poll", args=[conversation.pk])
     after = agent_client.get(url).json()["messages"][-1]["id"]
     person_client.post(reverse("chat:help"), {"body": "Are you there?"})
 
@@ -127,7 +124,7 @@ def test_persons_message_appears_in_the_support_poll(agent_client, person_client
 def test_support_poll_reads_messages_in_one_query(
     fast_sessions, agent_client, conversation, django_assert_max_num_queries
 ):
-    url = reverse("chat:support_poll", args=[conversation.pk])
+    url = reverse("support:poll", args=[conversation.pk])
 
     with django_assert_max_num_queries(SUPPORT_POLL_QUERIES):
         with CaptureQueriesContext(connection) as queries:
@@ -139,12 +136,12 @@ def test_support_poll_reads_messages_in_one_query(
 
 
 def test_support_poll_of_an_unknown_conversation_is_404(agent_client):
-    assert agent_client.get(reverse("chat:support_poll", args=[999_999])).status_code == 404
-    assert agent_client.get(reverse("chat:support_conversation", args=[999_999])).status_code == 404
+    assert agent_client.get(reverse("support:poll", args=[999_999])).status_code == 404
+    assert agent_client.get(reverse("support:conversation", args=[999_999])).status_code == 404
 
 
 def test_support_poll_refuses_a_bad_after(agent_client, conversation):
-    url = reverse("chat:support_poll", args=[conversation.pk])
+    url = reverse("support:poll", args=[conversation.pk])
     assert agent_client.get(url, {"after": "x"}).status_code == 400
 
 
@@ -156,6 +153,7 @@ def test_conversation_page_shows_the_account_summary(agent_client, agent, person
         source="web",
         claimed_email=person.email,
         status="in_verification",
+        conversation=services.new_case_conversation(now=timezone.now()),
         created_at=timezone.now(),
         updated_at=timezone.now(),
     )
@@ -187,13 +185,13 @@ def test_summary_shows_2fa_off_and_only_the_latest_five_events(agent_client, per
 
 def test_open_a_recovery_case_from_the_chat(agent_client, agent, person, conversation):
     response = agent_client.post(
-        reverse("chat:support_open_case", args=[conversation.pk]),
+        reverse("support:open_case", args=[conversation.pk]),
         {"note": "Says she lost her phone"},
     )
 
     case = RecoveryCase.objects.get()
     assert response.status_code == 302
-    assert response.url == reverse("recovery:case_detail", args=[case.pk])
+    assert response.url == reverse("support:case_detail", args=[case.pk])
     assert case.account == person
     assert case.source == "chat"
     assert case.status == "awaiting_confirmation"
@@ -203,7 +201,7 @@ def test_open_a_recovery_case_from_the_chat(agent_client, agent, person, convers
 
 
 def test_opening_a_case_needs_a_note(agent_client, conversation):
-    response = agent_client.post(reverse("chat:support_open_case", args=[conversation.pk]), {})
+    response = agent_client.post(reverse("support:open_case", args=[conversation.pk]), {})
 
     assert response.status_code == 400
     assert "Say why you open a case" in response.content.decode()
@@ -211,7 +209,7 @@ def test_opening_a_case_needs_a_note(agent_client, conversation):
 
 
 def test_opening_a_case_by_get_is_not_allowed(agent_client, conversation):
-    response = agent_client.get(reverse("chat:support_open_case", args=[conversation.pk]))
+    response = agent_client.get(reverse("support:open_case", args=[conversation.pk]))
 
     assert response.status_code == 405
     assert not RecoveryCase.objects.exists()
@@ -221,7 +219,7 @@ def test_an_agent_cannot_open_a_case_about_themselves(agent_client, agent):
     own = services.post_for_user(user=agent, body="my own question").conversation
 
     response = agent_client.post(
-        reverse("chat:support_open_case", args=[own.pk]), {"note": "me"}, follow=True
+        reverse("support:open_case", args=[own.pk]), {"note": "me"}, follow=True
     )
 
     assert "You cannot open a case about your own account." in response.content.decode()
@@ -235,7 +233,7 @@ def test_an_agent_cannot_answer_a_conversation_about_their_own_account(agent_cli
 
     for conversation in (own, case.conversation):
         response = agent_client.post(
-            reverse("chat:support_conversation", args=[conversation.pk]), {"body": "done"}
+            reverse("support:conversation", args=[conversation.pk]), {"body": "done"}
         )
         assert response.status_code == 400
         assert "about your own account" in response.content.decode()
@@ -251,13 +249,13 @@ def test_inbox_lists_conversations_needing_a_reply_first(agent_client, agent, ma
     ).conversation
     services.post(conversation=answered, body="you're welcome", author=agent, from_support=True)
 
-    page = agent_client.get(reverse("chat:support_inbox")).content.decode()
+    page = agent_client.get(reverse("support:inbox")).content.decode()
 
     assert page.index("Cy Waiting") < page.index("Bob Answered")
     assert "&lt;i&gt;help&lt;/i&gt;" in page
     assert "you&#x27;re welcome" in page
     assert page.count("Needs a reply") == 1
-    assert reverse("chat:support_conversation", args=[waiting.pk]) in page
+    assert reverse("support:conversation", args=[waiting.pk]) in page
 
 
 def test_case_conversation_shows_the_case_and_claimed_email(agent_client):
@@ -265,7 +263,7 @@ def test_case_conversation_shows_the_case_and_claimed_email(agent_client):
     make_case(email="silent@example.com")  # no message yet: not in the inbox
     services.post(conversation=case.conversation, body="I am locked out")
 
-    inbox = agent_client.get(reverse("chat:support_inbox")).content.decode()
+    inbox = agent_client.get(reverse("support:inbox")).content.decode()
     page = page_of(agent_client, case.conversation).content.decode()
 
     assert f"Recovery case #{case.pk} · lost@example.com" in inbox
@@ -273,7 +271,7 @@ def test_case_conversation_shows_the_case_and_claimed_email(agent_client):
     summary = page.split('data-testid="account-summary"')[1]
     assert f"Recovery case #{case.pk}" in summary
     assert "lost@example.com" in summary
-    assert reverse("recovery:case_detail", args=[case.pk]) in summary
+    assert reverse("support:case_detail", args=[case.pk]) in summary
     assert "Open a recovery case" not in page
     assert "Person" in page  # a locked-out person writes without an account name
 
@@ -283,7 +281,7 @@ def test_opening_a_case_from_a_case_conversation_is_refused(agent_client):
     services.post(conversation=case.conversation, body="hello")
 
     response = agent_client.post(
-        reverse("chat:support_open_case", args=[case.conversation.pk]),
+        reverse("support:open_case", args=[case.conversation.pk]),
         {"note": "x"},
         follow=True,
     )
@@ -296,7 +294,7 @@ def test_support_page_shows_the_thread_for_support(agent_client, conversation):
     page = page_of(agent_client, conversation).content.decode()
 
     assert 'data-viewer="support"' in page
-    assert f'data-poll-url="{reverse("chat:support_poll", args=[conversation.pk])}"' in page
+    assert f'data-poll-url="{reverse("support:poll", args=[conversation.pk])}"' in page
     assert page.count("<script") == 1
 
 
@@ -305,8 +303,8 @@ def test_inbox_is_paged(agent_client, make_user):
         person = make_user(f"p{n}@example.com", f"Person {n}", password=None)  # no hashing
         services.post_for_user(user=person, body="hi")
 
-    first = agent_client.get(reverse("chat:support_inbox")).content.decode()
-    second = agent_client.get(reverse("chat:support_inbox"), {"page": 2}).content.decode()
+    first = agent_client.get(reverse("support:inbox")).content.decode()
+    second = agent_client.get(reverse("support:inbox"), {"page": 2}).content.decode()
 
     assert "Page 1 of 2" in first
     assert first.count("Needs a reply") == 50
@@ -318,7 +316,7 @@ def test_a_reply_on_a_case_conversation_emails_the_person_the_case_link(agent_cl
     case = make_case(account=person)
 
     agent_client.post(
-        reverse("chat:support_conversation", args=[case.conversation.pk]),
+        reverse("support:conversation", args=[case.conversation.pk]),
         {"body": "What is your invoice number?"},
     )
 

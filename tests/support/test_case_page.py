@@ -19,7 +19,7 @@ from tests.recovery.conftest import (
     file_request,
 )
 from twostep.mfa.models import TOTPDevice
-from twostep.recovery import decisions, support
+from twostep.recovery import decisions, verification
 
 # The queue and the case page.
 
@@ -32,7 +32,7 @@ def test_queue_shows_each_open_case_with_status_age_and_assignee(agent, grace, m
     second = file_request(email="bob@example.com", name="Bob Byron")
     assert first is not None and second is not None
     confirm_as_owner(second)
-    support.assign(actor=grace, case=first)
+    verification.assign(actor=grace, case=first)
 
     response = agent.get(QUEUE)
 
@@ -112,7 +112,7 @@ def test_viewing_a_case_is_recorded(agent, grace, verified_case):
 
 
 def test_invalid_case_number_is_404(agent, db):
-    assert agent.get(reverse("recovery:case_detail", kwargs={"pk": 999})).status_code == 404
+    assert agent.get(reverse("support:case_detail", kwargs={"pk": 999})).status_code == 404
 
 
 def test_case_page_gives_every_field_its_own_id(agent, checked_case):

@@ -66,4 +66,4 @@ def resend_email(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("The email to %(to)s is queued again.") % {"to": email.to})
     else:
         messages.warning(request, _("That email was not waiting to be re-sent."))
-    return redirect("recovery:failed_emails")
+    return redirect("support:failed_emails")
