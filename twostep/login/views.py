@@ -82,6 +82,9 @@ class LoginCodeView(FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form: CodeForm) -> HttpResponse:
+        if self.device is None:  # STAND-IN for core
+            form.add_error("code", "No app.")
+            return self.form_invalid(form)
         check = verify_code(
             device=self.device,
             code=form.cleaned_data["code"],
