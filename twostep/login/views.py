@@ -81,6 +81,10 @@ class LoginCodeView(FormView):
         self.user, self.device = user, device  # type: ignore[assignment]
         return super().dispatch(request, *args, **kwargs)
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        has_keys = self.user.security_keys.exists()
+        return super().get_context_data(has_keys=has_keys, **kwargs)
+
     def form_valid(self, form: CodeForm) -> HttpResponse:
         if self.device is None:  # STAND-IN for core
             form.add_error("code", "No app.")

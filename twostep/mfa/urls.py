@@ -2,6 +2,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from . import views
+from .webauthn import urls as webauthn_urls
 
 app_name = "mfa"
 urlpatterns = [
@@ -13,4 +14,5 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="accounts:settings"),
         name="recovery_codes",
     ),
+    *webauthn_urls.urlpatterns,
 ]

@@ -1,0 +1,256 @@
+"""The judge of a security key's or passkey's answer (an assertion), as verification.py is
+the judge of a code: the shared throttle first, then the challenge used up by one
+conditional DELETE (so a replayed or raced answer is refused like a reused code), then the
+signature, then the sign count raised by one conditional UPDATE. Never raises for bad
+input; every refusal is a CodeCheck whose message is safe to show.
+
+Two entry points: `check_key` for an account already known (the second step of a login,
+or confirming a change) and `check_passkey` for a passwordless login, where the
+credential names the account.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from twostep.accounts.models import User
+from twostep.accounts.user_relations import loaded_with_user
+from twostep.audit.models import SecurityEvent
+from twostep.audit.services import client_ip, record
+from twostep.mail.services import queue_email
+
+from .. import throttle
+from ..models import MfaState, SecurityKey
+from ..verification import CodeCheck, Reason
+from . import ceremonies, challenges
+
+Purpose = Literal["login", "disable"]
+"""Why a known account's key is checked (as for codes: which emails a failure sends)."""
+
+CLONE_EMAIL_QUIET = timedelta(minutes=10)
+
+
+def _not_this_accounts() -> str:
+    return _("This security key is not registered for this account. Try another key.")
+
+
+def _replayed() -> CodeCheck:
+    return CodeCheck(
+        False,
+        Reason.REUSED,
+        _("This answer from your security key was already used or has expired. Try again."),
+    )
+
+
+def _key_gone() -> CodeCheck:
+    return CodeCheck(False, Reason.OFF, _("This security key was removed meanwhile."))
+
+
+@dataclass(frozen=True)
+class PasskeyLogin:
+    """The verdict on a passwordless login, and the account it logs in when accepted."""
+
+    check: CodeCheck
+    user: User | None = None
+
+
+def check_key(
+    *, request: HttpRequest, user: User, credential: str, purpose: Purpose = "login"
+) -> CodeCheck:
+    """Judge a get() answer for `user` (allowCredentials were this account's keys), with
+    the challenge this session was given for it. Do not call inside a transaction."""
+    now = timezone.now()
+    refused = _throttled(user, now)
+    if refused:
+        return refused
+    try:
+        answer = ceremonies.read_answer(credential)
+    except ceremonies.Refused as error:
+        return _failure(user, request, purpose, error.message, now)
+    key = SecurityKey.objects.filter(credential_id=answer.credential_id).first()
+    if key is None or key.user_id != user.pk:
+        return _failure(user, request, purpose, _not_this_accounts(), now)
+    key.user = user
+    if not challenges.consume(
+        session=request.session,
+        purpose=challenges.Purpose.SECOND_STEP,
+        user=user,
+        challenge=answer.challenge,
+        now=now,
+    ):
+        return _record_replay(key, request, purpose)
+    return _verify(key, answer, request=request, purpose=purpose, require_uv=False, now=now)
+
+
+def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
+    """Judge a passwordless get() answer: a discoverable credential with user verification,
+    whose user handle must be its account's. The account's throttle applies once the
+    credential names it; an answer naming no account is recorded and refused."""
+    now = timezone.now()
+    try:
+        answer = ceremonies.read_answer(credential)
+    except ceremonies.Refused as error:
+        return PasskeyLogin(_unknown(request, error.reason, error.message))
+    related = {"user", "user__mfa_state", *(f"user__{name}" for name in loaded_with_user())}
+    key = (
+        SecurityKey.objects.select_related(*sorted(related))
+        .filter(credential_id=answer.credential_id, user__is_active=True)
+        .first()
+    )
+    if key is None:
+        return PasskeyLogin(
+            _unknown(
+                request,
+                "unknown_credential",
+                _("This passkey is not registered here (it may have been removed). "
+                  "Log in with your email and password."),
+            )
+        )
+    user = key.user
+    refused = _throttled(user, now)
+    if refused:
+        return PasskeyLogin(refused)
+    handle = _user_handle(user)
+    if handle is None or answer.user_handle != handle:
+        return PasskeyLogin(_failure(user, request, "login", _not_this_accounts(), now))
+    if not challenges.consume(
+        session=request.session,
+        purpose=challenges.Purpose.PASSWORDLESS,
+        user=None,
+        challenge=answer.challenge,
+        now=now,
+    ):
+        return PasskeyLogin(_record_replay(key, request, "login"))
+    check = _verify(key, answer, request=request, purpose="login", require_uv=True, now=now)
+    return PasskeyLogin(check, user if check.accepted else None)
+
+
+def _verify(
+    key: SecurityKey,
+    answer: ceremonies.Answer,
+    *,
+    request: HttpRequest,
+    purpose: Purpose,
+    require_uv: bool,
+    now: datetime,
+) -> CodeCheck:
+    """The signature, then the sign count: the part after the challenge was won."""
+    try:
+        verified = ceremonies.verify_assertion(
+            answer,
+            challenge=answer.challenge,  # the one this request just used up
+            public_key=bytes(key.public_key),
+            require_user_verification=require_uv,
+        )
+    except ceremonies.Refused as error:
+        return _failure(key.user, request, purpose, error.message, now)
+    if not _advance(key, verified, now):
+        return _record_regression(key, verified.new_sign_count, request=request, now=now)
+    throttle.record_success(key.user)
+    return CodeCheck.ok()
+
+
+def _advance(key: SecurityKey, verified: ceremonies.Assertion, now: datetime) -> bool:
+    """Store the new sign count and the use, if the count grew (or both are zero: many
+    passkeys never count). One conditional UPDATE, so two answers from copies of one
+    authenticator cannot both move it. False when the count went backwards or the key is
+    gone."""
+    new = verified.new_sign_count
+    keys = SecurityKey.objects.filter(pk=key.pk)
+    keys = keys.filter(sign_count=0) if new == 0 else keys.filter(sign_count__lt=new)
+    return bool(keys.update(sign_count=new, last_used_at=now, backed_up=verified.backed_up))
+
+
+def _throttled(user: User, now: datetime) -> CodeCheck | None:
+    try:
+        state = user.mfa_state
+    except MfaState.DoesNotExist:
+        return None
+    return throttle.refusal(state, now=now)
+
+
+def _user_handle(user: User) -> bytes | None:
+    try:
+        handle = user.mfa_state.webauthn_user_handle
+    except MfaState.DoesNotExist:
+        return None
+    return bytes(handle) if handle is not None else None
+
+
+def _failure(
+    user: User, request: HttpRequest, purpose: Purpose, message: str, now: datetime
+) -> CodeCheck:
+    """One judged failure, counted in the second step's shared throttle."""
+    return throttle.record_failure(
+        user, request=request, purpose=purpose, method="key", message=message, now=now
+    )
+
+
+def _unknown(request: HttpRequest, reason: str, message: str) -> CodeCheck:
+    """A passwordless answer that names no account: recorded with no subject, refused."""
+    record(
+        type=SecurityEvent.Type.KEY_REFUSED,
+        subject=None,
+        actor=None,
+        request=request,
+        purpose="passwordless",
+        reason=reason,
+    )
+    return CodeCheck(False, Reason.WRONG, message)
+
+
+def _record_replay(key: SecurityKey, request: HttpRequest, purpose: Purpose) -> CodeCheck:
+    """The challenge was already used (a replay or the loser of a race) or expired: refused
+    and recorded like a reused code, not counted as a wrong one."""
+    record(
+        type=SecurityEvent.Type.CODE_REUSE,
+        subject=key.user,
+        request=request,
+        purpose=purpose,
+        method="key",
+        key=key.name,
+    )
+    return _replayed()
+
+
+def _record_regression(
+    key: SecurityKey, new_count: int, *, request: HttpRequest, now: datetime
+) -> CodeCheck:
+    """A sign count that did not grow: the key may have been copied. Refused, recorded, and
+    the owner emailed (once per burst)."""
+    with transaction.atomic():
+        # Serialise the reports per key, so that of racing answers only one emails.
+        current = SecurityKey.objects.select_for_update().filter(pk=key.pk).first()
+        if current is None:
+            return _key_gone()
+        recent = SecurityEvent.objects.filter(
+            subject=key.user,
+            type=SecurityEvent.Type.KEY_SIGN_COUNT_REGRESSED,
+            created_at__gte=now - CLONE_EMAIL_QUIET,
+        ).exists()
+        record(
+            type=SecurityEvent.Type.KEY_SIGN_COUNT_REGRESSED,
+            subject=key.user,
+            request=request,
+            key=current.name,
+            key_id=current.pk,
+            stored_count=current.sign_count,
+            answered_count=new_count,
+        )
+        if not recent:
+            queue_email(
+                to=key.user.email,
+                template="key_sign_count",
+                context={"user": key.user, "key_name": current.name, "ip": client_ip(request)},
+            )
+    return CodeCheck(
+        False,
+        Reason.WRONG,
+        _("This security key was refused: it may have been copied. Use another method, "
+          "and remove this key in Settings if you did not copy it."),
+    )
