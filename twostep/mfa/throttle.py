@@ -33,10 +33,14 @@ def record_failure(
         delay = backoff_delay(state.failure_count, free=FREE_FAILURES, cap=BACKOFF_CAP)
         if delay:
             MfaState.objects.filter(user=user).update(next_try_at=now + delay)
-        event = SecurityEvent.Type.KEY_REFUSED if method == "key" else SecurityEvent.Type.CODE_FAILED
+        event = (
+            SecurityEvent.Type.KEY_REFUSED if method == "key" else SecurityEvent.Type.CODE_FAILED
+        )
         record(type=event, subject=user, request=request, purpose=purpose, method=method)
     return CodeCheck(False, Reason.WRONG, message)
 
 
 def record_success(user: User) -> None:
-    MfaState.objects.filter(user=user, failure_count__gt=0).update(failure_count=0, next_try_at=None)
+    MfaState.objects.filter(user=user, failure_count__gt=0).update(
+        failure_count=0, next_try_at=None
+    )

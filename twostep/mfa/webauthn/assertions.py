@@ -107,8 +107,10 @@ def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
             _unknown(
                 request,
                 "unknown_credential",
-                _("This passkey is not registered here (it may have been removed). "
-                  "Log in with your email and password."),
+                _(
+                    "This passkey is not registered here (it may have been removed). "
+                    "Log in with your email and password."
+                ),
             )
         )
     user = key.user
@@ -251,6 +253,8 @@ def _record_regression(
     return CodeCheck(
         False,
         Reason.WRONG,
-        _("This security key was refused: it may have been copied. Use another method, "
-          "and remove this key in Settings if you did not copy it."),
+        _(
+            "This security key was refused: it may have been copied. Use another method, "
+            "and remove this key in Settings if you did not copy it."
+        ),
     )

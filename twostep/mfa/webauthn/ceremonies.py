@@ -92,9 +92,7 @@ def _refusal(error: Exception, answer: Answer) -> Refused:
             "user_verification",
             _("Your passkey did not check it was you (PIN, fingerprint or face). Try again."),
         )
-    return Refused(
-        "invalid", _("Your security key's answer could not be verified. Try again.")
-    )
+    return Refused("invalid", _("Your security key's answer could not be verified. Try again."))
 
 
 def descriptors(keys: list[tuple[str, list[str]]]) -> list[PublicKeyCredentialDescriptor]:

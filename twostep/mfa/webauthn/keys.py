@@ -78,5 +78,7 @@ def remove_key(*, request: HttpRequest, user: User, key: SecurityKey) -> bool:
             key_id=key.pk,
             key=key.name,
         )
-        queue_email(to=user.email, template="key_removed", context={"user": user, "key_name": key.name})
+        queue_email(
+            to=user.email, template="key_removed", context={"user": user, "key_name": key.name}
+        )
     return True

@@ -42,7 +42,9 @@ def user_handle(user: User) -> bytes:
             webauthn_user_handle=secrets.token_bytes(USER_HANDLE_BYTES)
         )
         state.refresh_from_db(fields=["webauthn_user_handle"])
-    return bytes(state.webauthn_user_handle)
+    handle = state.webauthn_user_handle
+    assert handle is not None  # made just above, by this call or a racing one
+    return bytes(handle)
 
 
 def registration_options(*, request: HttpRequest, user: User) -> dict[str, Any]:

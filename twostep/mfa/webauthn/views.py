@@ -22,8 +22,7 @@ from .ceremonies import Refused
 from .forms import KeyNameForm
 
 NO_SCRIPT = gettext_lazy(
-    "Adding a security key needs JavaScript and a browser that supports security keys "
-    "and passkeys."
+    "Adding a security key needs JavaScript and a browser that supports security keys and passkeys."
 )
 
 
@@ -154,8 +153,11 @@ class KeyRemoveView(OwnKeyMixin, View):
         except keys.LastMethod:
             messages.info(
                 request,
-                _("“%(name)s” is your last way to log in with two-factor authentication: "
-                  "removing it turns two-factor authentication off.") % {"name": self.key.name},
+                _(
+                    "“%(name)s” is your last way to log in with two-factor authentication: "
+                    "removing it turns two-factor authentication off."
+                )
+                % {"name": self.key.name},
             )
             return redirect("mfa:disable")
         if removed:
