@@ -89,7 +89,7 @@
       headers: { "Accept": "application/json", "X-CSRFToken": data.get("csrfmiddlewaretoken") }
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
-        if (body.redirect && (response.ok || !body.error)) { return body; }
+        if (response.ok && !body.error) { return body; }
         var error = new Error(body.error || "");
         error.serverSaid = true;
         error.redirect = body.redirect;
@@ -145,14 +145,18 @@
       var controller = mediation ? new AbortController() : null;
       if (controller) { autofill = controller; }
       return post(form.dataset.optionsUrl, form)
-        .then(function (options) { return ceremony(options, mediation, controller && controller.signal); })
-        .then(function (credential) {
-          busy = true;
-          button.disabled = true;
-          say(msg.msgChecking);
-          return post(form.action, form, credential);
-        })
-        .then(finish);
+        .then(function (options) {
+          if (!options.publicKey) { return finish(options); } // e.g. logged in meanwhile
+          return ceremony(options, mediation, controller && controller.signal)
+            .then(function (credential) { return answer(credential); });
+        });
+    }
+
+    function answer(credential) {
+      busy = true;
+      button.disabled = true;
+      say(msg.msgChecking);
+      return post(form.action, form, credential).then(finish);
     }
 
     if (!window.PublicKeyCredential || !navigator.credentials) {
