@@ -104,7 +104,7 @@ def time_checks(seeded: list) -> dict:
 
 def statements_per_login(passkey: Authenticator) -> dict:
     """The statements of each request of one passwordless login through the views."""
-    client = Client()
+    client = Client(HTTP_HOST=settings.ALLOWED_HOSTS[0])
     counts: list[int] = []
 
     def counted(call):

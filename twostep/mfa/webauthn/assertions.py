@@ -76,15 +76,7 @@ def check_key(
     if key is None or key.user_id != user.pk:
         return _failure(user, request, purpose, _not_this_accounts(), now)
     key.user = user
-    if not challenges.consume(
-        session=request.session,
-        purpose=challenges.Purpose.SECOND_STEP,
-        user=user,
-        challenge=answer.challenge,
-        now=now,
-    ):
-        return _record_replay(key, request, purpose)
-    return _verify(key, answer, request=request, purpose=purpose, require_uv=False, now=now)
+    return _judge(key, answer, request=request, purpose=purpose, passwordless=False, now=now)
 
 
 def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
@@ -120,40 +112,58 @@ def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
     handle = _user_handle(user)
     if handle is None or answer.user_handle != handle:
         return PasskeyLogin(_failure(user, request, "login", _not_this_accounts(), now))
-    if not challenges.consume(
-        session=request.session,
-        purpose=challenges.Purpose.PASSWORDLESS,
-        user=None,
-        challenge=answer.challenge,
-        now=now,
-    ):
-        return PasskeyLogin(_record_replay(key, request, "login"))
-    check = _verify(key, answer, request=request, purpose="login", require_uv=True, now=now)
+    check = _judge(key, answer, request=request, purpose="login", passwordless=True, now=now)
     return PasskeyLogin(check, user if check.accepted else None)
 
 
-def _verify(
+def _judge(
     key: SecurityKey,
     answer: ceremonies.Answer,
     *,
     request: HttpRequest,
     purpose: Purpose,
-    require_uv: bool,
+    passwordless: bool,
     now: datetime,
 ) -> CodeCheck:
-    """The signature, then the sign count: the part after the challenge was won."""
-    try:
-        verified = ceremonies.verify_assertion(
-            answer,
-            challenge=answer.challenge,  # the one this request just used up
-            public_key=bytes(key.public_key),
-            require_user_verification=require_uv,
+    """Use up the challenge, check the signature, raise the sign count.
+
+    The challenge's DELETE and the sign count's UPDATE commit together (one commit, not
+    two: a commit is most of a statement's cost); the DELETE's row lock makes a racing
+    request with the same answer wait, then find nothing to delete. A refusal found here is
+    recorded after the commit, so the used challenge stays used.
+    """
+    verified: ceremonies.Assertion | None = None
+    refused: ceremonies.Refused | None = None
+    with transaction.atomic():
+        won = challenges.consume(
+            session=request.session,
+            purpose=challenges.Purpose.PASSWORDLESS
+            if passwordless
+            else challenges.Purpose.SECOND_STEP,
+            user=None if passwordless else key.user,
+            challenge=answer.challenge,
+            now=now,
         )
-    except ceremonies.Refused as error:
-        return _failure(key.user, request, purpose, error.message, now)
-    if not _advance(key, verified, now):
+        if won:
+            try:
+                verified = ceremonies.verify_assertion(
+                    answer,
+                    challenge=answer.challenge,  # the one this request just used up
+                    public_key=bytes(key.public_key),
+                    require_user_verification=passwordless,
+                )
+            except ceremonies.Refused as error:
+                refused = error
+        advanced = verified is not None and _advance(key, verified, now)
+        if advanced:
+            throttle.record_success(key.user)
+    if not won:
+        return _record_replay(key, request, purpose)
+    if refused is not None:
+        return _failure(key.user, request, purpose, refused.message, now)
+    if not advanced:
+        assert verified is not None
         return _record_regression(key, verified.new_sign_count, request=request, now=now)
-    throttle.record_success(key.user)
     return CodeCheck.ok()
 
 
