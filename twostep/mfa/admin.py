@@ -8,6 +8,7 @@ from twostep.accounts.models import User
 
 from .models import TOTPDevice
 from .verification import clear_lock
+from .webauthn import admin as webauthn_admin  # noqa: F401  (registers SecurityKeyAdmin)
 
 
 @admin.register(TOTPDevice)

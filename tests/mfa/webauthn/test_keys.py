@@ -4,7 +4,7 @@ recorded and mailed; the last method only through the disable confirmation."""
 import pytest
 
 from tests.authenticator import Authenticator, give_key
-from tests.helpers import SITE, enable_2fa
+from tests.helpers import SITE, enable_2fa, verified_session
 from tests.mfa.conftest import emails, events
 from tests.mfa.webauthn.conftest import RP_ID
 from twostep.audit.models import SecurityEvent
@@ -77,3 +77,18 @@ def test_another_accounts_key_cannot_be_renamed_or_removed(client, key, make_use
         assert response["Location"] == "/settings/"
     key.refresh_from_db()
     assert key.name == "YubiKey"
+
+
+def test_the_admin_lists_keys_read_only(client, make_user, key, frozen):
+    sam = make_user("sam@example.com", "Sam Support", is_staff=True, is_superuser=True)
+    enable_2fa(sam)
+    verified_session(client, sam)
+
+    listing = client.get("/admin/mfa/securitykey/")
+    page = client.get(f"/admin/mfa/securitykey/{key.pk}/change/").content.decode()
+
+    assert listing.status_code == 200 and "YubiKey" in listing.content.decode()
+    assert key.credential_id in page and 'name="_save"' not in page
+    assert client.get("/admin/mfa/securitykey/add/").status_code == 403
+    assert client.post(f"/admin/mfa/securitykey/{key.pk}/delete/").status_code == 403
+    assert SecurityKey.objects.filter(pk=key.pk).exists()
