@@ -160,6 +160,7 @@
     }
 
     if (!window.PublicKeyCredential || !navigator.credentials) {
+      if (kind === "passkey") { form.hidden = true; return; } // the password form remains
       say(msg.msgUnsupported);
       button.disabled = true;
       return;
