@@ -86,9 +86,6 @@ class LoginCodeView(FormView):
         return super().get_context_data(has_keys=has_keys, **kwargs)
 
     def form_valid(self, form: CodeForm) -> HttpResponse:
-        if self.device is None:  # STAND-IN for core
-            form.add_error("code", "No app.")
-            return self.form_invalid(form)
         check = verify_code(
             device=self.device,
             code=form.cleaned_data["code"],
