@@ -11,5 +11,4 @@ class MfaConfig(AppConfig):
         # Nearly every page asks whether the person has 2FA on: the authenticator comes
         # with the user in the session's one query and at the password step.
         user_relations.load_with_user("totp_device")
-        user_relations.load_with_user("mfa_state")  # STAND-IN for core
         settings_sections.add_section("mfa/settings_section.html")

@@ -7,7 +7,7 @@ table.
 
 from twostep.accounts.models import User
 
-from .models import MfaState, SecurityKey, TOTPDevice
+from .models import TOTPDevice
 
 
 def active_device(user: User) -> TOTPDevice | None:
@@ -33,22 +33,3 @@ def remove_factors(user: User) -> int:
     records the event and ends the sessions. Returns how many factors there were."""
     deleted, _ = TOTPDevice.objects.filter(user=user).delete()
     return deleted
-
-
-# STAND-IN for core's factors (issue9-core): removed at integration.
-def second_factor_on(user: User) -> bool:
-    try:
-        return user.mfa_state.methods > 0
-    except MfaState.DoesNotExist:
-        return active_device(user) is not None
-
-
-def recount_methods(user: User) -> tuple[int, int]:
-    state, created = MfaState.objects.get_or_create(user=user)
-    state = MfaState.objects.select_for_update().get(pk=state.pk)
-    before = int(active_device(user) is not None) if created else state.methods
-    after = int(active_device(user) is not None) + SecurityKey.objects.filter(user=user).count()
-    MfaState.objects.filter(pk=state.pk).update(methods=after)
-    user.mfa_state = state
-    state.methods = after
-    return before, after
