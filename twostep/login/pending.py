@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from twostep.accounts.models import User
-from twostep.accounts.user_relations import loaded_with_user
+from twostep.accounts.user_relations import with_relations
 
 SESSION_KEY = "twostep_pending_login"
 
@@ -34,7 +34,7 @@ def pending_user(request: HttpRequest) -> User | None:
         clear(request)
         return None
     # With its authenticator: the code step judges the code without another query.
-    users = User.objects.select_related(*loaded_with_user())
+    users = with_relations(User.objects.all())
     return users.filter(pk=state["user_id"], is_active=True).first()
 
 

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from twostep.accounts.models import User
@@ -85,6 +86,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "support/case.html", context)
 
 
+@never_cache
 @support_required
 def case_messages(request: HttpRequest, pk: int) -> JsonResponse:
     case = get_object_or_404(RecoveryCase.objects.only("conversation"), pk=pk)
