@@ -53,7 +53,7 @@ def time_recovery_check(first_user: int, n: int) -> dict:
                     user=user, code=code, request=None, purpose="login"
                 ).accepted
             elif kind == "statement":
-                ok = recovery_codes._use(row, now)
+                ok = recovery_codes._use(row.pk, user.pk, now)
             elif kind == "hash":
                 ok = check_password(rest, code_hash)
             else:

@@ -50,11 +50,6 @@ def test_recount_counts_the_confirmed_app_and_each_key(user):
     assert mfa_state(user).methods == 2 and factors.second_factor_on(user)
 
 
-def test_recount_must_run_inside_the_change_transaction(user):
-    with pytest.raises(RuntimeError):
-        factors.recount_methods(user)
-
-
 def test_remove_factors_removes_app_keys_codes_and_challenges(device, user):
     add_key(user)
     with transaction.atomic():

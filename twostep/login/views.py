@@ -140,7 +140,8 @@ def second_step_methods(user: User, device: TOTPDevice | None) -> list[str]:
 
 
 class LoginHelpView(RedirectView):
-    """'Lost access to your authenticator app?': the recovery page and its request form."""
+    """'Lost access to your authenticator app?': the recovery page, which starts with "Use a
+    recovery code" and then offers the support-verified reset (its request form)."""
 
     pattern_name = "recovery:request"
 

@@ -45,7 +45,6 @@ class RecoveryCodeForm(forms.Form):
                 "spellcheck": "false",
                 "autofocus": True,
                 "size": 22,
-                "aria-describedby": "id_recovery_code_helptext",
             }
         ),
     )

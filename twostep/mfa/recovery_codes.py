@@ -174,9 +174,13 @@ def verify_recovery_code(
             now=now,
         )
         return _as_recovery(check)
-    if row.used_at is None and _use(row, now):
+    if row.used_at is None and _use(row.pk, user.pk, now):
         throttle.record_success(user)
         return RecoveryCheck(True, left=_report_use(user, request=request, purpose=purpose))
+    # Refused at write time: the throttle another request raised meanwhile, or a reuse.
+    current = throttle.refusal(throttle.ensure_state(user), now=now)
+    if current:
+        return _as_recovery(current)
     record(
         type=SecurityEvent.Type.CODE_REUSE,
         subject=user,
@@ -184,8 +188,7 @@ def verify_recovery_code(
         purpose=purpose,
         method="recovery_code",
     )
-    current = throttle.refusal(throttle.ensure_state(user), now=now)
-    return _as_recovery(current) if current else RecoveryCheck(False, Reason.REUSED, used())
+    return RecoveryCheck(False, Reason.REUSED, used())
 
 
 _USE = (
@@ -194,12 +197,12 @@ _USE = (
 )
 
 
-def _use(row: RecoveryCode, now: datetime) -> bool:
+def _use(pk: int, user_id: int, now: datetime) -> bool:
     """Use the code up in one conditional UPDATE, re-checking the throttle. True if won."""
     connection = connections[router.db_for_write(RecoveryCode)]
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_USE, [stamp, row.pk, row.user_id, LOCK_AFTER, stamp])
+        cursor.execute(_USE, [stamp, pk, user_id, LOCK_AFTER, stamp])
         return cursor.rowcount == 1
 
 

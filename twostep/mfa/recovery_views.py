@@ -76,7 +76,10 @@ def recovery_codes_page(request: HttpRequest) -> HttpResponse:
         messages.info(request, gettext("Recovery codes come with two-factor authentication."))
         return redirect("accounts:settings")
     if recovery_codes.codes_left(user) is None:
-        codes = recovery_codes.issue(user, request=request, replace=False)
+        try:
+            codes = recovery_codes.issue(user, request=request, replace=False)
+        except recovery_codes.NoSecondFactor:  # turned off meanwhile
+            return redirect("accounts:settings")
         if codes is not None:
             return _show(request, user, codes, replaced=False)
     left = recovery_codes.codes_left(user) or 0
