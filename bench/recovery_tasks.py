@@ -28,7 +28,7 @@ def time_recovery_check(first_user: int, n: int) -> dict:
     gets one code sharing one hash (the hash is what it costs, not what it holds)."""
     code = recovery_codes.new_code()
     lookup, rest = recovery_codes.parse(code) or ("", "")
-    code_hash = make_password(rest)
+    code_hash = make_password(rest, hasher=recovery_codes._HASHER)
     users = list(
         User.objects.select_related("mfa_state", "totp_device").filter(
             email__in=[_email(i) for i in range(first_user, first_user + n)]

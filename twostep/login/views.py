@@ -19,6 +19,7 @@ from django.views.generic import FormView, RedirectView
 from twostep.accounts import devices
 from twostep.accounts.models import User
 from twostep.accounts.views import safe_next
+from twostep.mfa.checks import CodeCheck
 from twostep.mfa.factors import active_device, second_factor_on
 from twostep.mfa.forms import CodeForm, RecoveryCodeForm
 from twostep.mfa.models import TOTPDevice
@@ -104,6 +105,7 @@ class LoginCodeView(FormView):
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: CodeForm | RecoveryCodeForm) -> HttpResponse:
+        check: CodeCheck
         if isinstance(form, RecoveryCodeForm):
             field, code = "recovery_code", form.cleaned_data["recovery_code"]
             check = verify_recovery_code(

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, make_password
 from django.db import connections, router, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
@@ -38,6 +39,18 @@ GROUP, GROUPS = 4, 4
 LOW = 3  # at this many left or fewer, Settings warns and the use email says so
 _READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 _IGNORED = str.maketrans("", "", " -\t\n\r")
+
+
+class RecoveryCodeHasher(Argon2PasswordHasher):
+    """Django's argon2id with settings.TWOSTEP_RECOVERY_CODE_ARGON2 (OWASP's minimum by
+    default): a code is 80 random bits, so it needs salt and a password-hashing function,
+    not a password's stretching. Checked by check_password, which reads the parameters
+    from the stored hash."""
+
+    time_cost, memory_cost, parallelism = settings.TWOSTEP_RECOVERY_CODE_ARGON2
+
+
+_HASHER = RecoveryCodeHasher()
 
 
 class NoSecondFactor(Exception):
@@ -83,7 +96,7 @@ def issue(user: User, *, request: HttpRequest | None, replace: bool = True) -> l
         RecoveryCode(
             user=user,
             lookup=code[:GROUP],
-            code_hash=make_password(code.replace("-", "")[GROUP:]),
+            code_hash=make_password(code.replace("-", "")[GROUP:], hasher=_HASHER),
             created_at=now,
         )
         for code in codes
@@ -144,7 +157,7 @@ def ran_out(user: User) -> bool:
 
 @cache
 def _decoy_hash() -> str:
-    return make_password(ALPHABET[: GROUP * (GROUPS - 1)])
+    return make_password(ALPHABET[: GROUP * (GROUPS - 1)], hasher=_HASHER)
 
 
 def verify_recovery_code(

@@ -189,6 +189,9 @@ def clear_lock(*, actor: User, user: User, reason: str, request: HttpRequest | N
             .filter(Q(failure_count__gt=0) | Q(next_try_at__isnull=False))
             .update(failure_count=0, next_try_at=None)
         )
+        state = state_of(user) if _loaded(user) else None
+        if state is not None:
+            state.failure_count, state.next_try_at = 0, None
         if cleared:
             record(
                 type=SecurityEvent.Type.MFA_UNLOCKED,
