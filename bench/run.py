@@ -21,6 +21,7 @@ import memory
 import pages
 import passkey_check
 import peer_site
+import recovery_check
 import replay
 import scale
 import statements
@@ -34,7 +35,7 @@ from deployment import (
     TwostepSite,
     prepared,
 )
-from plan import CODE_CHECKS, FULL, QUICK, Plan
+from plan import CODE_CHECKS, FULL, QUICK, RECOVERY_CHECKS, Plan
 from report import Report, log, phase
 
 
@@ -109,6 +110,12 @@ def measure(report: Report, plan: Plan, quick: bool) -> None:
     with phase("passkey check against a bare UPDATE"):
         data["passkey_check"] = passkey = passkey_check.measure(100 if quick else 600)
     report.add(passkey_check.rows(passkey))
+
+    with phase("recovery-code check against a bare UPDATE, and its login's statements"):
+        data["recovery_check"] = recovered = recovery_check.measure(
+            plan.login_users, RECOVERY_CHECKS, login_user=plan.login_users - 6
+        )
+    report.add(recovery_check.rows(recovered))
 
     for db in ("postgresql", "sqlite"):
         with phase(f"replay under load ({db})"):

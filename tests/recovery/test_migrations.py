@@ -115,3 +115,32 @@ def test_the_conversation_constraints_mean_what_they_meant(make_user):
         Conversation.objects.create(user=ada, **times)
     with pytest.raises(IntegrityError), transaction.atomic():
         Conversation.objects.create(kind=Conversation.Kind.OWN, user=None, **times)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0009_goes_back_with_cases_and_their_conversations(make_user):
+    """Backwards, each conversation points at its case again. On PostgreSQL the case_id it
+    writes is checked at once, or dropping the case's link after it would be refused."""
+    ada, now = make_user(), timezone.now()
+    conversation = Conversation.objects.create(
+        kind=Conversation.Kind.CASE, created_at=now, updated_at=now
+    )
+    case = RecoveryCase.objects.create(
+        account=ada,
+        source="web",
+        status="in_verification",
+        claimed_email=ada.email,
+        conversation=conversation,
+        created_at=now,
+        updated_at=now,
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_OWNERSHIP)
+    old = executor.loader.project_state(BEFORE_OWNERSHIP).apps
+    assert old.get_model("chat", "Conversation").objects.get(pk=conversation.pk).case_id == case.pk
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert RecoveryCase.objects.get(pk=case.pk).conversation_id == conversation.pk

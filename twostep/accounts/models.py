@@ -8,7 +8,7 @@ from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 
-from .user_relations import loaded_with_user
+from .user_relations import with_relations
 
 
 def normalize_email(email: str) -> str:
@@ -35,7 +35,7 @@ class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> "User":
         # With the relations registered to come with the user (the authenticator): the login
         # goes on to ask for a code without another query.
-        users = self.select_related(*loaded_with_user())
+        users = with_relations(self.all())
         return users.get(email=normalize_email(username or ""))
 
 

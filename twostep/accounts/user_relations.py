@@ -6,6 +6,11 @@ AppConfig.ready()), and accounts loads it with the user without knowing the app:
 session's one query (session_engine) and at the password step (get_by_natural_key).
 """
 
+from typing import TypeVar
+
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
 _relations: list[str] = []
 
 
@@ -21,3 +26,10 @@ def load_with_user(name: str) -> None:
 def loaded_with_user() -> tuple[str, ...]:
     """The relation names registered with `load_with_user`, in registration order."""
     return tuple(_relations)
+
+
+def with_relations(users: QuerySet[M]) -> QuerySet[M]:
+    """`users` with the registered relations joined in. Not select_related() with no
+    names, which would follow every foreign key instead of none."""
+    names = loaded_with_user()
+    return users.select_related(*names) if names else users

@@ -10,8 +10,8 @@ class Conversation(models.Model):
     shows on a page of its own, written without logging in: it may have no user.
 
     The kind is stored rather than read from a missing user: an own conversation always
-    has its user, while a case's may or may not, so only the kind tells them apart, in one
-    indexed column the person's poll and the unique constraint both use.
+    has its user, while a case's may or may not, so only the kind tells them apart; the
+    person's poll and the partial unique index on `user` (where the kind is own) both use it.
     """
 
     class Kind(models.TextChoices):

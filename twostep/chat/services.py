@@ -70,6 +70,11 @@ def new_case_conversation(*, now: datetime) -> Conversation:
     return Conversation.objects.create(kind=Conversation.Kind.CASE, created_at=now, updated_at=now)
 
 
+def delete_case_conversation(conversation_id: int) -> None:
+    """Delete a case's conversation and its messages, when the case that owned it goes."""
+    Conversation.objects.filter(pk=conversation_id, kind=Conversation.Kind.CASE).delete()
+
+
 def post(
     *,
     conversation: Conversation,

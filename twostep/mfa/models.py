@@ -17,8 +17,8 @@ class TOTPDevice(models.Model):
 
     `last_used_step` is the newest time step a code was accepted for: a code is accepted
     only by a conditional UPDATE that raises it, so each code works at most once even when
-    several processes receive it at the same moment. `failure_count` and `next_try_at` are
-    the code-step throttle, shared by every process because they live here.
+    several processes receive it at the same moment. The throttle of wrong codes lives on
+    MfaState, shared with every other factor of the account.
     """
 
     user = models.OneToOneField(
@@ -27,8 +27,6 @@ class TOTPDevice(models.Model):
     encrypted_secret = models.TextField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
     last_used_step = models.BigIntegerField(default=-1)
-    failure_count = models.PositiveIntegerField(default=0)
-    next_try_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -41,10 +39,6 @@ class TOTPDevice(models.Model):
     @property
     def is_active(self) -> bool:
         return self.confirmed_at is not None
-
-    @property
-    def is_locked(self) -> bool:
-        return self.failure_count >= LOCK_AFTER
 
     def secret(self) -> bytes:
         return crypto.decrypt(self.encrypted_secret)

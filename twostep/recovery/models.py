@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from twostep.chat import services as chat
 from twostep.chat.models import Conversation
 
 
@@ -64,7 +65,11 @@ class RecoveryCase(models.Model):
     # The case's conversation between the person (from the case page) and support: the
     # case owns it, so chat knows nothing of cases. It goes with the case
     # (delete_case_conversation).
-    conversation = models.OneToOneField(Conversation, on_delete=models.PROTECT, related_name="case")
+    # RESTRICT, not PROTECT: a conversation cannot go while its case stays, but one
+    # deletion that takes both (the account's) may.
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.RESTRICT, related_name="case"
+    )
     # The verification checklist: the mailbox item is proven by the link, the others are
     # ticked by the agent.
     check_name = models.BooleanField(default=False)
@@ -234,4 +239,4 @@ class ManagerCancelLink(models.Model):
 def delete_case_conversation(sender: type[RecoveryCase], instance: RecoveryCase, **_: Any) -> None:
     """The case owns its conversation, so the database cascade runs the other way: a
     deleted case (its account deleted) takes its conversation with it here."""
-    Conversation.objects.filter(pk=instance.conversation_id).delete()
+    chat.delete_case_conversation(instance.conversation_id)

@@ -30,6 +30,11 @@ def point_conversations_at_their_cases(apps, schema_editor):
     linked = RecoveryCase.objects.using(db).filter(conversation__isnull=False)
     for case_id, conversation_id in linked.values_list("pk", "conversation_id"):
         Conversation.objects.using(db).filter(pk=conversation_id).update(case_id=case_id)
+    if schema_editor.connection.vendor == "postgresql":
+        # Django's foreign keys are deferred: check the case_id just written now, or the
+        # removal of RecoveryCase.conversation that follows (an ALTER TABLE on a table with
+        # pending trigger events) is refused.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
