@@ -11,13 +11,11 @@ test shows what the page says then).
 import re
 
 import pytest
-from django.db import transaction
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import fill_login, log_in
 from tests.helpers import SECRET, code_for, enable_2fa
 from twostep.audit.models import SecurityEvent
-from twostep.mfa.factors import recount_methods
 from twostep.mfa.models import SecurityKey
 
 pytestmark = pytest.mark.e2e
@@ -62,13 +60,6 @@ def credentials(cdp, authenticator_id: str) -> list[dict]:
     return cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
 
 
-def enable_app(user) -> None:
-    """Give `user` the authenticator app (SECRET) too, counted as a method."""
-    with transaction.atomic():
-        enable_2fa(user)
-        recount_methods(user)
-
-
 def not_favicon(console: list[str]) -> list[str]:
     """The console's errors, but the browser's own favicon request (there is none)."""
     return [line for line in console if "404 (Not Found)" not in line]
@@ -111,8 +102,10 @@ def test_a_passkey_added_in_settings_logs_in_with_the_password_then_alone_then_i
     assert (key.name, key.discoverable) == ("Laptop passkey", True)
     [stored] = credentials(cdp, authenticator_id)
     assert stored["isResidentCredential"] is True
-    section = page.locator("#two-factor")
-    expect(section.get_by_test_id("security-keys")).to_contain_text("Laptop passkey")
+    # The account's first method: its recovery codes come next.
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    open_settings(page)
+    expect(page.get_by_test_id("method-key")).to_contain_text("Laptop passkey")
 
     # Log in with the password and the key.
     log_out(page)
@@ -135,25 +128,36 @@ def test_a_passkey_added_in_settings_logs_in_with_the_password_then_alone_then_i
     cdp_other.send("WebAuthn.addCredential", {"authenticatorId": other_id, "credential": current})
     autofill.goto("/login/")
     expect(autofill).to_have_url(re.compile(r"/profile/$"))
+    # The passkey syncs back with its new sign count (a copy left behind would now be
+    # refused as a possible clone).
+    [synced] = credentials(cdp_other, other_id)
+    cdp.send("WebAuthn.clearCredentials", {"authenticatorId": authenticator_id})
+    cdp.send("WebAuthn.addCredential", {"authenticatorId": authenticator_id, "credential": synced})
     other.close()
     logins = SecurityEvent.objects.filter(subject=user, type=SecurityEvent.Type.LOGIN)
     assert [e.details["second_factor"] for e in logins] == [True, True, True, False]
     key.refresh_from_db()
     assert key.last_used_at is not None
 
-    # Remove it (the app is on too, so it is not the account's last method).
-    enable_app(user)
+    # Remove it: the account's last method, so through the disable confirmation, where the
+    # key itself confirms.
     open_settings(page)
     page.get_by_role("link", name="Remove Laptop passkey").click()
-    page.get_by_role("button", name="Remove the key").click()
-    expect(page.get_by_role("status")).to_have_text("“Laptop passkey” was removed.")
+    expect(page.get_by_text("last way to log in")).to_be_visible()
+    page.get_by_role("link", name="Turn two-factor authentication off").click()
+    by_key = page.get_by_role("region", name="Or confirm with your security key or passkey")
+    by_key.get_by_label(
+        "I understand that my account will be protected by my password only."
+    ).check()
+    by_key.get_by_role("button", name="Disable with my security key").click()
+    expect(page.get_by_role("status")).to_have_text("Two-factor authentication is now off.")
     assert not SecurityKey.objects.filter(user=user).exists()
     assert not_favicon(console_errors) == []
 
 
 def test_a_u2f_security_key_is_a_second_factor(page: Page, make_user, console_errors):
     user = make_user(EMAIL)
-    enable_app(user)
+    enable_2fa(user)
     virtual_authenticator(page, U2F_KEY)
     page.add_init_script(NO_AUTOFILL)
 

@@ -14,7 +14,7 @@ from tests.helpers import SITE, submit_password
 from tests.mfa.conftest import events
 from tests.mfa.webauthn.conftest import RP_ID, key_answer, passkey_answer, send_key, send_passkey
 from twostep.audit.models import SecurityEvent
-from twostep.mfa.verification import Reason
+from twostep.mfa.checks import Reason
 from twostep.mfa.webauthn import assertions
 
 RACERS = 6

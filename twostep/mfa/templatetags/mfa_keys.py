@@ -3,16 +3,16 @@
 from django import template
 
 from twostep.accounts.models import User
-from twostep.mfa.models import SecurityKey
 from twostep.mfa.webauthn import config, keys
 
 register = template.Library()
 
 
 @register.simple_tag
-def security_keys(user: User) -> list[SecurityKey]:
-    """{% security_keys user as keys %}: the account's keys and passkeys, oldest first."""
-    return keys.account_keys(user)
+def has_security_keys(user: User) -> bool:
+    """{% has_security_keys user as has_keys %}: whether the account has a key or passkey
+    (read from the preloaded state: no query)."""
+    return keys.has_keys(user)
 
 
 @register.simple_tag

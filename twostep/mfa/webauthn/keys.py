@@ -10,17 +10,20 @@ from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.mail.services import queue_email
 
-from ..factors import recount_methods
-from ..models import MfaState, SecurityKey
+from ..factors import active_device, recount_methods
+from ..models import SecurityKey
+from ..throttle import state_of
 
 
 class LastMethod(Exception):
     """Removing this key would leave the account no method: that is disabling 2FA."""
 
 
-def account_keys(user: User) -> list[SecurityKey]:
-    """The account's keys, oldest first."""
-    return list(SecurityKey.objects.filter(user=user))
+def has_keys(user: User) -> bool:
+    """The account has a security key or passkey: it counts more methods than the app.
+    Reads the preloaded state and app, so it costs no query."""
+    state = state_of(user)
+    return state is not None and state.methods > (1 if active_device(user) else 0)
 
 
 def account_key(user: User, key_id: int) -> SecurityKey | None:
@@ -31,10 +34,8 @@ def account_key(user: User, key_id: int) -> SecurityKey | None:
 def is_last_method(user: User) -> bool:
     """The account has one method left (removing it turns 2FA off). Reads the preloaded
     state."""
-    try:
-        return user.mfa_state.methods <= 1
-    except MfaState.DoesNotExist:
-        return True
+    state = state_of(user)
+    return state is None or state.methods <= 1
 
 
 def rename_key(*, request: HttpRequest, user: User, key: SecurityKey, name: str) -> bool:

@@ -16,10 +16,11 @@ from django.views.generic import FormView
 
 from twostep.accounts.models import User
 
+from .. import enrolment
 from ..models import MAX_SECURITY_KEYS, SecurityKey
-from . import keys, registration
-from .ceremonies import Refused
-from .forms import KeyNameForm
+from . import assertions, challenges, keys, registration
+from .ceremonies import Refused, authentication_options
+from .forms import ConfirmOffForm, KeyNameForm
 
 NO_SCRIPT = gettext_lazy(
     "Adding a security key needs JavaScript and a browser that supports security keys and passkeys."
@@ -31,7 +32,7 @@ def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def form_errors(form: KeyNameForm) -> str:
+def form_errors(form: KeyNameForm | ConfirmOffForm) -> str:
     return " ".join(str(e) for errors in form.errors.values() for e in errors)
 
 
@@ -163,3 +164,57 @@ class KeyRemoveView(OwnKeyMixin, View):
         if removed:
             messages.success(request, _("“%(name)s” was removed.") % {"name": self.key.name})
         return redirect("accounts:settings")
+
+
+class DisableOptionsView(LoginRequiredMixin, View):
+    """POST (webauthn.js): options to confirm turning 2FA off with one of the account's
+    keys, once the box is ticked."""
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        user = cast(User, request.user)
+        form = ConfirmOffForm(request.POST)
+        if not form.is_valid():
+            return JsonResponse({"error": form_errors(form)}, status=400)
+        allow = list(user.security_keys.values_list("credential_id", "transports"))
+        if not allow:
+            return JsonResponse({"error": _("Your account has no security key.")}, status=400)
+        challenge = challenges.issue(
+            session=request.session, purpose=challenges.Purpose.SECOND_STEP, user=user
+        )
+        options = authentication_options(challenge=challenge, allow=allow, user_verification=None)
+        return JsonResponse({"publicKey": options})
+
+
+class DisableWithKeyView(LoginRequiredMixin, View):
+    """POST: turn 2FA off (every method goes) with a security key's answer instead of a
+    code, judged like a login's; the same confirmation as the code form."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        user = cast(User, request.user)
+        form = ConfirmOffForm(request.POST)
+        credential = request.POST.get("credential", "")
+        message = ""
+        if not form.is_valid():
+            message = form_errors(form)
+        elif not credential and not wants_json(request):
+            message = str(NO_SCRIPT_KEY)
+        else:
+            check = assertions.check_key(
+                request=request, user=user, credential=credential, purpose="disable"
+            )
+            if check.accepted:
+                enrolment.turn_off(user=user, request=request)
+                messages.success(request, _("Two-factor authentication is now off."))
+                return self.answer({"redirect": reverse("accounts:settings")})
+            message = check.message
+        return self.answer({"error": message})
+
+    def answer(self, body: dict[str, str]) -> HttpResponse:
+        if wants_json(self.request):
+            return JsonResponse(body, status=400 if "error" in body else 200)
+        if "error" in body:
+            messages.error(self.request, body["error"])
+        return redirect(body.get("redirect") or reverse("mfa:disable"))
+
+
+NO_SCRIPT_KEY = gettext_lazy("Security keys need JavaScript: turn it on, or use a code.")
