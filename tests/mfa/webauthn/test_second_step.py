@@ -14,8 +14,9 @@ from tests.helpers import SITE, submit_password
 from tests.mfa.conftest import emails, events
 from tests.mfa.webauthn.conftest import JSON, RP_ID, error, key_answer, options, send_key
 from twostep.audit.models import SecurityEvent
-from twostep.mfa.models import MfaState, SecurityKey, WebAuthnChallenge
+from twostep.mfa.models import LOCK_AFTER, MfaState, SecurityKey, WebAuthnChallenge
 from twostep.mfa.session import marked_verified
+from twostep.mfa.webauthn import assertions
 
 
 @pytest.fixture
@@ -201,3 +202,18 @@ def test_a_success_clears_the_failures(pending, user, authenticator):
 
     assert send_key(pending, key_answer(pending, authenticator)).status_code == 200
     assert failures(user) == 0
+
+
+def test_a_lock_set_while_the_answer_was_judged_holds_it_back(
+    pending, user, authenticator, key, monkeypatch
+):
+    answer = key_answer(pending, authenticator)
+    MfaState.objects.filter(user=user).update(failure_count=LOCK_AFTER)
+    # As if the throttle had been read just before others locked it: the sign count's
+    # UPDATE re-checks it.
+    monkeypatch.setattr(assertions, "_throttled", lambda user, now: None)
+
+    assert "locked" in error(send_key(pending, answer))
+    assert not logged_in(pending, user)
+    key.refresh_from_db()
+    assert (key.sign_count, key.last_used_at) == (0, None)
