@@ -85,7 +85,7 @@ def key_login(request: HttpRequest) -> HttpResponse:
     next_url = pending.next_url(request) or reverse(settings.LOGIN_REDIRECT_URL)
     pending.clear(request)
     flow.complete_login(request=request, user=user, mfa_verified=True)
-    return JsonResponse({"redirect": next_url})
+    return JsonResponse({"redirect": flow.landing(request=request, user=user, next_url=next_url)})
 
 
 @require_POST
@@ -118,6 +118,8 @@ def passkey_login(request: HttpRequest) -> HttpResponse:
     devices.prepare(request=request, user=user)
     flow.complete_login(request=request, user=user, mfa_verified=True)
     next_url = safe_next(request, reverse(settings.LOGIN_REDIRECT_URL))
-    response = JsonResponse({"redirect": next_url})
+    response = JsonResponse(
+        {"redirect": flow.landing(request=request, user=user, next_url=next_url)}
+    )
     devices.set_cookie(request=request, response=response)
     return response

@@ -10,11 +10,11 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.authenticator import Authenticator, give_key
-from tests.helpers import SITE, submit_password
+from tests.helpers import SITE, give_recovery_codes, submit_password
 from tests.mfa.conftest import emails, events
 from tests.mfa.webauthn.conftest import JSON, RP_ID, error, key_answer, options, send_key
 from twostep.audit.models import SecurityEvent
-from twostep.mfa.models import LOCK_AFTER, MfaState, SecurityKey, WebAuthnChallenge
+from twostep.mfa.models import LOCK_AFTER, MfaState, RecoveryCode, SecurityKey, WebAuthnChallenge
 from twostep.mfa.session import marked_verified
 from twostep.mfa.webauthn import assertions
 
@@ -217,3 +217,15 @@ def test_a_lock_set_while_the_answer_was_judged_holds_it_back(
     assert not logged_in(pending, user)
     key.refresh_from_db()
     assert (key.sign_count, key.last_used_at) == (0, None)
+
+
+def test_with_every_recovery_code_used_the_key_login_leads_to_new_ones(
+    pending, user, authenticator
+):
+    give_recovery_codes(user)
+    RecoveryCode.objects.filter(user=user).update(used_at=timezone.now())
+
+    response = send_key(pending, key_answer(pending, authenticator))
+
+    assert response.json() == {"redirect": "/settings/2fa/recovery-codes/?next=%2Fprofile%2F"}
+    assert logged_in(pending, user)

@@ -18,6 +18,7 @@ from twostep.mail.services import queue_email
 
 from ..factors import recount_methods
 from ..models import MAX_SECURITY_KEYS, MfaState, SecurityKey
+from ..throttle import ensure_state
 from . import ceremonies, challenges
 from .ceremonies import Refused
 
@@ -36,7 +37,7 @@ def user_handle(user: User) -> bytes:
     """The account's WebAuthn user handle, made on first use: random, so it names nobody
     (the spec asks that it be neither the email nor the primary key). One conditional
     UPDATE makes it, so two first registrations at once agree on it."""
-    state, _created = MfaState.objects.get_or_create(user=user)
+    state = ensure_state(user)
     if state.webauthn_user_handle is None:
         MfaState.objects.filter(pk=state.pk, webauthn_user_handle__isnull=True).update(
             webauthn_user_handle=secrets.token_bytes(USER_HANDLE_BYTES)
