@@ -29,8 +29,11 @@ WORKER_FOREVER := until $(BIN)/python manage.py worker --loop; do \
 
 # Serves the app with the mail worker beside it; Ctrl-C stops both.
 run: demo
-	@echo "Serving http://$(HOST):$(PORT)/  (emails are printed here by the worker)"
-	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
+	@echo "Serving http://localhost:$(PORT)/  (emails are printed here by the worker)"
+	@echo "(http://$(HOST):$(PORT)/ works too, except for security keys and passkeys:"
+	@echo " browsers refuse WebAuthn on an IP address)"
+	@export TWOSTEP_SITE_URL="$${TWOSTEP_SITE_URL:-http://localhost:$(PORT)}"; \
+	trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	( $(WORKER_FOREVER) ) & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -19,6 +19,7 @@ import failover
 import logins
 import memory
 import pages
+import passkey_check
 import peer_site
 import recovery_check
 import replay
@@ -105,6 +106,10 @@ def measure(report: Report, plan: Plan, quick: bool) -> None:
     with phase("code check against a bare UPDATE"):
         data["code_check"] = check = code_check.measure(plan.login_users, CODE_CHECKS)
     report.add(code_check.rows(check))
+
+    with phase("passkey check against a bare UPDATE"):
+        data["passkey_check"] = passkey = passkey_check.measure(100 if quick else 600)
+    report.add(passkey_check.rows(passkey))
 
     with phase("recovery-code check against a bare UPDATE, and its login's statements"):
         data["recovery_check"] = recovered = recovery_check.measure(

@@ -255,7 +255,12 @@ TWOSTEP_PRODUCT_NAME = os.environ.get("TWOSTEP_PRODUCT_NAME", "Bpart")
 TWOSTEP_TOTP_ISSUER = os.environ.get("TWOSTEP_TOTP_ISSUER", "Bpart")
 TWOSTEP_SUPPORT_EMAIL = os.environ.get("TWOSTEP_SUPPORT_EMAIL", "support@bpart.com")
 TWOSTEP_SIGNUP = env_flag("TWOSTEP_SIGNUP", True)
-TWOSTEP_SITE_URL = os.environ.get("TWOSTEP_SITE_URL", "http://127.0.0.1:8000")
+# The site's public address: mailed links, and the origin WebAuthn expects. localhost, not
+# 127.0.0.1, by default: browsers refuse security keys and passkeys on an IP address.
+TWOSTEP_SITE_URL = os.environ.get("TWOSTEP_SITE_URL", "http://localhost:8000")
+# The WebAuthn relying party ID: a domain (never an IP address) that is TWOSTEP_SITE_URL's
+# host or a parent of it. Empty: TWOSTEP_SITE_URL's host (twostep.mfa.webauthn.config).
+TWOSTEP_WEBAUTHN_RP_ID = os.environ.get("TWOSTEP_WEBAUTHN_RP_ID", "")
 # Cooling-off between a support-approved 2FA reset and the reset itself (seconds).
 TWOSTEP_RECOVERY_DELAY = int(os.environ.get("TWOSTEP_RECOVERY_DELAY", str(24 * 60 * 60)))
 # Inbound support email: SMTP listener (python manage.py support_smtp_server).

@@ -1,5 +1,6 @@
 """Half-logged-in is not logged in: after the password, before the code, every URL except
-the code page, its help page and logout answers exactly as it answers an anonymous visitor."""
+the code page (and its security-key requests), its help page and logout answers exactly as
+it answers an anonymous visitor."""
 
 import pytest
 from django.contrib.auth.hashers import check_password
@@ -11,7 +12,8 @@ from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa.models import TOTPDevice
 
-SERVES_PENDING = {"login:code", "login:help", "login:logout"}
+# The second step is a page and, for security keys, its two requests (options, answer).
+SERVES_PENDING = {"login:code", "login:key_options", "login:key", "login:help", "login:logout"}
 
 
 def answer(response) -> tuple[int, str | None]:

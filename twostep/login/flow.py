@@ -1,14 +1,20 @@
 """The login as one use case: what follows a right password, and completing the login."""
 
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth import login
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext
 
 from twostep.accounts import devices
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.mfa.factors import second_factor_on
+from twostep.mfa.recovery_codes import ran_out
 from twostep.mfa.session import mark_verified
 from twostep.recovery.resets import cancel_on_login
 
@@ -43,6 +49,17 @@ def complete_login(*, request: HttpRequest, user: User, mfa_verified: bool) -> N
         if mfa_verified:
             # The owner still holds their factor: a pending support reset must not go on.
             cancel_on_login(user=user)
+
+
+def landing(*, request: HttpRequest, user: User, next_url: str) -> str:
+    """Where a login with the second factor goes: `next_url`, or first the recovery codes
+    page when the account has used every code (time to generate new ones)."""
+    if not ran_out(user):
+        return next_url
+    messages.warning(
+        request, gettext("You have used all your recovery codes. Generate a new set now.")
+    )
+    return f"{reverse('mfa:recovery_codes')}?{urlencode({'next': next_url})}"
 
 
 def record_logout(*, request: HttpRequest) -> None:

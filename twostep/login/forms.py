@@ -2,10 +2,11 @@ from django import forms
 
 
 class LoginForm(forms.Form):
+    # "webauthn": the browser may offer the site's passkeys in the email field's autofill.
     email = forms.CharField(
         label="Email",
         max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+        widget=forms.EmailInput(attrs={"autocomplete": "username webauthn", "autofocus": True}),
     )
     password = forms.CharField(
         label="Password",

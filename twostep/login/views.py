@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, RedirectView
 
@@ -23,7 +22,7 @@ from twostep.mfa.checks import CodeCheck
 from twostep.mfa.factors import active_device, second_factor_on
 from twostep.mfa.forms import CodeForm, RecoveryCodeForm
 from twostep.mfa.models import TOTPDevice
-from twostep.mfa.recovery_codes import ran_out, verify_recovery_code
+from twostep.mfa.recovery_codes import verify_recovery_code
 from twostep.mfa.session import marked_verified
 from twostep.mfa.verification import verify_code
 
@@ -124,13 +123,7 @@ class LoginCodeView(FormView):
         next_url = pending.next_url(self.request) or reverse(settings.LOGIN_REDIRECT_URL)
         pending.clear(self.request)
         flow.complete_login(request=self.request, user=self.user, mfa_verified=True)
-        if ran_out(self.user):
-            messages.warning(
-                self.request,
-                gettext("You have used all your recovery codes. Generate a new set now."),
-            )
-            return redirect(f"{reverse('mfa:recovery_codes')}?{urlencode({'next': next_url})}")
-        return redirect(next_url)
+        return redirect(flow.landing(request=self.request, user=self.user, next_url=next_url))
 
 
 def second_step_methods(user: User, device: TOTPDevice | None) -> list[str]:

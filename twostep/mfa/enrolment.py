@@ -76,14 +76,19 @@ def disable(*, user: User, code: str, request: HttpRequest | None) -> CodeCheck:
     if not second_factor_on(user):
         return CodeCheck(False, Reason.OFF, "Two-factor authentication is already off.")
     check = judge(user=user, code=code, request=request)
-    if not check.accepted:
-        return check
+    if check.accepted:
+        turn_off(user=user, request=request)
+    return check
+
+
+def turn_off(*, user: User, request: HttpRequest | None) -> None:
+    """Remove every method once the person proved one (a code above, or a security key:
+    twostep.mfa.webauthn.views), recorded and emailed."""
     with transaction.atomic():
         removed = remove_factors(user)
         if removed:
             record(type=SecurityEvent.Type.MFA_DISABLED, subject=user, request=request)
             queue_email(to=user.email, template="mfa_disabled", context={"user": user})
-    return check
 
 
 def judge(*, user: User, code: str, request: HttpRequest | None) -> CodeCheck:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import recovery_views, views
+from .webauthn import urls as webauthn_urls
 
 app_name = "mfa"
 urlpatterns = [
@@ -22,4 +23,5 @@ urlpatterns = [
         recovery_views.saved,
         name="recovery_codes_saved",
     ),
+    *webauthn_urls.urlpatterns,
 ]

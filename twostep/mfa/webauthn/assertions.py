@@ -1,0 +1,290 @@
+"""The judge of a security key's or passkey's answer (an assertion), as verification.py is
+the judge of a code: the shared throttle first, then the challenge used up by one
+conditional DELETE (so a replayed or raced answer is refused like a reused code), then the
+signature, then the sign count raised by one conditional UPDATE. Never raises for bad
+input; every refusal is a CodeCheck whose message is safe to show.
+
+Two entry points: `check_key` for an account already known (the second step of a login,
+or confirming a change) and `check_passkey` for a passwordless login, where the
+credential names the account.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from django.db import connections, router, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from twostep.accounts.models import User
+from twostep.accounts.user_relations import loaded_with_user
+from twostep.audit.models import SecurityEvent
+from twostep.audit.services import client_ip, record
+from twostep.mail.services import queue_email
+
+from .. import throttle
+from ..checks import CodeCheck, Reason
+from ..models import LOCK_AFTER, MfaState, SecurityKey
+from . import ceremonies, challenges
+
+Purpose = Literal["login", "disable"]
+"""Why a known account's key is checked (as for codes: which emails a failure sends)."""
+
+CLONE_EMAIL_QUIET = timedelta(minutes=10)
+
+
+def _not_this_accounts(reason: str) -> ceremonies.Refused:
+    return ceremonies.Refused(
+        reason, _("This security key is not registered for this account. Try another key.")
+    )
+
+
+def _replayed() -> CodeCheck:
+    return CodeCheck(
+        False,
+        Reason.REUSED,
+        _("This answer from your security key was already used or has expired. Try again."),
+    )
+
+
+def _key_gone() -> CodeCheck:
+    return CodeCheck(False, Reason.OFF, _("This security key was removed meanwhile."))
+
+
+@dataclass(frozen=True)
+class PasskeyLogin:
+    """The verdict on a passwordless login, and the account it logs in when accepted."""
+
+    check: CodeCheck
+    user: User | None = None
+
+
+def check_key(
+    *, request: HttpRequest, user: User, credential: str, purpose: Purpose = "login"
+) -> CodeCheck:
+    """Judge a get() answer for `user` (allowCredentials were this account's keys), with
+    the challenge this session was given for it. Do not call inside a transaction."""
+    now = timezone.now()
+    refused = _throttled(user, now)
+    if refused:
+        return refused
+    try:
+        answer = ceremonies.read_answer(credential)
+    except ceremonies.Refused as error:
+        return _failure(user, request, purpose, error, now)
+    key = SecurityKey.objects.filter(credential_id=answer.credential_id).first()
+    if key is None or key.user_id != user.pk:
+        reason = "unknown_credential" if key is None else "another_account"
+        return _failure(user, request, purpose, _not_this_accounts(reason), now)
+    key.user = user
+    return _judge(key, answer, request=request, purpose=purpose, passwordless=False, now=now)
+
+
+def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
+    """Judge a passwordless get() answer: a discoverable credential with user verification,
+    whose user handle must be its account's. The account's throttle applies once the
+    credential names it; an answer naming no account is recorded and refused."""
+    now = timezone.now()
+    try:
+        answer = ceremonies.read_answer(credential)
+    except ceremonies.Refused as error:
+        return PasskeyLogin(_unknown(request, error.reason, error.message))
+    related = {"user", "user__mfa_state", *(f"user__{name}" for name in loaded_with_user())}
+    key = (
+        SecurityKey.objects.select_related(*sorted(related))
+        .filter(credential_id=answer.credential_id, user__is_active=True)
+        .first()
+    )
+    if key is None:
+        return PasskeyLogin(
+            _unknown(
+                request,
+                "unknown_credential",
+                _(
+                    "This passkey is not registered here (it may have been removed). "
+                    "Log in with your email and password."
+                ),
+            )
+        )
+    user = key.user
+    refused = _throttled(user, now)
+    if refused:
+        return PasskeyLogin(refused)
+    handle = _user_handle(user)
+    if handle is None or answer.user_handle != handle:
+        mismatch = _not_this_accounts("user_handle")
+        return PasskeyLogin(_failure(user, request, "login", mismatch, now))
+    check = _judge(key, answer, request=request, purpose="login", passwordless=True, now=now)
+    return PasskeyLogin(check, user if check.accepted else None)
+
+
+def _judge(
+    key: SecurityKey,
+    answer: ceremonies.Answer,
+    *,
+    request: HttpRequest,
+    purpose: Purpose,
+    passwordless: bool,
+    now: datetime,
+) -> CodeCheck:
+    """Use up the challenge, check the signature, raise the sign count.
+
+    The challenge's DELETE and the sign count's UPDATE commit together (one commit, not
+    two: a commit is most of a statement's cost); the DELETE's row lock makes a racing
+    request with the same answer wait, then find nothing to delete. A refusal found here is
+    recorded after the commit, so the used challenge stays used.
+    """
+    verified: ceremonies.Assertion | None = None
+    refused: ceremonies.Refused | None = None
+    with transaction.atomic():
+        won = challenges.consume(
+            session=request.session,
+            purpose=challenges.Purpose.PASSWORDLESS
+            if passwordless
+            else challenges.Purpose.SECOND_STEP,
+            user=None if passwordless else key.user,
+            challenge=answer.challenge,
+            now=now,
+        )
+        if won:
+            try:
+                verified = ceremonies.verify_assertion(
+                    answer,
+                    challenge=answer.challenge,  # the one this request just used up
+                    public_key=bytes(key.public_key),
+                    require_user_verification=passwordless,
+                )
+            except ceremonies.Refused as error:
+                refused = error
+        advanced = verified is not None and _advance(key, verified, now)
+        if advanced:
+            throttle.record_success(key.user)
+    if not won:
+        return _record_replay(key, request, purpose)
+    if refused is not None:
+        return _failure(key.user, request, purpose, refused, now)
+    if not advanced:
+        assert verified is not None
+        held_back = throttle.refusal(MfaState.objects.filter(user_id=key.user_id).first(), now=now)
+        if held_back:  # others used up the free tries meanwhile: not judged
+            return held_back
+        return _record_regression(key, verified.new_sign_count, request=request, now=now)
+    return CodeCheck.ok()
+
+
+# The table names are the models' own; every value is a query parameter.
+_ADVANCE = (
+    f"UPDATE {SecurityKey._meta.db_table}"  # noqa: S608
+    " SET sign_count = %s, last_used_at = %s, backed_up = %s"
+    " WHERE id = %s AND (sign_count < %s OR (sign_count = 0 AND %s = 0))" + throttle.NOT_HELD_BACK
+)
+
+
+def _advance(key: SecurityKey, verified: ceremonies.Assertion, now: datetime) -> bool:
+    """Store the new sign count and the use, if the count grew (or both are zero: many
+    passkeys never count) and the account's second step is not held back meanwhile. One
+    conditional UPDATE, so two answers from copies of one authenticator cannot both move
+    it. False when the count went backwards, the key is gone or the throttle holds. Written
+    as SQL, as the app code's UPDATE is: it is most of the check's cost."""
+    new = verified.new_sign_count
+    connection = connections[router.db_for_write(SecurityKey)]
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [new, stamp, verified.backed_up, key.pk, new, new, key.user_id, LOCK_AFTER, stamp]
+    with connection.cursor() as cursor:
+        cursor.execute(_ADVANCE, params)
+        return cursor.rowcount == 1
+
+
+def _throttled(user: User, now: datetime) -> CodeCheck | None:
+    return throttle.refusal(throttle.state_of(user), now=now)
+
+
+def _user_handle(user: User) -> bytes | None:
+    state = throttle.state_of(user)
+    handle = state.webauthn_user_handle if state is not None else None
+    return bytes(handle) if handle is not None else None
+
+
+def _failure(
+    user: User, request: HttpRequest, purpose: Purpose, refused: ceremonies.Refused, now: datetime
+) -> CodeCheck:
+    """One judged failure, counted in the second step's shared throttle (KEY_REFUSED, with
+    why: malformed, origin, rp_id, invalid, unknown_credential, another_account, ...)."""
+    return throttle.record_failure(
+        user,
+        request=request,
+        purpose=purpose,
+        method="key",
+        message=refused.message,
+        now=now,
+        details={"reason": refused.reason},
+    )
+
+
+def _unknown(request: HttpRequest, reason: str, message: str) -> CodeCheck:
+    """A passwordless answer that names no account: recorded with no subject, refused."""
+    record(
+        type=SecurityEvent.Type.KEY_REFUSED,
+        subject=None,
+        actor=None,
+        request=request,
+        purpose="passwordless",
+        reason=reason,
+    )
+    return CodeCheck(False, Reason.WRONG, message)
+
+
+def _record_replay(key: SecurityKey, request: HttpRequest, purpose: Purpose) -> CodeCheck:
+    """The challenge was already used (a replay or the loser of a race) or expired: refused
+    and recorded like a reused code, not counted as a wrong one."""
+    record(
+        type=SecurityEvent.Type.CODE_REUSE,
+        subject=key.user,
+        request=request,
+        purpose=purpose,
+        method="key",
+        key=key.name,
+    )
+    return _replayed()
+
+
+def _record_regression(
+    key: SecurityKey, new_count: int, *, request: HttpRequest, now: datetime
+) -> CodeCheck:
+    """A sign count that did not grow: the key may have been copied. Refused, recorded, and
+    the owner emailed (once per burst)."""
+    with transaction.atomic():
+        # Serialise the reports per key, so that of racing answers only one emails.
+        current = SecurityKey.objects.select_for_update().filter(pk=key.pk).first()
+        if current is None:
+            return _key_gone()
+        recent = SecurityEvent.objects.filter(
+            subject=key.user,
+            type=SecurityEvent.Type.KEY_SIGN_COUNT_REGRESSED,
+            created_at__gte=now - CLONE_EMAIL_QUIET,
+        ).exists()
+        record(
+            type=SecurityEvent.Type.KEY_SIGN_COUNT_REGRESSED,
+            subject=key.user,
+            request=request,
+            key=current.name,
+            key_id=current.pk,
+            stored_count=current.sign_count,
+            answered_count=new_count,
+        )
+        if not recent:
+            queue_email(
+                to=key.user.email,
+                template="key_sign_count",
+                context={"user": key.user, "key_name": current.name, "ip": client_ip(request)},
+            )
+    return CodeCheck(
+        False,
+        Reason.WRONG,
+        _(
+            "This security key was refused: it may have been copied. Use another method, "
+            "and remove this key in Settings if you did not copy it."
+        ),
+    )
