@@ -125,6 +125,20 @@ def prepare(*, request: HttpRequest, user: User) -> None:
     setattr(request, _ALREADY_TRUSTED, trusted)
 
 
+def known_device(*, request: HttpRequest, user: User) -> bool:
+    """Whether this browser holds a device cookie trusted for `user` (a login completed from
+    it before). When it does, `trust` in this request has nothing to write."""
+    device = _from_cookie(request)
+    known = (
+        device is not None
+        and (device.user_id, device.email) == (user.pk, user.email)
+        and _trusted(request, device)
+    )
+    if known:
+        setattr(request, _ALREADY_TRUSTED, True)
+    return known
+
+
 def trust(*, request: HttpRequest, user: User) -> None:
     """A login completed: the browser's device cookie for `user` (chosen by `prepare` in this
     request, or handed out at the password step before the code) now has its own counter."""

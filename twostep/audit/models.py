@@ -61,6 +61,12 @@ class SecurityEvent(models.Model):
         EMAIL_RESENT = "email_resent", "Undelivered email re-sent by support"
         CASE_FIRST_APPROVAL = "case_first_approval", "2FA reset approved by a first agent"
         SIGNUP_EXISTING = "signup_existing", "Sign-up tried with this address"
+        SESSION_ENDED = "session_ended", "Session ended from another browser"
+        OTHER_SESSIONS_ENDED = "other_sessions_ended", "Logged out everywhere else"
+        SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out everywhere (not me)"
+        EMAIL_CHANGE_REQUESTED = "email_change_requested", "Email change requested"
+        EMAIL_CHANGED = "email_changed", "Email address changed"
+        EMAIL_CHANGE_CANCELLED = "email_change_cancelled", "Email change cancelled"
 
     type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(
