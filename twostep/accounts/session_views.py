@@ -1,10 +1,10 @@
-"""Settings → "Where you're logged in": ending one session, or all the others.
+"""Settings → "Where you're logged in": the list, ending one session, or all the others.
 
-Both are POST-only (CSRF-protected) and answer with the Settings page's list again. Where
-"confirm it's you" is added (issue 10), it is one call at the start of `post` below.
+Ending is POST-only (CSRF-protected) and answers with the list again. Where "confirm it's
+you" is added (issue 10), it is one call at the start of each `post` below.
 """
 
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -12,17 +12,24 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext, ngettext
 from django.views import View
+from django.views.generic import TemplateView
 
 from .models import User
-from .session_list import SessionGone, end_others, end_session
+from .session_list import SessionGone, end_others, end_session, sessions_of
 
-SESSIONS = "sessions"  # the section's anchor on the Settings page
+
+class SessionsView(LoginRequiredMixin, TemplateView):
+    template_name = "accounts/sessions.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = cast(User, self.request.user)
+        listed = sessions_of(user, current_key=self.request.session.session_key)
+        others = any(not s.current for s in listed)
+        return super().get_context_data(sessions=listed, others=others, **kwargs)
 
 
 def back_to_list() -> HttpResponse:
-    response = redirect("accounts:settings")
-    response["Location"] += f"#{SESSIONS}"
-    return response
+    return redirect("accounts:sessions")
 
 
 class EndSessionView(LoginRequiredMixin, View):

@@ -15,6 +15,7 @@ urlpatterns = [
         name="email_change_confirm",
     ),
     path("not-me/<str:token>/", email_views.NotMeView.as_view(), name="not_me"),
+    path("settings/sessions/", session_views.SessionsView.as_view(), name="sessions"),
     path("settings/sessions/end/", session_views.EndSessionView.as_view(), name="end_session"),
     path(
         "settings/sessions/end-others/",

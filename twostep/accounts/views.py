@@ -23,7 +23,6 @@ from twostep.audit.services import describe_browser, recent_for
 from . import devices, resets, services, signups
 from .forms import SignupForm
 from .models import User
-from .session_list import sessions_of
 from .settings_sections import sections
 from .tokens import signup_tokens
 
@@ -59,14 +58,7 @@ class SettingsView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = cast(User, self.request.user)
         events = [(event, describe_browser(event.user_agent)) for event in recent_for(user)]
-        listed = sessions_of(user, current_key=self.request.session.session_key)
-        return super().get_context_data(
-            sections=sections(),
-            events=events,
-            sessions=listed,
-            others=any(not s.current for s in listed),
-            **kwargs,
-        )
+        return super().get_context_data(sections=sections(), events=events, **kwargs)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
