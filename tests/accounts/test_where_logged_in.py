@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
+from tests.concurrency import at_once
 from tests.helpers import PASSWORD, enable_2fa, verified_session
 from twostep.accounts.models import UserSession
 from twostep.accounts.session_activity import SEEN_EVERY
@@ -220,3 +221,31 @@ def test_with_django_sessions_the_list_ending_and_last_seen_work(django_sessions
 
     here.post("/settings/sessions/end/", {"session": session_id(key_of(phone))})
     assert phone.get(SETTINGS).status_code == 302
+
+
+@pytest.mark.parametrize("cookie", ["", "nonsense", "x" * 40, "a" * 5000, "'; DROP TABLE x;--"])
+def test_a_tampered_session_cookie_is_simply_not_logged_in(user, two, cookie):
+    client = Client()
+    client.cookies["sessionid"] = cookie
+
+    response = client.get(SESSIONS)
+
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert UserSession.objects.filter(user=user).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_ends_of_one_session_at_once_end_it_once(make_user, frozen):
+    ada = make_user()
+    here = browser(ada, agent=FIREFOX, ip="192.0.2.10")
+    other = browser(ada, agent=SAFARI, ip="198.51.100.7")
+    target = {"session": session_id(key_of(other))}
+
+    outcome = at_once(
+        lambda: here.post("/settings/sessions/end/", target),
+        lambda: here.post("/settings/sessions/end/", target),
+    )
+
+    assert not outcome.errors
+    assert SecurityEvent.objects.filter(type="session_ended").count() == 1
+    assert other.get(SETTINGS).status_code == 302

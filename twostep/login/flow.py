@@ -4,8 +4,7 @@ from django.contrib.auth import login
 from django.db import transaction
 from django.http import HttpRequest
 
-from twostep.accounts import devices
-from twostep.accounts import new_browser as new_browser_notice
+from twostep.accounts import devices, new_browser
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
@@ -35,17 +34,13 @@ def complete_login(*, request: HttpRequest, user: User, mfa_verified: bool) -> N
     """Log the user in (rotating the session key), trust this browser's device cookie for
     the account, and record it."""
     with transaction.atomic():
-        # Before login() and trust(): is this browser new to the account? (Emails the owner.)
-        new_browser = new_browser_notice.notify_if_new(request=request, user=user)
+        # Before login() and trust(): email the owner if this browser is new to the account.
+        new_browser.notify_if_new(request=request, user=user)
         login(request, user, backend="twostep.accounts.backends.EmailBackend")
         devices.trust(request=request, user=user)
         mark_verified(request.session, verified=mfa_verified)
         record(
-            type=SecurityEvent.Type.LOGIN,
-            subject=user,
-            request=request,
-            second_factor=mfa_verified,
-            new_browser=new_browser,
+            type=SecurityEvent.Type.LOGIN, subject=user, request=request, second_factor=mfa_verified
         )
         if mfa_verified:
             # The owner still holds their factor: a pending support reset must not go on.

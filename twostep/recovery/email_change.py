@@ -46,7 +46,9 @@ def cancel_and_open_case(*, request: HttpRequest, change: EmailChange) -> bool:
             mailed_links=restored,
             created_at=now,
         )
-        if restored:  # never to the new address: it may be the one who asked
+        # The case's links go to the old address, given back; never to the new one: it may
+        # belong to whoever asked for the change.
+        if restored and not case.mailbox_confirmed:
             send_links(case)
     return restored
 
