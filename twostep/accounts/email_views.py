@@ -96,7 +96,8 @@ class NotMeView(View):
             request=request, user=user, token=token
         ):
             return _invalid(request, gettext("This link is invalid, expired or already used."))
-        request.session.flush()  # this browser's session, if it was one of them, is gone too
+        if request.user.pk == user.pk:  # this browser's session was ended with the others
+            request.session.flush()
         messages.success(
             request,
             gettext(

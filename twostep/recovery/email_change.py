@@ -23,8 +23,8 @@ from .models import RecoveryCase, RecoveryRequest
 def cancel_and_open_case(*, request: HttpRequest, change: EmailChange) -> bool:
     """Cancel (or undo) the change and open or join the account's support case, with a
     request from the old address recording why. Returns whether the account has its old
-    address back. Raises EmailChangeRefused, changing
-    nothing, for a link used already or expired."""
+    address back. Raises EmailChangeRefused, changing nothing, for a link used already or
+    expired."""
     now = timezone.now()
     with transaction.atomic():
         restored = email_change.cancel(request=request, change=change)
@@ -32,6 +32,7 @@ def cancel_and_open_case(*, request: HttpRequest, change: EmailChange) -> bool:
         case, opened = open_or_join(
             account=account, source=RecoveryCase.Source.EMAIL_CHANGE, now=now
         )
+        mail_links = restored and not case.mailbox_confirmed
         RecoveryRequest.objects.create(
             source=RecoveryCase.Source.EMAIL_CHANGE,
             claimed_email=change.old_email,
@@ -43,12 +44,12 @@ def cancel_and_open_case(*, request: HttpRequest, change: EmailChange) -> bool:
             outcome=OPENED if opened else UNVERIFIED_CLAIM,
             email_change=change,
             case=case,
-            mailed_links=restored,
+            mailed_links=mail_links,
             created_at=now,
         )
         # The case's links go to the old address, given back; never to the new one: it may
         # belong to whoever asked for the change.
-        if restored and not case.mailbox_confirmed:
+        if mail_links:
             send_links(case)
     return restored
 
@@ -64,7 +65,8 @@ def cancel_view(request: HttpRequest, pk: int, token: str) -> HttpResponse:
         except email_change.EmailChangeRefused as refused:
             problem = str(refused)
         else:
-            request.session.flush()  # every session of the account ended: this one too
+            if request.user.pk == change.user_id:  # its session was ended with the others
+                request.session.flush()
             context = {"change": change, "restored": restored}
             return render(request, "recovery/email_change_cancelled.html", context)
     elif change is not None and change.status in (
