@@ -4,7 +4,10 @@ wasn't me" link: every session signed out, the device cookies forgotten, then th
 import re
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.helpers import code_for, log_in, submit_code, submit_password
 from twostep.accounts import devices
@@ -131,10 +134,34 @@ def test_a_forged_this_wasnt_me_link_changes_nothing(user, token):
     assert here.get("/profile/").status_code == 200
 
 
-def test_the_known_device_check_spares_trust_its_writes(user, rf):
-    client = browser(FIREFOX, "192.0.2.1")
-    log_in(client, user)
-    request = rf.get("/", HTTP_USER_AGENT=FIREFOX)
-    request.COOKIES.update({k: v.value for k, v in client.cookies.items()})
+def code_step_statements(user, frozen, **browser_headers) -> int:
+    """The statements of a 2FA login's code step from a fresh browser."""
+    client = Client(**browser_headers)
+    submit_password(client, user.email)
+    with CaptureQueriesContext(connection) as queries:
+        response = submit_code(client, code_for())
+    assert response.status_code == 302 and client.session.get("_auth_user_id")
+    frozen.shift(30)  # the next login's code is a new one
+    return len(queries)
 
-    assert devices.known_device(request=request, user=user) is True
+
+def test_the_code_step_costs_no_statement_for_the_judgement(device, frozen):
+    """Judged at the password step: a first login, a known browser and a new one cost the
+    code step the same statements, but for the new one's queued email."""
+    first = code_step_statements(device.user, frozen, HTTP_USER_AGENT=FIREFOX)
+    known = code_step_statements(device.user, frozen, HTTP_USER_AGENT=FIREFOX)
+    new = code_step_statements(device.user, frozen, HTTP_USER_AGENT=EDGE)
+
+    assert first == known and new == known + 1
+    assert len(notices()) == 1
+
+
+def test_a_login_with_no_password_step_is_judged_when_it_completes(user, rf):
+    log_in(browser(FIREFOX, "192.0.2.1"), user)
+    user.refresh_from_db()
+    request = rf.get("/", HTTP_USER_AGENT=EDGE, REMOTE_ADDR="203.0.113.50")
+    request.session = SessionStore()
+
+    assert devices.new_to_account(request=request, user=user) is True
+    request.META["HTTP_USER_AGENT"], request.META["REMOTE_ADDR"] = FIREFOX, "192.0.2.1"
+    assert devices.new_to_account(request=request, user=user) is False

@@ -23,7 +23,9 @@ from django.db.models import Exists, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from .models import LoginThrottle, User, normalize_email
+from twostep.audit.services import client_ip
+
+from .models import LoginThrottle, User, UserSession, normalize_email
 
 COOKIE_NAME = "twostep_device"
 SALT = "twostep.accounts.devices"
@@ -32,6 +34,7 @@ MAX_TRUSTED = 10  # browsers trusted per account; the least recently used are fo
 _CHOSEN = "_twostep_device"  # on the request, between prepare() and set_cookie()
 _ALREADY_TRUSTED = "_twostep_device_trusted"  # prepare() found the browser's cookie trusted
 _CHECKED = "_twostep_device_checked"  # (device, trusted): the lookup, once per request
+_NEW_BROWSER = "_twostep_new_browser"  # in the session: [user id, new to the account]
 
 
 @dataclass(frozen=True)
@@ -123,20 +126,32 @@ def prepare(*, request: HttpRequest, user: User) -> None:
     )
     setattr(request, _CHOSEN, device if trusted else _new_device(user))
     setattr(request, _ALREADY_TRUSTED, trusted)
+    # Judged here, where the device lookup is done already, and kept with the (pending)
+    # session for the login's completion: the code step costs no statement for it.
+    new = _new_to_account(request, user, trusted=trusted)
+    request.session[_NEW_BROWSER] = [user.pk, new]
 
 
-def known_device(*, request: HttpRequest, user: User) -> bool:
-    """Whether this browser holds a device cookie trusted for `user` (a login completed from
-    it before). When it does, `trust` in this request has nothing to write."""
-    device = _from_cookie(request)
-    known = (
-        device is not None
-        and (device.user_id, device.email) == (user.pk, user.email)
-        and _trusted(request, device)
+def _new_to_account(request: HttpRequest, user: User, *, trusted: bool) -> bool:
+    """A browser new to `user`: no trusted device cookie for the account, no live session of
+    the account from the same address and User-Agent, and the account logged in before (a
+    first login has nothing to compare with)."""
+    if trusted or user.last_login is None:
+        return False
+    agent = request.META.get("HTTP_USER_AGENT", "")[:300]
+    live = UserSession.objects.filter(user=user, expire_date__gt=timezone.now())
+    return not live.filter(ip=client_ip(request), user_agent=agent).exists()
+
+
+def new_to_account(*, request: HttpRequest, user: User) -> bool:
+    """Whether the browser completing a login for `user` is new to the account, as judged
+    at its password step (`prepare`), or now for a login that had none."""
+    judged = request.session.pop(_NEW_BROWSER, None)
+    if judged is not None and judged[0] == user.pk:
+        return bool(judged[1])
+    return _new_to_account(
+        request, user, trusted=trusted_device(request=request, email=user.email) is not None
     )
-    if known:
-        setattr(request, _ALREADY_TRUSTED, True)
-    return known
 
 
 def trust(*, request: HttpRequest, user: User) -> None:

@@ -2,11 +2,11 @@
 wasn't me" link: every session signed out, the device cookies forgotten, then on to the
 password reset.
 
-A browser is known when it holds the account's trusted device cookie (devices.py) or the
-account has a live session from the same address and User-Agent. The very first login of
-an account (no `last_login` yet) is not announced: there is nothing to compare it with.
-A known browser costs the login no statement more (its device check spares `trust` its
-writes); a new one costs two reads and the queued email.
+A browser is known when it holds the account's trusted device cookie or the account has a
+live session from the same address and User-Agent (devices.new_to_account, judged at the
+password step, so the code step costs no statement more; a new browser costs the queued
+email). The very first login of an account (no `last_login` yet) is not announced: there
+is nothing to compare it with.
 """
 
 from datetime import timedelta
@@ -23,7 +23,7 @@ from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
 
 from . import devices
-from .models import User, UserSession
+from .models import User
 from .session_activity import USER_AGENT_LENGTH
 from .sessions import end_all_sessions
 
@@ -32,14 +32,11 @@ LINK_VALID = timedelta(days=7)
 
 
 def notify_if_new(*, request: HttpRequest, user: User) -> bool:
-    """Before the login completes: email the owner if this browser is new to the account.
-    Returns whether it was."""
-    if user.last_login is None or devices.known_device(request=request, user=user):
-        return False  # the first login has nothing to compare with
-    ip, agent = client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH]
-    live = UserSession.objects.filter(user=user, expire_date__gt=timezone.now())
-    if live.filter(ip=ip, user_agent=agent).exists():
+    """Before the login completes: email the owner if this browser is new to the account
+    (devices.new_to_account). Returns whether it was."""
+    if not devices.new_to_account(request=request, user=user):
         return False
+    ip, agent = client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH]
     now = timezone.now()
     token = signing.dumps({"u": user.pk, "t": now.timestamp()}, salt=SALT)
     context = {
