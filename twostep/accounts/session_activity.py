@@ -7,10 +7,12 @@ costs that one statement. The UPDATE is conditional on the stored time, so two r
 once write it once, and it never brings back a row that was ended meanwhile.
 """
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.auth import SESSION_KEY
+from django.db import DatabaseError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -20,6 +22,7 @@ from twostep.audit.services import client_ip
 from .models import UserSession
 from .sessions import SessionStore
 
+logger = logging.getLogger(__name__)
 SEEN_EVERY = timedelta(minutes=5)
 USER_AGENT_LENGTH = 300
 
@@ -56,5 +59,8 @@ class SessionActivityMiddleware:
         user_agent = request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH]
         session.client_ip, session.client_agent = ip, user_agent
         response = self.get_response(request)
-        touch(session, ip=ip, user_agent=user_agent)
+        try:
+            touch(session, ip=ip, user_agent=user_agent)
+        except DatabaseError as error:  # "last seen" is not worth failing an answered page
+            logger.warning("last seen not written: %s", type(error).__name__)
         return response
