@@ -6,7 +6,7 @@ import re
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from tests.helpers import code_for, log_in, submit_code, submit_password
@@ -165,3 +165,21 @@ def test_a_login_with_no_password_step_is_judged_when_it_completes(user, rf):
     assert devices.new_to_account(request=request, user=user) is True
     request.META["HTTP_USER_AGENT"], request.META["REMOTE_ADDR"] = FIREFOX, "192.0.2.1"
     assert devices.new_to_account(request=request, user=user) is False
+
+
+def test_a_judgement_older_than_the_pending_login_is_made_again(device, frozen):
+    log_in(browser(FIREFOX, "192.0.2.1"), device.user)
+    frozen.shift(30)
+    other = browser(EDGE, "203.0.113.50")
+    submit_password(other, device.user.email)  # judged new here
+    frozen.shift(30)
+    log_in(browser(EDGE, "203.0.113.50"), device.user)  # now a session from there exists
+    frozen.shift(301)  # and the first cookie's judgement is past
+
+    assert devices.new_to_account(request=request_of(other), user=device.user) is False
+
+
+def request_of(client: Client):
+    request = RequestFactory().get("/", HTTP_USER_AGENT=EDGE, REMOTE_ADDR="203.0.113.50")
+    request.COOKIES.update({k: v.value for k, v in client.cookies.items()})
+    return request

@@ -14,7 +14,7 @@ per account (twostep.login.password), and a password change or reset forgets the
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -34,7 +34,6 @@ MAX_TRUSTED = 10  # browsers trusted per account; the least recently used are fo
 _CHOSEN = "_twostep_device"  # on the request, between prepare() and set_cookie()
 _ALREADY_TRUSTED = "_twostep_device_trusted"  # prepare() found the browser's cookie trusted
 _CHECKED = "_twostep_device_checked"  # (device, trusted): the lookup, once per request
-_NEW_BROWSER = "_twostep_new_browser"  # in the session: [user id, new to the account]
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,10 @@ class Device:
     user_id: int
     email: str
     nonce: str
+    # The password step's judgement for the login it began (prepare): until when it holds
+    # (the pending login's life) and whether the browser is new to the account. In the
+    # signed cookie, so completing the login in a later request costs no statement for it.
+    judged: tuple[float, bool] | None = None
 
     @property
     def throttle_key(self) -> str:
@@ -100,8 +103,14 @@ def _from_cookie(request: HttpRequest) -> Device | None:
         return None
     try:
         data = signing.loads(value, salt=SALT, max_age=MAX_AGE)
-        return Device(user_id=int(data["u"]), email=str(data["e"]), nonce=str(data["n"]))
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        judged = data.get("j")
+        return Device(
+            user_id=int(data["u"]),
+            email=str(data["e"]),
+            nonce=str(data["n"]),
+            judged=(float(judged[0]), bool(judged[1])) if judged else None,
+        )
+    except (signing.BadSignature, KeyError, IndexError, TypeError, ValueError):
         return None
 
 
@@ -124,12 +133,13 @@ def prepare(*, request: HttpRequest, user: User) -> None:
         and (device.user_id, device.email) == (user.pk, user.email)
         and _trusted(request, device)
     )
-    setattr(request, _CHOSEN, device if trusted else _new_device(user))
+    # Is the browser new to the account? Judged here, where the device lookup is done
+    # already, and carried in the cookie to the login's completion (new_to_account).
+    until = timezone.now().timestamp() + settings.TWOSTEP_PENDING_LOGIN_SECONDS
+    judged = (until, _new_to_account(request, user, trusted=trusted))
+    chosen = device if trusted and device is not None else _new_device(user)
+    setattr(request, _CHOSEN, replace(chosen, judged=judged))
     setattr(request, _ALREADY_TRUSTED, trusted)
-    # Judged here, where the device lookup is done already, and kept with the (pending)
-    # session for the login's completion: the code step costs no statement for it.
-    new = _new_to_account(request, user, trusted=trusted)
-    request.session[_NEW_BROWSER] = [user.pk, new]
 
 
 def _new_to_account(request: HttpRequest, user: User, *, trusted: bool) -> bool:
@@ -145,10 +155,13 @@ def _new_to_account(request: HttpRequest, user: User, *, trusted: bool) -> bool:
 
 def new_to_account(*, request: HttpRequest, user: User) -> bool:
     """Whether the browser completing a login for `user` is new to the account, as judged
-    at its password step (`prepare`), or now for a login that had none."""
-    judged = request.session.pop(_NEW_BROWSER, None)
-    if judged is not None and judged[0] == user.pk:
-        return bool(judged[1])
+    at its password step (`prepare`, this request's or the cookie's), or now for a login
+    that had none."""
+    device = getattr(request, _CHOSEN, None) or _from_cookie(request)
+    if device is not None and device.user_id == user.pk and device.judged is not None:
+        until, new = device.judged
+        if until >= timezone.now().timestamp():
+            return new
     return _new_to_account(
         request, user, trusted=trusted_device(request=request, email=user.email) is not None
     )
@@ -196,6 +209,13 @@ def forget(*, request: HttpRequest, user: User, keep_this_browser: bool) -> None
         setattr(request, _CHOSEN, device)
 
 
+def _cookie_data(device: Device) -> dict:
+    data: dict = {"u": device.user_id, "e": device.email, "n": device.nonce}
+    if device.judged is not None:
+        data["j"] = list(device.judged)
+    return data
+
+
 def set_cookie(*, request: HttpRequest, response: HttpResponse) -> None:
     """Give the browser the device cookie `prepare` chose, unless it already holds it."""
     device: Device | None = getattr(request, _CHOSEN, None)
@@ -203,7 +223,7 @@ def set_cookie(*, request: HttpRequest, response: HttpResponse) -> None:
         return
     response.set_cookie(
         _cookie_name(request),
-        signing.dumps({"u": device.user_id, "e": device.email, "n": device.nonce}, salt=SALT),
+        signing.dumps(_cookie_data(device), salt=SALT),
         max_age=int(MAX_AGE.total_seconds()),
         path="/",
         secure=_secure(request),
