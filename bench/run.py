@@ -21,6 +21,7 @@ import logins
 import memory
 import pages
 import peer_site
+import recovery_check
 import replay
 import scale
 import statements
@@ -34,7 +35,7 @@ from deployment import (
     TwostepSite,
     prepared,
 )
-from plan import CODE_CHECKS, FULL, QUICK, Plan
+from plan import CODE_CHECKS, FULL, QUICK, RECOVERY_CHECKS, Plan
 from report import Report, log, phase
 
 
@@ -109,6 +110,12 @@ def measure(report: Report, plan: Plan, quick: bool) -> None:
     with phase("code check against a bare UPDATE"):
         data["code_check"] = check = code_check.measure(plan.login_users, CODE_CHECKS)
     report.add(code_check.rows(check))
+
+    with phase("recovery-code check against a bare UPDATE, and its login's statements"):
+        data["recovery_check"] = recovered = recovery_check.measure(
+            plan.login_users, RECOVERY_CHECKS, login_user=plan.login_users - 6
+        )
+    report.add(recovery_check.rows(recovered))
 
     for db in ("postgresql", "sqlite"):
         with phase(f"replay under load ({db})"):

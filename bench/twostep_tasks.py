@@ -18,6 +18,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import recovery_tasks  # noqa: E402  (bench/, on sys.path as the script's directory)
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -26,7 +27,7 @@ from django.utils import timezone  # noqa: E402
 
 from twostep.accounts.models import User  # noqa: E402
 from twostep.mfa import crypto, totp  # noqa: E402
-from twostep.mfa.models import TOTPDevice  # noqa: E402
+from twostep.mfa.models import MfaState, TOTPDevice  # noqa: E402
 from twostep.mfa.verification import verify_code  # noqa: E402
 
 SECRET = bytes.fromhex(
@@ -60,6 +61,7 @@ def seed(users: int) -> None:
                 TOTPDevice(user=u, encrypted_secret=token, confirmed_at=now, created_at=now)
                 for u in created
             )
+            MfaState.objects.bulk_create(MfaState(user=u, methods=1) for u in created)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE")
@@ -80,10 +82,13 @@ def _copy_seed(users: int, password_hash: str, token: str, now) -> None:
                 )
         with raw.copy(
             "COPY mfa_totpdevice (user_id, encrypted_secret, confirmed_at, last_used_step, "
-            "failure_count, created_at) FROM STDIN"
+            "created_at) FROM STDIN"
         ) as copy:
             for i in range(users):
-                copy.write_row((i + 1, token, stamp, -1, 0, stamp))
+                copy.write_row((i + 1, token, stamp, -1, stamp))
+        with raw.copy("COPY mfa_mfastate (user_id, methods, failure_count) FROM STDIN") as copy:
+            for i in range(users):
+                copy.write_row((i + 1, 1, 0))
         cursor.execute("SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s)", [users])
 
 
@@ -98,7 +103,7 @@ def time_code_check(first_user: int, n: int) -> dict:
     from twostep.mfa.verification import _consume_step
 
     devices = list(
-        TOTPDevice.objects.select_related("user").filter(
+        TOTPDevice.objects.select_related("user", "user__mfa_state").filter(
             user__email__in=[email(i) for i in range(first_user, first_user + n)]
         )
     )
@@ -120,7 +125,7 @@ def time_code_check(first_user: int, n: int) -> dict:
                 ok = _consume_step(device, step, now)
             else:
                 cursor.execute(
-                    "UPDATE mfa_totpdevice SET failure_count = 0 WHERE id = %s", [device.pk]
+                    "UPDATE mfa_totpdevice SET created_at = created_at WHERE id = %s", [device.pk]
                 )
                 ok = cursor.rowcount == 1
             if warm_up:
@@ -189,9 +194,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="task", required=True)
     sub.add_parser("seed").add_argument("--users", type=int, required=True)
-    timing = sub.add_parser("codecheck")
-    timing.add_argument("--first-user", type=int, required=True)
-    timing.add_argument("--n", type=int, default=1000)
+    for name in ("codecheck", "recoverycheck"):
+        timing = sub.add_parser(name)
+        timing.add_argument("--first-user", type=int, required=True)
+        timing.add_argument("--n", type=int, default=1000)
+    sub.add_parser("recoverycode").add_argument("--user", type=int, required=True)
     seen = sub.add_parser("lastseen")
     seen.add_argument("--sessions", type=int, default=20)
     seen.add_argument("--minutes", type=float, default=30)
@@ -205,6 +212,10 @@ def main() -> None:
     elif args.task == "seed":
         seed(args.users)
         print(json.dumps({"seeded": args.users}))
+    elif args.task == "recoverycheck":
+        print(json.dumps(recovery_tasks.time_recovery_check(args.first_user, args.n)))
+    elif args.task == "recoverycode":
+        print(json.dumps({"code": recovery_tasks.fresh_code(email(args.user))}))
     else:
         print(json.dumps(time_code_check(args.first_user, args.n)))
 

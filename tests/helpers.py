@@ -6,14 +6,16 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
+from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from twostep.accounts.models import User
-from twostep.mfa import crypto, totp
-from twostep.mfa.models import TOTPDevice
+from twostep.mfa import crypto, recovery_codes, totp
+from twostep.mfa.factors import recount_methods
+from twostep.mfa.models import MfaState, TOTPDevice
 from twostep.mfa.session import SESSION_MFA_VERIFIED
 from twostep.organizations.models import Membership, Organization
 
@@ -68,13 +70,28 @@ def create_user(
 
 
 def enable_2fa(user: User, secret: bytes = SECRET) -> TOTPDevice:
-    """Give `user` an active authenticator holding `secret`."""
-    return TOTPDevice.objects.create(
-        user=user,
-        encrypted_secret=crypto.encrypt(secret),
-        confirmed_at=timezone.now(),
-        created_at=timezone.now(),
-    )
+    """Give `user` an active authenticator holding `secret` (2FA on: one method)."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.create(
+            user=user,
+            encrypted_secret=crypto.encrypt(secret),
+            confirmed_at=timezone.now(),
+            created_at=timezone.now(),
+        )
+        recount_methods(user)
+    return device
+
+
+def give_recovery_codes(user: User) -> list[str]:
+    """A fresh set of recovery codes for `user` (2FA must be on); the codes in clear."""
+    codes = recovery_codes.issue(user, request=None)
+    assert codes is not None
+    return codes
+
+
+def mfa_state(user: User) -> MfaState:
+    """The account's MfaState as stored now (methods and the second step's throttle)."""
+    return MfaState.objects.get(user=user)
 
 
 def code_for(secret: bytes = SECRET, when: datetime | None = None, *, steps: int = 0) -> str:

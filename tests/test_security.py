@@ -174,6 +174,7 @@ def test_a_non_staff_user_with_2fa_is_refused_the_admin(client, make_user, froze
     [
         ("/login/", {"password"}),
         ("/login/code/", {"code"}),
+        ("/login/code/?method=recovery", {"recovery_code"}),
         ("/settings/2fa/setup/", {"code"}),
         ("/settings/2fa/disable/", {"code"}),
         ("/signup/", {"password1", "password2"}),

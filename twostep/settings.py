@@ -161,6 +161,12 @@ LOGOUT_REDIRECT_URL = "login:login"
 # Argon2id parameters "time_cost,memory_cost_kib,parallelism"; Django's defaults unless set.
 # OWASP's minimum is "2,19456,1". Hashes made with other parameters are upgraded at login.
 TWOSTEP_ARGON2 = tuple(int(v) for v in os.environ.get("TWOSTEP_ARGON2", "2,102400,8").split(","))
+# Recovery codes are 80 random bits, not a password a person chose: argon2id at OWASP's
+# minimum is a salted password-hashing function (NIST SP 800-63B) without a password's
+# stretching, so making a set of ten stays quick.
+TWOSTEP_RECOVERY_CODE_ARGON2 = tuple(
+    int(v) for v in os.environ.get("TWOSTEP_RECOVERY_CODE_ARGON2", "2,19456,1").split(",")
+)
 PASSWORD_HASHERS = [
     "twostep.accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

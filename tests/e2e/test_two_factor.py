@@ -80,7 +80,20 @@ def enrol(page: Page, authenticator) -> str:
     key = scan_setup_page(page)
     enter_code(page, authenticator(key, datetime.now(UTC)), "Confirm and turn on")
     expect(page.get_by_text("Two-factor authentication is now active")).to_be_visible()
+    save_recovery_codes(page)
     return key
+
+
+def save_recovery_codes(page: Page) -> list[str]:
+    """On the recovery codes page that follows turning 2FA on: read the codes, tick "I have
+    saved them", continue to Settings. Returns the codes."""
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    codes = page.get_by_test_id("recovery-codes").locator("code").all_inner_texts()
+    assert len(codes) == 10, codes
+    page.get_by_label("I have saved my recovery codes somewhere safe.").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/settings/$"))
+    return codes
 
 
 def a_wrong_code() -> str:
@@ -133,6 +146,7 @@ def test_seed_flow_enable_log_in_with_code_and_disable(
     enrolment_code = authenticator(key, datetime.now(UTC))
     enter_code(page, enrolment_code, "Confirm and turn on")
     expect(page.get_by_role("status")).to_have_text("Two-factor authentication is now active.")
+    save_recovery_codes(page)
     confirmed_at = TOTPDevice.objects.get(user=user).confirmed_at
     assert confirmed_at is not None
     since = dateformat.format(timezone.localtime(confirmed_at), "j F Y")

@@ -1,4 +1,5 @@
-"""Helpers for the authenticator factor: wrong codes, its events, emails and device rows."""
+"""Helpers for the authenticator factor: wrong codes, its events, emails, device rows and
+the shared throttle."""
 
 import random
 from datetime import datetime
@@ -10,7 +11,7 @@ from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa import totp
-from twostep.mfa.models import TOTPDevice
+from twostep.mfa.models import MfaState, TOTPDevice
 
 
 def wrong_code(secret: bytes = SECRET, when: datetime | None = None) -> str:
@@ -32,3 +33,8 @@ def emails(user: User, subject: str) -> list[OutgoingEmail]:
 
 def reload(device: TOTPDevice) -> TOTPDevice:
     return TOTPDevice.objects.get(pk=device.pk)
+
+
+def throttle_of(device: TOTPDevice) -> MfaState:
+    """The second step's shared throttle of the device's account, as stored now."""
+    return MfaState.objects.get(user_id=device.user_id)

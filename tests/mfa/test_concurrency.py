@@ -21,7 +21,7 @@ from django.db import connections
 from django.utils import timezone
 
 from tests.helpers import code_for, enable_2fa
-from tests.mfa.conftest import emails, events, reload, wrong_code
+from tests.mfa.conftest import emails, events, reload, throttle_of, wrong_code
 from twostep.audit.models import SecurityEvent
 from twostep.mfa import totp, verification
 from twostep.mfa.models import FREE_FAILURES, TOTPDevice
@@ -97,7 +97,7 @@ def test_same_code_from_eight_processes_at_once_is_accepted_exactly_once(make_us
         assert verdicts == [(False, "reused")] * (WORKERS - 1) + [(True, "")], round_
         assert reload(device).last_used_step == totp.time_step(now)
 
-    fresh = reload(device)
+    fresh = throttle_of(device)
     assert (fresh.failure_count, fresh.next_try_at) == (0, None)
     assert len(events(user, SecurityEvent.Type.CODE_REUSE)) == ROUNDS * (WORKERS - 1)
     assert not events(user, SecurityEvent.Type.CODE_FAILED)
@@ -113,8 +113,8 @@ def test_wrong_codes_from_eight_processes_at_once_get_only_the_free_tries(make_u
     assert sorted(r["reason"] for r in reports) == sorted(
         ["wrong"] * FREE_FAILURES + ["throttled"] * (WORKERS - FREE_FAILURES)
     )
-    assert reload(device).failure_count == FREE_FAILURES
-    assert reload(device).next_try_at > timezone.now()
+    assert throttle_of(device).failure_count == FREE_FAILURES
+    assert throttle_of(device).next_try_at > timezone.now()
     # Each failure has its own number: none lost, none counted twice.
     failed = events(user, SecurityEvent.Type.CODE_FAILED)
     assert sorted(e.details["consecutive"] for e in failed) == list(range(1, FREE_FAILURES + 1))

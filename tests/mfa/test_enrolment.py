@@ -12,7 +12,7 @@ from tests.helpers import code_for, enable_2fa, submit_code, submit_password
 from tests.mfa.conftest import emails, events, reload, wrong_code
 from twostep.audit.models import SecurityEvent
 from twostep.mfa import enrolment, factors, totp, verification
-from twostep.mfa.models import TOTPDevice
+from twostep.mfa.models import MfaState, TOTPDevice
 
 ENABLED_SUBJECT = "Two-factor authentication is now on"
 DISABLED_SUBJECT = "Two-factor authentication was turned off"
@@ -148,7 +148,8 @@ def test_confirming_through_the_setup_page_turns_2fa_on(logged_in, user, frozen)
     logged_in.post(reverse("mfa:enable"))
     secret = factors.pending_device(user).secret()
     response = logged_in.post(reverse("mfa:setup"), {"code": code_for(secret)})
-    assert response.status_code == 302 and response.url == reverse("accounts:settings")
+    # 2FA was just turned on: its recovery codes come next.
+    assert response.status_code == 302 and response.url == reverse("mfa:recovery_codes")
     assert factors.active_device(user) is not None
     assert "Two-factor authentication is now active." in [
         str(m) for m in get_messages(response.wsgi_request)
@@ -162,7 +163,7 @@ def test_malformed_code_on_the_setup_page_gets_a_form_error(logged_in, user, fro
     assert response.context["form"].errors["code"] == [
         "Enter the 6-digit code from your app (numbers only)."
     ]
-    assert factors.pending_device(user).failure_count == 0
+    assert not MfaState.objects.filter(user=user, failure_count__gt=0).exists()
 
 
 # --- Disabling -------------------------------------------------------------------------

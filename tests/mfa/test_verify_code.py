@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.helpers import PASSWORD, SECRET, code_for, enable_2fa, submit_code, submit_password
-from tests.mfa.conftest import emails, events, reload, wrong_code
+from tests.mfa.conftest import emails, events, reload, throttle_of, wrong_code
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mfa import totp, verification
-from twostep.mfa.models import BACKOFF_CAP, LOCK_AFTER
+from twostep.mfa.models import BACKOFF_CAP, LOCK_AFTER, MfaState
 
 REUSE_SUBJECT = "A used login code was tried again on your account"
 WRONG_CODES_SUBJECT = "Someone may know your password"
@@ -41,9 +41,8 @@ def current_step() -> int:
 def test_current_code_is_accepted(device):
     check = verify(device, code_for())
     assert check.accepted and check.reason == ""
-    device = reload(device)
-    assert device.last_used_step == current_step()
-    assert device.failure_count == 0
+    assert reload(device).last_used_step == current_step()
+    assert throttle_of(device).failure_count == 0
 
 
 @pytest.mark.parametrize("steps", [-1, 1])
@@ -57,9 +56,8 @@ def test_code_two_steps_away_is_refused(device, steps):
     check = verify(device, code_for(steps=steps))
     assert not check.accepted
     assert check.reason == "clock_skew"
-    device = reload(device)
-    assert device.last_used_step == -1
-    assert device.failure_count == 1
+    assert reload(device).last_used_step == -1
+    assert throttle_of(device).failure_count == 1
 
 
 def test_same_code_twice_is_refused_as_reused_logged_and_reported(device, user):
@@ -72,7 +70,7 @@ def test_same_code_twice_is_refused_as_reused_logged_and_reported(device, user):
     [event] = events(user, SecurityEvent.Type.CODE_REUSE)
     assert event.details == {"purpose": "login"}
     assert len(emails(user, REUSE_SUBJECT)) == 1
-    assert reload(device).failure_count == 0
+    assert throttle_of(device).failure_count == 0
 
 
 def test_a_burst_of_reuses_is_each_logged_but_emailed_once(device, user, frozen):
@@ -133,7 +131,7 @@ def test_code_a_few_minutes_off_says_the_phone_clock_is_off(device, user, steps,
     )
     [event] = events(user, SecurityEvent.Type.CODE_FAILED)
     assert event.details["clock_drift_seconds"] == steps * totp.PERIOD
-    assert reload(device).failure_count == 1
+    assert throttle_of(device).failure_count == 1
 
 
 @pytest.mark.parametrize("steps", [11, -11, 12, 40, -300])
@@ -141,7 +139,7 @@ def test_code_eleven_or_more_steps_away_gets_the_plain_wrong_code_message(device
     check = verify(device, code_for(steps=steps))
     assert (check.accepted, check.reason) == (False, "wrong")
     assert check.message == verification.WRONG_CODE
-    assert reload(device).failure_count == 1
+    assert throttle_of(device).failure_count == 1
 
 
 # --- What a code looks like ------------------------------------------------------------
@@ -180,8 +178,8 @@ def test_malformed_code_gets_a_clear_error_from_the_service_and_changes_nothing(
     check = verify(device, text)
     assert (check.accepted, check.reason) == (False, "malformed")
     assert check.message == "Enter the 6-digit code from your app."
-    device = reload(device)
-    assert (device.failure_count, device.last_used_step, device.next_try_at) == (0, -1, None)
+    state = throttle_of(device)
+    assert (state.failure_count, reload(device).last_used_step, state.next_try_at) == (0, -1, None)
     assert not SecurityEvent.objects.filter(type=SecurityEvent.Type.CODE_FAILED).exists()
 
 
@@ -194,8 +192,8 @@ def test_malformed_code_on_the_login_page_gets_a_form_error_and_changes_nothing(
     [error] = response.context["form"].errors["code"]
     assert error == CODE_FORM_ERROR
     assert 'role="alert"' in response.content.decode()
-    fresh = reload(device)
-    assert (fresh.failure_count, fresh.last_used_step, fresh.next_try_at) == (0, -1, None)
+    state = throttle_of(device)
+    assert (state.failure_count, reload(device).last_used_step, state.next_try_at) == (0, -1, None)
     assert not SecurityEvent.objects.filter(type=SecurityEvent.Type.CODE_FAILED).exists()
     assert AUTH_USER_KEY not in pending_client.session
 
@@ -205,7 +203,7 @@ def test_wrong_code_on_the_login_page_says_so_and_keeps_the_session_pending(pend
     assert response.status_code == 200
     assert response.context["form"].errors["code"] == [verification.WRONG_CODE]
     assert AUTH_USER_KEY not in pending_client.session
-    assert reload(device).failure_count == 1
+    assert throttle_of(device).failure_count == 1
 
 
 # --- Throttling ------------------------------------------------------------------------
@@ -216,7 +214,7 @@ def test_five_wrong_codes_are_free_then_each_try_waits_twice_as_long_up_to_an_ho
     for failure in range(1, 21):
         check = verify(device, wrong_code())
         assert check.reason == "wrong", failure
-        fresh = reload(device)
+        fresh = throttle_of(device)
         assert fresh.failure_count == failure
         wait = fresh.next_try_at - timezone.now() if fresh.next_try_at else timedelta(0)
         waits.append(int(wait.total_seconds()))
@@ -225,7 +223,7 @@ def test_five_wrong_codes_are_free_then_each_try_waits_twice_as_long_up_to_an_ho
             # Any try before the wait is over is refused without being judged or counted.
             frozen.shift(wait - timedelta(seconds=1))
             assert verify(device, wrong_code()).reason == "throttled"
-            assert reload(device).failure_count == failure
+            assert throttle_of(device).failure_count == failure
             frozen.shift(1)
     assert waits == [0, 0, 0, 0] + [2**n for n in range(12)] + [3600] * 4
     assert max(waits) == BACKOFF_CAP.total_seconds()
@@ -244,40 +242,38 @@ def test_five_wrong_codes_are_free_then_each_try_waits_twice_as_long_up_to_an_ho
 def test_during_the_wait_even_a_correct_code_is_refused_with_when_to_retry(
     device, frozen, failures, wording
 ):
-    device.failure_count = failures - 1
-    device.save()
+    MfaState.objects.filter(user_id=device.user_id).update(failure_count=failures - 1)
     verify(device, wrong_code())
-    throttled = reload(device)
+    throttled = throttle_of(device)
     check = verify(device, code_for())
     assert (check.accepted, check.reason) == (False, "throttled")
     assert check.message == f"Too many wrong codes. Try again in {wording}."
     assert check.retry_at == throttled.next_try_at
-    fresh = reload(device)
-    assert (fresh.failure_count, fresh.last_used_step) == (failures, -1)
+    assert (throttle_of(device).failure_count, reload(device).last_used_step) == (failures, -1)
 
 
 def test_after_the_wait_a_correct_code_works_and_resets_the_counter(device, frozen):
     for _ in range(7):
-        frozen.move_to(reload(device).next_try_at or timezone.now(), tick=False)
+        frozen.move_to(throttle_of(device).next_try_at or timezone.now(), tick=False)
         verify(device, wrong_code())
-    throttled = reload(device)
+    throttled = throttle_of(device)
     assert throttled.failure_count == 7
     frozen.move_to(throttled.next_try_at, tick=False)
     assert verify(device, code_for()).accepted
-    fresh = reload(device)
+    fresh = throttle_of(device)
     assert (fresh.failure_count, fresh.next_try_at) == (0, None)
     # A fresh run of failures gets its free tries again.
     frozen.shift(totp.PERIOD)
     for _ in range(4):
         assert verify(device, wrong_code()).reason == "wrong"
-    assert reload(device).next_try_at is None
+    assert throttle_of(device).next_try_at is None
 
 
 def test_throttled_login_page_refuses_the_correct_code_then_accepts_it_after_the_wait(
     pending_client, device, frozen, user
 ):
     for _ in range(6):
-        frozen.move_to(reload(device).next_try_at or timezone.now(), tick=False)
+        frozen.move_to(throttle_of(device).next_try_at or timezone.now(), tick=False)
         verify(device, wrong_code())
     response = submit_code(pending_client, code_for())
     assert response.status_code == 200
@@ -289,13 +285,13 @@ def test_throttled_login_page_refuses_the_correct_code_then_accepts_it_after_the
     response = submit_code(pending_client, code_for())
     assert response.status_code == 302
     assert pending_client.session[AUTH_USER_KEY] == str(user.pk)
-    assert reload(device).failure_count == 0
+    assert throttle_of(device).failure_count == 0
 
 
 def fail_until_locked(device, frozen) -> list:
     checks = []
     for _ in range(LOCK_AFTER):
-        frozen.move_to(reload(device).next_try_at or timezone.now(), tick=False)
+        frozen.move_to(throttle_of(device).next_try_at or timezone.now(), tick=False)
         checks.append(verify(device, wrong_code()))
     return checks
 
@@ -315,7 +311,7 @@ def test_hundred_consecutive_failures_lock_the_device_until_support_clears_it(
         for code in (code_for(), wrong_code()):
             check = verify(device, code)
             assert (check.accepted, check.reason) == (False, "locked")
-    assert reload(device).failure_count == LOCK_AFTER
+    assert throttle_of(device).failure_count == LOCK_AFTER
     assert len(events(user, SecurityEvent.Type.MFA_LOCKED)) == 1
 
     agent = make_user(email="agent@bpart.com", full_name="Support Agent", is_staff=True)
@@ -348,18 +344,18 @@ def test_fifth_consecutive_wrong_login_code_queues_the_warning_email_exactly_onc
     assert "5 times" in warning.body
     assert "127.0.0.1" in warning.body
     for _ in range(5):
-        frozen.move_to(reload(device).next_try_at, tick=False)
+        frozen.move_to(throttle_of(device).next_try_at, tick=False)
         submit_code(pending_client, wrong_code())
-    assert reload(device).failure_count == 10
+    assert throttle_of(device).failure_count == 10
     assert len(emails(user, WRONG_CODES_SUBJECT)) == 1
 
 
 @pytest.mark.parametrize("purpose", ["enrol", "disable"])
 def test_wrong_codes_outside_login_do_not_send_the_password_warning(device, frozen, user, purpose):
     for _ in range(6):
-        frozen.move_to(reload(device).next_try_at or timezone.now(), tick=False)
+        frozen.move_to(throttle_of(device).next_try_at or timezone.now(), tick=False)
         verify(device, wrong_code(), purpose=purpose)
-    assert reload(device).failure_count == 6
+    assert throttle_of(device).failure_count == 6
     assert emails(user, WRONG_CODES_SUBJECT) == []
 
 
@@ -416,5 +412,5 @@ def test_other_accounts_device_is_not_affected_by_failures(device, make_user, fr
     other = enable_2fa(make_user(email="grace@example.com"))
     for _ in range(5):
         verify(device, wrong_code())
-    assert reload(other).failure_count == 0
+    assert throttle_of(other).failure_count == 0
     assert verify(other, code_for()).accepted

@@ -4,7 +4,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from tests.helpers import log_in, verified_session
+from tests.helpers import give_recovery_codes, log_in, submit_password, verified_session
 from tests.recovery.conftest import (
     DELAY,
     QUEUE,
@@ -22,7 +22,7 @@ from tests.recovery.conftest import (
     page_messages,
 )
 from twostep.accounts.models import User, UserSession
-from twostep.mfa.models import LOCK_AFTER, TOTPDevice
+from twostep.mfa.models import LOCK_AFTER, MfaState, TOTPDevice
 from twostep.recovery import resets, verification
 from twostep.recovery.models import Vouch
 
@@ -94,7 +94,7 @@ def test_reset_waits_for_the_cooling_off(approved_case, frozen):
 def test_reset_after_the_cooling_off_removes_2fa_and_ends_every_session(
     ada, grace, approved_case, frozen
 ):
-    TOTPDevice.objects.filter(user=ada).update(failure_count=LOCK_AFTER)  # the lock
+    MfaState.objects.filter(user=ada).update(failure_count=LOCK_AFTER)  # the lock
     phone, laptop = Client(), Client()
     phone.force_login(ada)
     laptop.force_login(ada)
@@ -105,6 +105,7 @@ def test_reset_after_the_cooling_off_removes_2fa_and_ends_every_session(
     assert resets.perform_due_resets() == 1
 
     assert not TOTPDevice.objects.filter(user=ada).exists()  # device and lock are gone
+    assert MfaState.objects.filter(user=ada, methods=0, failure_count=0).exists()
     for client in (phone, laptop):
         response = client.get("/profile/")
         assert response.status_code == 302
@@ -191,3 +192,17 @@ def test_every_support_action_names_actor_subject_case_and_reason(
             assert "reason" in event.details, type
             if reason is not None:
                 assert event.details["reason"] == reason, type
+
+
+def test_a_login_with_a_recovery_code_by_the_owner_cancels_the_reset(
+    client, ada, approved_case, frozen
+):
+    codes = give_recovery_codes(ada)
+    submit_password(client, ada.email)
+    response = client.post("/login/code/?method=recovery", {"recovery_code": codes[0]})
+    assert response.status_code == 302
+
+    approved_case.refresh_from_db()
+    assert approved_case.status == Status.CANCELLED
+    (event,) = case_events(approved_case, Type.CASE_CANCELLED)
+    assert (event.actor, event.details["reason"]) == (ada, "the owner logged in with 2FA")

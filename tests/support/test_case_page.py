@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
-from tests.helpers import SECRET, add_membership, verified_session
+from tests.helpers import SECRET, add_membership, give_recovery_codes, verified_session
 from tests.recovery.conftest import (
     ORGANIZATION,
     QUEUE,
@@ -122,3 +122,14 @@ def test_case_page_gives_every_field_its_own_id(agent, checked_case):
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     for label in re.findall(r'<label for="([^"]+)"', page):
         assert label in ids
+
+
+def test_case_page_shows_the_accounts_methods_never_a_code(agent, verified_case):
+    codes = give_recovery_codes(verified_case.account)
+
+    text = agent.get(case_url(verified_case)).text
+
+    assert '<dd data-testid="account-2fa"><span class="status on">On</span></dd>' in text
+    assert "Authenticator app" in text
+    assert '<dd data-testid="account-codes">10 left</dd>' in text
+    assert not any(code in text for code in codes)

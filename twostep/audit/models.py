@@ -61,6 +61,17 @@ class SecurityEvent(models.Model):
         EMAIL_RESENT = "email_resent", "Undelivered email re-sent by support"
         CASE_FIRST_APPROVAL = "case_first_approval", "2FA reset approved by a first agent"
         SIGNUP_EXISTING = "signup_existing", "Sign-up tried with this address"
+        KEY_ADDED = "key_added", "Security key or passkey added"
+        KEY_REMOVED = "key_removed", "Security key or passkey removed"
+        KEY_RENAMED = "key_renamed", "Security key or passkey renamed"
+        KEY_REFUSED = "key_refused", "Security key or passkey refused"
+        KEY_SIGN_COUNT_REGRESSED = (
+            "key_sign_count_regressed",
+            "Security key refused: its sign count went backwards (a possible copy)",
+        )
+        RECOVERY_CODES_GENERATED = "recovery_codes_generated", "Recovery codes generated"
+        RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
+        RECOVERY_CODES_LOW = "recovery_codes_low", "Recovery codes running low"
         SESSION_ENDED = "session_ended", "Session ended from another browser"
         OTHER_SESSIONS_ENDED = "other_sessions_ended", "Logged out everywhere else"
         SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out everywhere (not me)"

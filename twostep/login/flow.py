@@ -8,7 +8,7 @@ from twostep.accounts import devices, new_browser
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
-from twostep.mfa.factors import active_device
+from twostep.mfa.factors import second_factor_on
 from twostep.mfa.session import mark_verified
 from twostep.recovery.resets import cancel_on_login
 
@@ -22,7 +22,7 @@ def after_password(*, request: HttpRequest, user: User, next_url: str) -> bool:
     completes here.
     """
     devices.prepare(request=request, user=user)
-    if active_device(user) is None:
+    if not second_factor_on(user):
         complete_login(request=request, user=user, mfa_verified=False)
         return False
     pending.begin(request, user, next_url=next_url)

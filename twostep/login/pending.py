@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from twostep.accounts.models import User
 from twostep.accounts.user_relations import with_relations
+from twostep.mfa.recovery_codes import with_codes_left
 
 SESSION_KEY = "twostep_pending_login"
 
@@ -33,8 +34,9 @@ def pending_user(request: HttpRequest) -> User | None:
     if state["until"] < timezone.now().timestamp():
         clear(request)
         return None
-    # With its authenticator: the code step judges the code without another query.
-    users = with_relations(User.objects.all())
+    # With its authenticator, two-factor state and recovery codes left: the second step
+    # judges a code and decides what follows without another query.
+    users = with_codes_left(with_relations(User.objects.all()))
     return users.filter(pk=state["user_id"], is_active=True).first()
 
 

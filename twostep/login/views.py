@@ -12,15 +12,18 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, RedirectView
 
 from twostep.accounts import devices
 from twostep.accounts.models import User
 from twostep.accounts.views import safe_next
-from twostep.mfa.factors import active_device
-from twostep.mfa.forms import CodeForm
+from twostep.mfa.checks import CodeCheck
+from twostep.mfa.factors import active_device, second_factor_on
+from twostep.mfa.forms import CodeForm, RecoveryCodeForm
 from twostep.mfa.models import TOTPDevice
+from twostep.mfa.recovery_codes import ran_out, verify_recovery_code
 from twostep.mfa.session import marked_verified
 from twostep.mfa.verification import verify_code
 
@@ -60,45 +63,87 @@ class LoginView(FormView):
         return response
 
 
-@method_decorator(sensitive_post_parameters("code"), name="dispatch")
+@method_decorator(sensitive_post_parameters("code", "recovery_code"), name="dispatch")
 class LoginCodeView(FormView):
-    """The second login step. Serves only a session that passed the password step."""
+    """The second login step: one section per method the account has, strongest first
+    (security key or passkey, app code, recovery code), each a link from the others
+    (`?method=`). Serves only a session that passed the password step."""
 
     template_name = "login/login_code.html"
-    form_class = CodeForm
     user: User
-    device: TOTPDevice
+    device: TOTPDevice | None
+    method: str
+    available: list[str]
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = pending.pending_user(request)
         if user is None:
             messages.info(request, "Your login expired. Enter your email and password again.")
             return redirect("login:login")
-        device = active_device(user)
-        if device is None:  # 2FA was turned off meanwhile: start over
+        if not second_factor_on(user):  # 2FA was turned off meanwhile: start over
             pending.clear(request)
             return redirect("login:login")
-        self.user, self.device = user, device
+        self.user, self.device = user, active_device(user)
+        self.available = second_step_methods(user, self.device)
+        asked = request.GET.get("method", "")
+        self.method = asked if asked in self.available else self.available[0]
         return super().dispatch(request, *args, **kwargs)
 
-    def form_valid(self, form: CodeForm) -> HttpResponse:
-        check = verify_code(
-            device=self.device,
-            code=form.cleaned_data["code"],
-            request=self.request,
-            purpose="login",
-        )
+    def get_form_class(self) -> type[CodeForm | RecoveryCodeForm]:
+        return RecoveryCodeForm if self.method == "recovery" else CodeForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        base = reverse("login:code")
+        others = [
+            (m, f"{base}?{urlencode({'method': m})}") for m in self.available if m != self.method
+        ]
+        return super().get_context_data(method=self.method, others=others, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.method == "key":  # a key answers at its own address (mfa/webauthn)
+            return redirect(request.get_full_path())
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: CodeForm | RecoveryCodeForm) -> HttpResponse:
+        check: CodeCheck
+        if isinstance(form, RecoveryCodeForm):
+            field, code = "recovery_code", form.cleaned_data["recovery_code"]
+            check = verify_recovery_code(
+                user=self.user, code=code, request=self.request, purpose="login"
+            )
+        elif self.device is not None:
+            field, code = "code", form.cleaned_data["code"]
+            check = verify_code(
+                device=self.device, code=code, request=self.request, purpose="login"
+            )
+        else:
+            return redirect("login:code")
         if not check.accepted:
-            form.add_error("code", check.message)
+            form.add_error(field, check.message)
             return self.form_invalid(form)
         next_url = pending.next_url(self.request) or reverse(settings.LOGIN_REDIRECT_URL)
         pending.clear(self.request)
         flow.complete_login(request=self.request, user=self.user, mfa_verified=True)
+        if ran_out(self.user):
+            messages.warning(
+                self.request,
+                gettext("You have used all your recovery codes. Generate a new set now."),
+            )
+            return redirect(f"{reverse('mfa:recovery_codes')}?{urlencode({'next': next_url})}")
         return redirect(next_url)
 
 
+def second_step_methods(user: User, device: TOTPDevice | None) -> list[str]:
+    """The second step's methods of the account, strongest first, read without a query:
+    keys when it counts more methods than the app, the app, and always a recovery code."""
+    app = 1 if device is not None else 0
+    keys = user.mfa_state.methods > app
+    return [*(["key"] if keys else []), *(["app"] if app else []), "recovery"]
+
+
 class LoginHelpView(RedirectView):
-    """'Lost access to your authenticator app?': the recovery page and its request form."""
+    """'Lost access to your authenticator app?': the recovery page, which starts with "Use a
+    recovery code" and then offers the support-verified reset (its request form)."""
 
     pattern_name = "recovery:request"
 
@@ -108,7 +153,7 @@ def reenable(request: HttpRequest) -> HttpResponse:
     """After a support reset: strongly recommend turning 2FA on again (skippable)."""
     user = cast(User, request.user)
     next_url = safe_next(request, reverse("accounts:profile"))
-    if user.mfa_reset_at is None or active_device(user) is not None:
+    if user.mfa_reset_at is None or second_factor_on(user):
         return redirect(next_url)
     return render(request, "login/reenable.html", {"next": next_url})
 
@@ -124,7 +169,7 @@ class LogoutView(auth_views.LogoutView):
 def session_status(request: HttpRequest) -> JsonResponse:
     """Who is logged in and their 2FA state, for scripts and the front end.
 
-    One database round trip: the session row comes with its user and authenticator.
+    One database round trip: the session row comes with its user and two-factor state.
     """
     if not request.user.is_authenticated:
         return JsonResponse({"authenticated": False}, status=401)
@@ -134,7 +179,7 @@ def session_status(request: HttpRequest) -> JsonResponse:
             "authenticated": True,
             "email": user.email,
             "full_name": user.full_name,
-            "two_factor": active_device(user) is not None,
+            "two_factor": second_factor_on(user),
             "verified_with_two_factor": marked_verified(request.session),
         }
     )

@@ -6,47 +6,85 @@ from django.http import HttpRequest
 
 from twostep.accounts.models import User
 
-from .models import TOTPDevice
-from .verification import clear_lock
+from .models import MfaState, RecoveryCode, SecurityKey, TOTPDevice
+from .throttle import clear_lock
 
 
-@admin.register(TOTPDevice)
-class TOTPDeviceAdmin(admin.ModelAdmin):
-    """Read-only view of authenticators: the secret is never shown, and 2FA is never
-    removed from here (a reset goes through a verified recovery case)."""
-
-    list_display = ["user", "confirmed_at", "failure_count", "next_try_at", "is_locked"]
-    list_filter = ["confirmed_at"]
-    search_fields = ["user__email", "user__full_name"]
-    fields = readonly_fields = (
-        "user",
-        "created_at",
-        "confirmed_at",
-        "last_used_step",
-        "failure_count",
-        "next_try_at",
-    )
-    actions = ["clear_lock"]
-
-    @admin.display(boolean=True, description="Locked")
-    def is_locked(self, device: TOTPDevice) -> bool:
-        return device.is_locked
-
-    @admin.action(description="Clear the wrong-code throttle and lock")
-    def clear_lock(self, request: HttpRequest, queryset: QuerySet[TOTPDevice]) -> None:
-        cleared = sum(
-            clear_lock(
-                actor=cast(User, request.user),
-                user=device.user,
-                reason="cleared in the admin",
-                request=request,
-            )
-            for device in queryset.select_related("user")
-        )
-        messages.success(request, f"Cleared {cleared} authenticator(s).")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Factors are never added, changed or removed from here: 2FA changes go through the
+    owner's own pages or a verified recovery case."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: TOTPDevice | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(ReadOnlyAdmin):
+    """Read-only view of authenticators: the secret is never shown."""
+
+    list_display = ["user", "confirmed_at", "created_at"]
+    list_filter = ["confirmed_at"]
+    search_fields = ["user__email", "user__full_name"]
+    fields = readonly_fields = ("user", "created_at", "confirmed_at", "last_used_step")
+
+
+@admin.register(MfaState)
+class MfaStateAdmin(ReadOnlyAdmin):
+    """The account's method count and the second step's shared throttle; support may clear
+    the throttle and lock."""
+
+    list_display = ["user", "methods", "failure_count", "next_try_at", "is_locked"]
+    search_fields = ["user__email", "user__full_name"]
+    fields = readonly_fields = ("user", "methods", "failure_count", "next_try_at")
+    actions = ["clear_lock"]
+
+    @admin.display(boolean=True, description="Locked")
+    def is_locked(self, state: MfaState) -> bool:
+        return state.is_locked
+
+    @admin.action(description="Clear the wrong-code throttle and lock")
+    def clear_lock(self, request: HttpRequest, queryset: QuerySet[MfaState]) -> None:
+        cleared = sum(
+            clear_lock(
+                actor=cast(User, request.user),
+                user=state.user,
+                reason="cleared in the admin",
+                request=request,
+            )
+            for state in queryset.select_related("user")
+        )
+        messages.success(request, f"Cleared {cleared} account(s).")
+
+
+@admin.register(SecurityKey)
+class SecurityKeyAdmin(ReadOnlyAdmin):
+    list_display = ["user", "name", "created_at", "last_used_at", "backed_up", "discoverable"]
+    search_fields = ["user__email", "user__full_name", "name"]
+    fields = readonly_fields = (
+        "user",
+        "name",
+        "created_at",
+        "last_used_at",
+        "sign_count",
+        "transports",
+        "aaguid",
+        "backup_eligible",
+        "backed_up",
+        "discoverable",
+    )
+
+
+@admin.register(RecoveryCode)
+class RecoveryCodeAdmin(ReadOnlyAdmin):
+    """Which codes exist and whether they were used; never the hash."""
+
+    list_display = ["user", "created_at", "used_at"]
+    list_filter = ["used_at"]
+    search_fields = ["user__email", "user__full_name"]
+    fields = readonly_fields = ("user", "created_at", "used_at")

@@ -8,7 +8,9 @@ class MfaConfig(AppConfig):
     name = "twostep.mfa"
 
     def ready(self) -> None:
-        # Nearly every page asks whether the person has 2FA on: the authenticator comes
-        # with the user in the session's one query and at the password step.
+        # Nearly every page asks whether the person has 2FA on: the two-factor state (and
+        # the authenticator, for the code step) come with the user in the session's one
+        # query and at the password step.
         user_relations.load_with_user("totp_device")
+        user_relations.load_with_user("mfa_state")
         settings_sections.add_section("mfa/settings_section.html")

@@ -1,5 +1,7 @@
-"""Turning the authenticator app on (start, then confirm with a first code) and off (with
-a current code). Both judge the code through verification.verify_code."""
+"""Turning the authenticator app on (start, then confirm with a first code) and turning
+2FA off (with a current code from the app or a recovery code), which removes every method:
+the app, keys and passkeys, and the recovery codes. Codes are judged by their factor's
+judge (verification.verify_code, recovery_codes.verify_recovery_code)."""
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -11,10 +13,11 @@ from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.mail.services import queue_email
 
-from . import crypto, totp
-from .factors import active_device
+from . import crypto, recovery_codes, totp
+from .checks import CodeCheck, Reason
+from .factors import active_device, recount_methods, remove_factors, second_factor_on
 from .models import TOTPDevice
-from .verification import CodeCheck, Reason, verify_code
+from .verification import verify_code
 
 
 class AlreadyEnabled(Exception):
@@ -55,6 +58,7 @@ def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | N
         )
         if activated:
             device.confirmed_at = now
+            recount_methods(device.user)
             # 2FA is on again after a support reset: stop recommending it.
             User.objects.filter(pk=device.user_id).update(mfa_reset_at=None)
             # Often the answer to a leaked password: other sessions (the leak's) end here.
@@ -67,17 +71,33 @@ def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | N
 
 
 def disable(*, user: User, code: str, request: HttpRequest | None) -> CodeCheck:
-    """Turn 2FA off with a current code. The code is consumed like a login code."""
-    device = active_device(user)
-    if device is None:
+    """Turn 2FA off with a current code from the app or a recovery code, which is consumed
+    like a login's; every method goes (app, keys, passkeys) and the recovery codes too."""
+    if not second_factor_on(user):
         return CodeCheck(False, Reason.OFF, "Two-factor authentication is already off.")
-    check = verify_code(device=device, code=code, request=request, purpose="disable")
+    check = judge(user=user, code=code, request=request)
     if not check.accepted:
         return check
     with transaction.atomic():
-        deleted, _ = TOTPDevice.objects.filter(pk=device.pk).delete()
-        user.totp_device = None  # forget the cached relation: 2FA is off from here on
-        if deleted:
+        removed = remove_factors(user)
+        if removed:
             record(type=SecurityEvent.Type.MFA_DISABLED, subject=user, request=request)
             queue_email(to=user.email, template="mfa_disabled", context={"user": user})
     return check
+
+
+def judge(*, user: User, code: str, request: HttpRequest | None) -> CodeCheck:
+    """Judge a code confirming a change that turns 2FA off: a code from the app (6 digits)
+    or a recovery code, whichever `code` reads as."""
+    device = active_device(user)
+    if device is not None and totp.normalize_code(code) is not None:
+        return verify_code(device=device, code=code, request=request, purpose="disable")
+    if recovery_codes.parse(code) is not None:
+        return recovery_codes.verify_recovery_code(
+            user=user, code=code, request=request, purpose="disable"
+        )
+    return CodeCheck(
+        False,
+        Reason.MALFORMED,
+        "Enter the 6-digit code from your app, or one of your recovery codes.",
+    )

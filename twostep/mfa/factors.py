@@ -1,20 +1,35 @@
-"""The account's second factors: the one it uses, the one being set up, removing them all.
+"""The account's second factors: whether 2FA is on, the authenticator app, counting the
+methods after one is added or removed, removing them all.
 
-The authenticator app (TOTPDevice) is the only factor today; passkeys and recovery codes
-will answer here too, so that callers ask about "the account's factors" and not about one
-table.
+A method is something a person logs in with: the authenticator app once confirmed, and
+each security key or passkey. MfaState.methods keeps their number, so "is 2FA on" is read
+from the row that comes with the user (no query). Recovery codes are a way back, not a
+method: they never turn 2FA on alone, and they go when the last method goes.
 """
+
+from django.db import transaction
 
 from twostep.accounts.models import User
 
-from .models import TOTPDevice
+from .models import MfaState, RecoveryCode, SecurityKey, TOTPDevice, WebAuthnChallenge
+
+
+def second_factor_on(user: User) -> bool:
+    """Whether the account has 2FA on (at least one method).
+
+    Reads `user.mfa_state`, which comes with the user wherever it is loaded (the session's
+    one query, the login steps: twostep.accounts.user_relations), so it costs no query.
+    """
+    try:
+        return user.mfa_state.methods > 0
+    except MfaState.DoesNotExist:
+        return False
 
 
 def active_device(user: User) -> TOTPDevice | None:
-    """The user's confirmed authenticator, or None when 2FA is off.
+    """The user's confirmed authenticator app, or None (2FA may still be on with keys).
 
-    Reads the relation, so a user loaded with its relations (the login steps, the session's
-    user: twostep.accounts.user_relations) costs no query.
+    Reads the relation, so a user loaded with its relations costs no query.
     """
     try:
         device = user.totp_device
@@ -28,8 +43,50 @@ def pending_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
 
 
+def _locked_state(user: User) -> MfaState:
+    """The account's MfaState row, locked until the transaction ends (made if absent)."""
+    MfaState.objects.bulk_create([MfaState(user=user)], ignore_conflicts=True)
+    return MfaState.objects.select_for_update().get(user=user)
+
+
+def recount_methods(user: User) -> tuple[int, int]:
+    """Recount the account's methods (app once confirmed, each key) and store the number.
+
+    Call inside the transaction that added or removed a method: it locks the MfaState row
+    (making it if absent), so two changes at once count one after the other. Returns
+    (before, after); `before == 0 and after > 0` is "2FA was just turned on".
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("recount_methods must run inside the change's transaction")
+    state = _locked_state(user)
+    before = state.methods
+    after = (
+        TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).count()
+        + SecurityKey.objects.filter(user=user).count()
+    )
+    if after != before:
+        MfaState.objects.filter(user=user).update(methods=after)
+    state.methods = after
+    user.mfa_state = state
+    if after == 0:
+        # No method left: the way back goes too (codes alone never turn 2FA on).
+        RecoveryCode.objects.filter(user=user).delete()
+    return before, after
+
+
 def remove_factors(user: User) -> int:
-    """Remove every second factor of the account (a support-verified reset). The caller
-    records the event and ends the sessions. Returns how many factors there were."""
-    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
-    return deleted
+    """Remove every second factor of the account: the app, keys and passkeys, recovery
+    codes and WebAuthn ceremonies in progress; methods becomes 0. The caller records the
+    event and ends the sessions. Returns how many methods there were (app and keys)."""
+    with transaction.atomic():
+        state = _locked_state(user)
+        apps, _ = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).delete()
+        TOTPDevice.objects.filter(user=user).delete()
+        keys, _ = SecurityKey.objects.filter(user=user).delete()
+        RecoveryCode.objects.filter(user=user).delete()
+        WebAuthnChallenge.objects.filter(user=user).delete()
+        MfaState.objects.filter(user=user).update(methods=0, failure_count=0, next_try_at=None)
+        state.methods, state.failure_count, state.next_try_at = 0, 0, None
+        user.mfa_state = state
+        user.totp_device = None
+    return apps + keys

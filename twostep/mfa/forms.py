@@ -1,6 +1,7 @@
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
-from . import totp
+from . import recovery_codes, totp
 
 INVALID = "Enter the 6-digit code from your app (numbers only)."
 
@@ -29,8 +30,64 @@ class CodeForm(forms.Form):
         return code
 
 
-class DisableForm(CodeForm):
+class RecoveryCodeForm(forms.Form):
+    """One recovery code; case, spaces and hyphens do not matter."""
+
+    recovery_code = forms.CharField(
+        label=gettext_lazy("Recovery code"),
+        max_length=64,
+        help_text=gettext_lazy("One of the codes you saved, like ABCD-EFGH-JKMN-PQRS."),
+        error_messages={"required": gettext_lazy("Enter one of your recovery codes.")},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "autofocus": True,
+                "size": 22,
+            }
+        ),
+    )
+
+    def clean_recovery_code(self) -> str:
+        code = self.cleaned_data["recovery_code"]
+        if recovery_codes.parse(code) is None:
+            raise forms.ValidationError(recovery_codes.malformed())
+        return code
+
+
+DISABLE_INVALID = gettext_lazy(
+    "Enter the 6-digit code from your app, or one of your recovery codes."
+)
+
+
+class DisableForm(forms.Form):
+    """Turning 2FA off: a current code from the app, or a recovery code, and a tick."""
+
+    code = forms.CharField(
+        label=gettext_lazy("6-digit code from your app, or a recovery code"),
+        max_length=64,
+        error_messages={"required": DISABLE_INVALID},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "size": 22}
+        ),
+    )
     confirm = forms.BooleanField(
-        label="I understand that my account will be protected by my password only.",
-        error_messages={"required": "Tick the box to confirm."},
+        label=gettext_lazy("I understand that my account will be protected by my password only."),
+        error_messages={"required": gettext_lazy("Tick the box to confirm.")},
+    )
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        if totp.normalize_code(code) is None and recovery_codes.parse(code) is None:
+            raise forms.ValidationError(gettext(str(DISABLE_INVALID)))
+        return code
+
+
+class SavedForm(forms.Form):
+    saved = forms.BooleanField(
+        label=gettext_lazy("I have saved my recovery codes somewhere safe."),
+        error_messages={
+            "required": gettext_lazy("Tick the box once you have saved your recovery codes.")
+        },
     )

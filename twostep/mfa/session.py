@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from twostep.accounts.models import User
 
-from .factors import active_device
+from .factors import second_factor_on
 
 SESSION_MFA_VERIFIED = "twostep_mfa_verified"
 
@@ -31,4 +31,4 @@ def verified_with_second_factor(request: HttpRequest) -> bool:
     """This session's login used the second factor, and 2FA is still on for the account."""
     if not request.user.is_authenticated or not marked_verified(request.session):
         return False
-    return active_device(cast(User, request.user)) is not None
+    return second_factor_on(cast(User, request.user))

@@ -12,8 +12,8 @@ from django.views.generic import FormView
 
 from twostep.accounts.models import User
 
-from . import enrolment, totp
-from .factors import active_device, pending_device
+from . import enrolment, recovery_codes, totp
+from .factors import pending_device, second_factor_on
 from .forms import CodeForm, DisableForm
 from .models import TOTPDevice
 
@@ -75,6 +75,9 @@ class SetupView(LoginRequiredMixin, FormView):
         # The session stays as its login made it: proving a factor it set up itself shows
         # only that it holds the password, so staff pages wait for a login with the code.
         messages.success(self.request, "Two-factor authentication is now active.")
+        if recovery_codes.codes_left(cast(User, self.request.user)) is None:
+            # 2FA was just turned on: its recovery codes come next (issued on that page).
+            return redirect("mfa:recovery_codes")
         return redirect("accounts:settings")
 
 
@@ -84,7 +87,7 @@ class DisableView(LoginRequiredMixin, FormView):
     form_class = DisableForm
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.user.is_authenticated and active_device(cast(User, request.user)) is None:
+        if request.user.is_authenticated and not second_factor_on(cast(User, request.user)):
             return redirect("accounts:settings")
         return super().dispatch(request, *args, **kwargs)
 

@@ -11,7 +11,8 @@ from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import recent_for
 from twostep.chat.models import Conversation, Message
-from twostep.mfa.factors import active_device
+from twostep.mfa.factors import second_factor_on
+from twostep.mfa.summary import Methods, methods_of
 from twostep.organizations.models import Membership
 from twostep.recovery.intake import FAILED, OPENED, UNVERIFIED_CLAIM
 from twostep.recovery.models import RecoveryCase, RecoveryRequest
@@ -135,6 +136,7 @@ class AccountSummary:
     user: User
     memberships: list[Membership]
     mfa_enabled: bool
+    methods: Methods
     recent_events: list[SecurityEvent]
     open_cases: list[RecoveryCase]
 
@@ -143,7 +145,8 @@ def account_summary(*, user: User) -> AccountSummary:
     return AccountSummary(
         user=user,
         memberships=list(Membership.objects.filter(user=user).select_related("organization")),
-        mfa_enabled=active_device(user) is not None,
+        mfa_enabled=second_factor_on(user),
+        methods=methods_of(user),
         recent_events=recent_for(user, limit=SUMMARY_EVENTS),
         open_cases=list(RecoveryCase.objects.filter(account=user, status__in=RecoveryCase.OPEN)),
     )

@@ -16,7 +16,7 @@ from twostep.accounts.models import User
 from twostep.audit.services import recent_for
 from twostep.chat.pages import messages_json, thread_context
 from twostep.chat.services import MessageRefused
-from twostep.mfa.factors import active_device
+from twostep.mfa.summary import methods_of
 from twostep.recovery import attempts, intake
 from twostep.recovery.agents import may_act_on
 from twostep.recovery.cases import RecoveryError
@@ -63,7 +63,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         case=case,
         own_case=not may_act_on(agent=agent, account_id=case.account_id),
         comparison=selectors.compare_claim(case),
-        account_device=active_device(account) if account else None,
+        account_methods=methods_of(account) if account else None,
         events=recent_for(account, limit=10) if account else [],
         vouches=case.vouches.select_related("manager", "organization"),
         claims=selectors.unverified_claims(case),
