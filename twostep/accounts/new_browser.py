@@ -5,8 +5,8 @@ password reset.
 A browser is known when it holds the account's trusted device cookie or the account has a
 live session from the same address and User-Agent (devices.new_to_account: judged at the
 password step and carried in the signed device cookie, so the code step costs no statement
-more; a new browser costs the queued email). The very first login of an account (no `last_login` yet) is not announced: there
-is nothing to compare it with.
+more; a new browser costs the queued email). The very first login of an account (no
+`last_login` yet) is not announced: there is nothing to compare it with.
 """
 
 from datetime import timedelta
