@@ -16,6 +16,7 @@ from pathlib import Path
 import code_check
 import enumeration
 import failover
+import last_seen
 import logins
 import memory
 import pages
@@ -90,6 +91,10 @@ def measure(report: Report, plan: Plan, quick: bool) -> None:
         data["pages"] = loaded = pages.measure(plan)
     report.add(pages.rows(loaded))
     report.add(statements.page_rows(counts))
+
+    with phase("authenticated pages costing one statement with last seen kept"):
+        data["last_seen"] = seen = last_seen.measure(quick)
+    report.add(last_seen.rows(seen))
 
     counting = Deployment(TwostepSite, f"{PG}/bench_twostep", PROFILES["owasp-min"], True)
     with phase("failover under load"):

@@ -2,6 +2,7 @@
 DATABASE_URL set): seed accounts and time the code check."""
 
 import argparse
+import heapq
 import json
 import os
 import random
@@ -21,6 +22,7 @@ import recovery_tasks  # noqa: E402  (bench/, on sys.path as the script's direct
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from twostep.accounts.models import User  # noqa: E402
@@ -140,6 +142,54 @@ def time_code_check(first_user: int, n: int) -> dict:
     }
 
 
+def last_seen_share(*, sessions: int, minutes: float, mean_gap: float) -> dict:
+    """`sessions` logged-in sessions each load the authenticated page (/api/session/) at
+    random gaps (exponential, mean `mean_gap` seconds) for `minutes` of a clock moved by
+    time-machine, through the real middleware and session engine in this process: how many
+    requests cost exactly one statement ("last seen" is written at most every 5 minutes)."""
+    import time_machine  # a dev dependency: only this task needs it
+
+    rng = random.Random(sessions)
+    users = list(User.objects.order_by("id")[:sessions])
+    counts: list[int] = []
+
+    def counter(execute, sql, params, many, context):
+        counts[-1] += 1
+        return execute(sql, params, many, context)
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        clients = []
+        for user in users:
+            client = Client(HTTP_HOST="127.0.0.1", secure=True)
+            client.force_login(user)
+            clients.append(client)
+        due = [(rng.expovariate(1 / mean_gap), i) for i in range(len(clients))]
+        heapq.heapify(due)
+        elapsed = 0.0
+        while due:
+            at, i = heapq.heappop(due)
+            if at > minutes * 60:
+                continue
+            clock.shift(at - elapsed)
+            elapsed = at
+            counts.append(0)
+            with connection.execute_wrapper(counter):
+                response = clients[i].get("/api/session/")
+            if response.status_code != 200:
+                raise SystemExit(f"session {i}: HTTP {response.status_code}")
+            heapq.heappush(due, (at + rng.expovariate(1 / mean_gap), i))
+    one = sum(1 for c in counts if c == 1)
+    return {
+        "sessions": len(clients),
+        "requests": len(counts),
+        "one_statement": one,
+        "share": one / len(counts),
+        "most_statements": max(counts),
+        "minutes": minutes,
+        "mean_gap_s": mean_gap,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="task", required=True)
@@ -149,8 +199,17 @@ def main() -> None:
         timing.add_argument("--first-user", type=int, required=True)
         timing.add_argument("--n", type=int, default=1000)
     sub.add_parser("recoverycode").add_argument("--user", type=int, required=True)
+    seen = sub.add_parser("lastseen")
+    seen.add_argument("--sessions", type=int, default=20)
+    seen.add_argument("--minutes", type=float, default=30)
+    seen.add_argument("--mean-gap", type=float, default=10)
     args = parser.parse_args()
-    if args.task == "seed":
+    if args.task == "lastseen":
+        share = last_seen_share(
+            sessions=args.sessions, minutes=args.minutes, mean_gap=args.mean_gap
+        )
+        print(json.dumps(share))
+    elif args.task == "seed":
         seed(args.users)
         print(json.dumps({"seeded": args.users}))
     elif args.task == "recoverycheck":

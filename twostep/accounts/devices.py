@@ -14,7 +14,7 @@ per account (twostep.login.password), and a password change or reset forgets the
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,7 +23,9 @@ from django.db.models import Exists, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from .models import LoginThrottle, User, normalize_email
+from twostep.audit.services import client_ip
+
+from .models import LoginThrottle, User, UserSession, normalize_email
 
 COOKIE_NAME = "twostep_device"
 SALT = "twostep.accounts.devices"
@@ -39,6 +41,10 @@ class Device:
     user_id: int
     email: str
     nonce: str
+    # The password step's judgement for the login it began (prepare): until when it holds
+    # (the pending login's life) and whether the browser is new to the account. In the
+    # signed cookie, so completing the login in a later request costs no statement for it.
+    judged: tuple[float, bool] | None = None
 
     @property
     def throttle_key(self) -> str:
@@ -97,8 +103,14 @@ def _from_cookie(request: HttpRequest) -> Device | None:
         return None
     try:
         data = signing.loads(value, salt=SALT, max_age=MAX_AGE)
-        return Device(user_id=int(data["u"]), email=str(data["e"]), nonce=str(data["n"]))
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        judged = data.get("j")
+        return Device(
+            user_id=int(data["u"]),
+            email=str(data["e"]),
+            nonce=str(data["n"]),
+            judged=(float(judged[0]), bool(judged[1])) if judged else None,
+        )
+    except (signing.BadSignature, KeyError, IndexError, TypeError, ValueError):
         return None
 
 
@@ -121,8 +133,38 @@ def prepare(*, request: HttpRequest, user: User) -> None:
         and (device.user_id, device.email) == (user.pk, user.email)
         and _trusted(request, device)
     )
-    setattr(request, _CHOSEN, device if trusted else _new_device(user))
+    # Is the browser new to the account? Judged here, where the device lookup is done
+    # already, and carried in the cookie to the login's completion (new_to_account).
+    until = timezone.now().timestamp() + settings.TWOSTEP_PENDING_LOGIN_SECONDS
+    judged = (until, _new_to_account(request, user, trusted=trusted))
+    chosen = device if trusted and device is not None else _new_device(user)
+    setattr(request, _CHOSEN, replace(chosen, judged=judged))
     setattr(request, _ALREADY_TRUSTED, trusted)
+
+
+def _new_to_account(request: HttpRequest, user: User, *, trusted: bool) -> bool:
+    """A browser new to `user`: no trusted device cookie for the account, no live session of
+    the account from the same address and User-Agent, and the account logged in before (a
+    first login has nothing to compare with)."""
+    if trusted or user.last_login is None:
+        return False
+    agent = request.META.get("HTTP_USER_AGENT", "")[:300]
+    live = UserSession.objects.filter(user=user, expire_date__gt=timezone.now())
+    return not live.filter(ip=client_ip(request), user_agent=agent).exists()
+
+
+def new_to_account(*, request: HttpRequest, user: User) -> bool:
+    """Whether the browser completing a login for `user` is new to the account, as judged
+    at its password step (`prepare`, this request's or the cookie's), or now for a login
+    that had none."""
+    device = getattr(request, _CHOSEN, None) or _from_cookie(request)
+    if device is not None and device.user_id == user.pk and device.judged is not None:
+        until, new = device.judged
+        if until >= timezone.now().timestamp():
+            return new
+    return _new_to_account(
+        request, user, trusted=trusted_device(request=request, email=user.email) is not None
+    )
 
 
 def trust(*, request: HttpRequest, user: User) -> None:
@@ -167,6 +209,13 @@ def forget(*, request: HttpRequest, user: User, keep_this_browser: bool) -> None
         setattr(request, _CHOSEN, device)
 
 
+def _cookie_data(device: Device) -> dict:
+    data: dict = {"u": device.user_id, "e": device.email, "n": device.nonce}
+    if device.judged is not None:
+        data["j"] = list(device.judged)
+    return data
+
+
 def set_cookie(*, request: HttpRequest, response: HttpResponse) -> None:
     """Give the browser the device cookie `prepare` chose, unless it already holds it."""
     device: Device | None = getattr(request, _CHOSEN, None)
@@ -174,7 +223,7 @@ def set_cookie(*, request: HttpRequest, response: HttpResponse) -> None:
         return
     response.set_cookie(
         _cookie_name(request),
-        signing.dumps({"u": device.user_id, "e": device.email, "n": device.nonce}, salt=SALT),
+        signing.dumps(_cookie_data(device), salt=SALT),
         max_age=int(MAX_AGE.total_seconds()),
         path="/",
         secure=_secure(request),

@@ -21,7 +21,7 @@ from .devices import trusted_device
 from .models import EmailQuota, normalize_email
 
 WINDOW = timedelta(hours=1)
-Purpose = Literal["signup", "reset"]
+Purpose = Literal["signup", "reset", "email_change"]
 
 
 def allow_email(*, request: HttpRequest, email: str, purpose: Purpose) -> bool:

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy
 
 from twostep.text import refuse_control_characters
 
@@ -37,3 +38,12 @@ class SignupForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class EmailChangeForm(forms.Form):
+    new_email = forms.EmailField(
+        label=gettext_lazy("New email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text=gettext_lazy("We send a link to it; nothing changes until you open it."),
+    )

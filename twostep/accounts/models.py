@@ -94,9 +94,19 @@ class LoginThrottle(models.Model):
 
 class UserSession(AbstractBaseSession):
     """Django's database session with the logged-in user beside it, so that all the
-    sessions of one account can be ended at once (after a support reset of 2FA)."""
+    sessions of one account can be listed ("Where you're logged in") and ended at once
+    (after a support reset of 2FA).
+
+    The browser's address and User-Agent and the start are written when the row is made;
+    `last_seen_at` (with the address and browser again) at most every
+    session_activity.SEEN_EVERY, so most pages still cost one statement.
+    """
 
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
 
     class Meta:
         verbose_name = "session"
@@ -123,3 +133,37 @@ class EmailQuota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class EmailChange(models.Model):
+    """A request to move an account to a new address (email_change.py).
+
+    It takes effect only when the link mailed to the new address is opened and its button
+    pressed; the old address is told, with a link that cancels it (for CANCEL_DAYS). The
+    links are derived from `link_salt` and the server's secret, never stored.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the new address"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled from the old address"
+        REPLACED = "replaced", "Replaced by a later request"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_changes")
+    old_email = models.EmailField()
+    new_email = models.EmailField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    link_salt = models.CharField(max_length=32)
+    requested_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [
+            models.Index(fields=["old_email", "requested_at"], name="email_change_old"),
+            models.Index(fields=["new_email", "requested_at"], name="email_change_new"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.old_email} -> {self.new_email} ({self.status})"

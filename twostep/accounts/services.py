@@ -8,16 +8,26 @@ from twostep.mail.services import queue_email
 
 from . import devices, throttle
 from .models import User
+from .sessions import end_all_sessions, end_other_sessions
 
 
-def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) -> None:
+def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) -> int:
     """Audit and announce a password change (through Settings or a reset link), clear the
     account's password throttle (whoever pushed it into its back-off guessed a password that
     no longer exists) and forget its trusted browsers, all but the one that made a change
     through Settings (it gets a new device cookie: pass the response to
-    `devices.set_cookie`)."""
+    `devices.set_cookie`).
+
+    Every other session is ended (all of them after a reset): Django already refuses a
+    session logged in with the old password, and its row must not stay listed in Settings
+    as if it were open. Returns how many were ended."""
     event = SecurityEvent.Type.PASSWORD_RESET if by_reset else SecurityEvent.Type.PASSWORD_CHANGED
     throttle.clear_account(user.email)
     devices.forget(request=request, user=user, keep_this_browser=not by_reset)
     record(type=event, subject=user, request=request)
     queue_email(to=user.email, template="password_changed", context={"user": user})
+    if by_reset:
+        return end_all_sessions(user)
+    # After update_session_auth_hash(): this browser's session has its new key, or none yet
+    # (the fast path saves it at the end of the request), so it is not among these.
+    return end_other_sessions(user, keep=request.session.session_key)

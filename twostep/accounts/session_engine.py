@@ -53,8 +53,8 @@ class SessionStore(UserSessionStore):
         if found is None:
             self._session_key = None
             return None
-        session_data, self.loaded_user = found
-        return SimpleNamespace(session_data=session_data)
+        session_data, last_seen_at, self.loaded_user = found
+        return SimpleNamespace(session_data=session_data, last_seen_at=last_seen_at)
 
     def _get_new_session_key(self) -> str:
         # 190 random bits: no lookup for a collision first. save(must_create=True) inserts
@@ -109,9 +109,14 @@ class _SessionLoader:
             f" ON {table}.{qn(rel.field.column)} = {user_id}"
             for rel, (model, table) in zip(self.relations, joined, strict=True)
         )
+        # When the session was last seen (session_activity), read with it: no second query.
+        self.seen = UserSession._meta.get_field("last_seen_at").get_col("s")
+        self.seen_converters = connection.ops.get_db_converters(
+            self.seen
+        ) + self.seen.get_db_converters(connection)
         # Names come from the models and are quoted; the key and the time are parameters.
         self.sql = (
-            f"SELECT s.{qn('session_data')}, {columns}"  # noqa: S608
+            f"SELECT s.{qn('session_data')}, s.{qn(self.seen.target.column)}, {columns}"  # noqa: S608
             f" FROM {qn(UserSession._meta.db_table)} s"
             f" LEFT JOIN {qn(User._meta.db_table)} u ON {user_id} = s.{qn('user_id')}"
             f"{joins}"
@@ -125,9 +130,9 @@ class _SessionLoader:
             for _, cols in self.parts
         ]
 
-    def fetch(self, session_key: str | None) -> tuple[str, User | None] | None:
-        """(session data, user with its registered relations cached, or None), or None if
-        there is no such session."""
+    def fetch(self, session_key: str | None) -> tuple[str, Any, User | None] | None:
+        """(session data, when it was last seen, user with its registered relations cached,
+        or None), or None if there is no such session."""
         connection = connections[self.alias]
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
@@ -135,7 +140,10 @@ class _SessionLoader:
             row = cursor.fetchone()
         if row is None:
             return None
-        values, start = [], 1
+        last_seen_at = row[1]
+        for convert in self.seen_converters:
+            last_seen_at = convert(last_seen_at, self.seen, connection)
+        values, start = [], 2
         for (model, cols), converters in zip(self.parts, self.converters, strict=True):
             chunk = list(row[start : start + len(cols)])
             start += len(cols)
@@ -152,7 +160,7 @@ class _SessionLoader:
                 relation.set_cached_value(user, obj)
                 if obj is not None:  # and back: judging a code reaches the user from it
                     relation.field.set_cached_value(obj, user)
-        return row[0], user
+        return row[0], last_seen_at, user
 
 
 @cache

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import email_views, session_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -8,6 +8,20 @@ urlpatterns = [
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("profile/email/", email_views.ChangeEmailView.as_view(), name="email_change"),
+    path(
+        "email/confirm/<int:pk>/<str:token>/",
+        email_views.ConfirmEmailChangeView.as_view(),
+        name="email_change_confirm",
+    ),
+    path("not-me/<str:token>/", email_views.NotMeView.as_view(), name="not_me"),
+    path("settings/sessions/", session_views.SessionsView.as_view(), name="sessions"),
+    path("settings/sessions/end/", session_views.EndSessionView.as_view(), name="end_session"),
+    path(
+        "settings/sessions/end-others/",
+        session_views.EndOtherSessionsView.as_view(),
+        name="end_other_sessions",
+    ),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(

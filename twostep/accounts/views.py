@@ -13,6 +13,7 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
@@ -67,8 +68,20 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         with transaction.atomic():
             response = super().form_valid(form)
-            services.record_password_change(request=self.request, user=form.user, by_reset=False)
+            ended = services.record_password_change(
+                request=self.request, user=form.user, by_reset=False
+            )
         messages.success(self.request, "Your password has been changed.")
+        if ended:
+            messages.info(
+                self.request,
+                ngettext(
+                    "You are logged out everywhere else (%(count)d other session).",
+                    "You are logged out everywhere else (%(count)d other sessions).",
+                    ended,
+                )
+                % {"count": ended},
+            )
         devices.set_cookie(request=self.request, response=response)
         return response
 

@@ -72,6 +72,12 @@ class SecurityEvent(models.Model):
         RECOVERY_CODES_GENERATED = "recovery_codes_generated", "Recovery codes generated"
         RECOVERY_CODE_USED = "recovery_code_used", "Recovery code used"
         RECOVERY_CODES_LOW = "recovery_codes_low", "Recovery codes running low"
+        SESSION_ENDED = "session_ended", "Session ended from another browser"
+        OTHER_SESSIONS_ENDED = "other_sessions_ended", "Logged out everywhere else"
+        SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out everywhere (not me)"
+        EMAIL_CHANGE_REQUESTED = "email_change_requested", "Email change requested"
+        EMAIL_CHANGED = "email_changed", "Email address changed"
+        EMAIL_CHANGE_CANCELLED = "email_change_cancelled", "Email change cancelled"
 
     type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext
 
-from twostep.accounts import devices
+from twostep.accounts import devices, new_browser
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
@@ -40,6 +40,8 @@ def complete_login(*, request: HttpRequest, user: User, mfa_verified: bool) -> N
     """Log the user in (rotating the session key), trust this browser's device cookie for
     the account, and record it."""
     with transaction.atomic():
+        # Before login() and trust(): email the owner if this browser is new to the account.
+        new_browser.notify_if_new(request=request, user=user)
         login(request, user, backend="twostep.accounts.backends.EmailBackend")
         devices.trust(request=request, user=user)
         mark_verified(request.session, verified=mfa_verified)

@@ -31,7 +31,7 @@ from twostep.accounts.models import User, normalize_email
 from twostep.audit.models import SecurityEvent
 from twostep.chat.models import Conversation
 
-from . import attempts
+from . import attempts, email_watch
 from .agents import may_act_on
 from .cases import Claim, RecoveryError, lock_account, open_or_join, record_case_event, send_links
 from .models import RecoveryCase, RecoveryRequest
@@ -150,11 +150,16 @@ def _process(pk: int) -> bool:
         # form and an email at once) take turns, so each one's counts and open-case
         # lookup see the others' rows: one case, and no more than the limits.
         account = lock_account(request.claimed_email)
+        # From either address of a recent email change: flagged for support, and from the
+        # address the account left, about that account.
+        account, request.email_change = email_watch.flag(
+            request.claimed_email, at=request.created_at, account=account
+        )
         if account is None:
             # Cut short like a refused request: a flood for non-accounts fills no disk.
             request.outcome = "no account for this address"
             _cut_short(request)
-            request.save(update_fields=["outcome", *TEXT_FIELDS])
+            request.save(update_fields=["outcome", "email_change", *TEXT_FIELDS])
             return True
         _act_for(account, request)
     return True
@@ -186,6 +191,7 @@ def _act_for(account: User, request: RecoveryRequest) -> None:
             "outcome",
             "case",
             "mailed_links",
+            "email_change",
             "claimed_organizations",
             "explanation",
             "raw_message",

@@ -32,6 +32,7 @@ class RecoveryCase(models.Model):
         WEB = "web", "Recovery form"
         EMAIL = "email", "Email to support"
         CHAT = "chat", "Support chat"
+        EMAIL_CHANGE = "change", "Email change cancelled from the old address"
 
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -167,6 +168,11 @@ class RecoveryRequest(models.Model):
     # The worker's failed attempts at acting on it (attempts.MAX_ATTEMPTS, then "error").
     attempts = models.PositiveSmallIntegerField(default=0)
     outcome = models.CharField(max_length=200)
+    # Sent from the old or the new address of an email change within its watch window
+    # (email_watch.py): flagged in the support console.
+    email_change = models.ForeignKey(
+        "accounts.EmailChange", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     case = models.ForeignKey(
         RecoveryCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
     )

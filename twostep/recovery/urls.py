@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import link_views, views
+from . import email_change, link_views, views
 
 app_name = "recovery"
 urlpatterns = [
@@ -17,4 +17,9 @@ urlpatterns = [
     path("case/messages/", link_views.case_messages, name="case_messages"),
     path("case/<str:token>/", link_views.open_link, {"purpose": "access"}, name="case"),
     path("vouch/<int:pk>/", views.vouch, name="vouch"),
+    path(
+        "email/cancel/<int:pk>/<str:token>/",
+        email_change.cancel_view,
+        name="email_change_cancel",
+    ),
 ]

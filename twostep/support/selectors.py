@@ -29,11 +29,20 @@ def queue(selected: str) -> QuerySet[RecoveryCase]:
     """The cases of the queue filter `selected` (an unknown one: the open cases), oldest
     first."""
     statuses = QUEUE_FILTERS.get(selected, RecoveryCase.OPEN)
+    flagged = RecoveryRequest.objects.filter(case=OuterRef("pk"), email_change__isnull=False)
     return (
         RecoveryCase.objects.filter(status__in=statuses)
         .select_related("account", "assignee")
+        .annotate(email_change_flag=Exists(flagged))
         .order_by("created_at")[:QUEUE_LENGTH]
     )
+
+
+def email_change_flags(case: RecoveryCase) -> list[RecoveryRequest]:
+    """The case's requests sent from the old or new address within 7 days of an email change
+    of the account (recovery.email_watch), with their change, newest first."""
+    flagged = case.requests.filter(email_change__isnull=False).select_related("email_change")
+    return list(flagged.order_by("-created_at", "-id"))
 
 
 def unverified_claims(case: RecoveryCase) -> list[RecoveryRequest]:

@@ -67,6 +67,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         events=recent_for(account, limit=10) if account else [],
         vouches=case.vouches.select_related("manager", "organization"),
         claims=selectors.unverified_claims(case),
+        email_change_flags=selectors.email_change_flags(case),
         refused_claims=intake.refused_claims(case),
         verified_request=selectors.verified_request(case),
         checklist_form=ChecklistForm(
