@@ -3,7 +3,7 @@ file, one used at login, the same one refused in a second browser, and a new set
 makes the old one stop working."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from twostep.mfa.models import RecoveryCode
 
 pytestmark = pytest.mark.e2e
 
-CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}")
+CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}")
 
 
 def use_recovery_code(page: Page, code: str) -> None:
@@ -87,11 +87,21 @@ def test_codes_shown_downloaded_used_once_refused_elsewhere_and_replaced(
     )
     expect(other.get_by_test_id("user-menu")).to_have_count(0)
 
-    # Settings: 9 left; generate a new set, which replaces the old one.
+    # Settings: 9 left; generate a new set, which replaces the old one: a page of its own
+    # that says so and asks for a current code from the app (a recovery code is refused).
     open_user_menu(page, "Settings")
     section = two_factor_section(page)
     expect(section.get_by_test_id("method-recovery-codes")).to_contain_text("9 left")
-    section.get_by_role("button", name="Generate new codes").click()
+    section.get_by_role("link", name="Generate new codes").click()
+    expect(page.get_by_test_id("old-codes-stop")).to_be_visible()
+    page.get_by_label("6-digit code").fill(codes[2])
+    page.get_by_role("button", name="Generate new codes").click()
+    expect(page.get_by_role("alert")).to_contain_text("6-digit code")
+    # A step after the one that turned 2FA on (each app code works once).
+    page.get_by_label("6-digit code").fill(
+        authenticator(key, datetime.now(UTC) + timedelta(seconds=30))
+    )
+    page.get_by_role("button", name="Generate new codes").click()
     expect(page.get_by_text("Your old recovery codes no longer work")).to_be_visible()
     new_codes = shown_codes(page)
     assert not set(new_codes) & set(codes)

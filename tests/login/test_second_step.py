@@ -68,8 +68,8 @@ def test_the_same_recovery_code_is_refused_in_a_second_browser(pending_client, a
     ("typed", "error"),
     [
         ("", "Enter one of your recovery codes."),
-        ("123456", "Enter one of your recovery codes: 16 letters and digits"),
-        ("ABCD-EFGH", "Enter one of your recovery codes: 16 letters and digits"),
+        ("123456", "Enter one of your recovery codes: 20 letters and digits"),
+        ("ABCD-EFGH", "Enter one of your recovery codes: 20 letters and digits"),
     ],
 )
 def test_a_malformed_recovery_code_gets_a_clear_error_and_changes_nothing(

@@ -20,7 +20,7 @@ from twostep.mfa.models import FREE_FAILURES, LOCK_AFTER, MfaState, RecoveryCode
 USED_SUBJECT = "A recovery code was used on your account"
 GENERATED_SUBJECT = "Your account now has recovery codes"
 NEW_SET_SUBJECT = "New recovery codes for your account"
-CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}")
+CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}")
 
 
 def check(user, code, purpose="login"):
@@ -41,12 +41,14 @@ def a_wrong_recovery_code(codes: list[str]) -> str:
 # --- Format ---------------------------------------------------------------------------
 
 
-def test_a_set_is_ten_grouped_crockford_codes_of_80_bits_with_distinct_lookups(device, user):
+def test_a_set_is_ten_grouped_crockford_codes_of_100_bits_with_distinct_lookups(device, user):
     codes = give_recovery_codes(user)
     assert len(codes) == 10
     assert all(CODE.fullmatch(code) for code in codes), codes
     assert len({code[:4] for code in codes}) == 10
-    assert 16 * math.log2(len(recovery_codes.ALPHABET)) == 80  # ≥ 64 bits each
+    bits = math.log2(len(recovery_codes.ALPHABET))
+    assert 20 * bits == 100
+    assert 16 * bits == 80  # the hashed part, without the lookup stored in clear: ≥ 64 bits
 
 
 def test_codes_come_from_secrets(monkeypatch):
@@ -59,19 +61,19 @@ def test_codes_come_from_secrets(monkeypatch):
 
     monkeypatch.setattr(recovery_codes.secrets, "choice", spy)
     recovery_codes.new_code()
-    assert drawn == [recovery_codes.ALPHABET] * 16
+    assert drawn == [recovery_codes.ALPHABET] * 20
 
 
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("ABCD-EFGH-JKMN-PQRS", ("ABCD", "EFGHJKMNPQRS")),
-        ("abcd efgh jkmn pqrs", ("ABCD", "EFGHJKMNPQRS")),
-        ("  abcdEFGH-jkmn pqrs ", ("ABCD", "EFGHJKMNPQRS")),
-        ("ABCD-EFGH-JKMN-PQR1", ("ABCD", "EFGHJKMNPQR1")),
-        ("abcd-efgh-jkmn-pqri", ("ABCD", "EFGHJKMNPQR1")),  # I reads as 1
-        ("abcd-efgh-jkmn-pqrl", ("ABCD", "EFGHJKMNPQR1")),  # L reads as 1
-        ("abcd-efgh-jkmn-pqro", ("ABCD", "EFGHJKMNPQR0")),  # O reads as 0
+        ("ABCD-EFGH-JKMN-PQRS-TVWX", ("ABCD", "EFGHJKMNPQRSTVWX")),
+        ("abcd efgh jkmn pqrs tvwx", ("ABCD", "EFGHJKMNPQRSTVWX")),
+        ("  abcdEFGH-jkmn pqrsTVWX ", ("ABCD", "EFGHJKMNPQRSTVWX")),
+        ("ABCD-EFGH-JKMN-PQRS-TVW1", ("ABCD", "EFGHJKMNPQRSTVW1")),
+        ("abcd-efgh-jkmn-pqrs-tvwi", ("ABCD", "EFGHJKMNPQRSTVW1")),  # I reads as 1
+        ("abcd-efgh-jkmn-pqrs-tvwl", ("ABCD", "EFGHJKMNPQRSTVW1")),  # L reads as 1
+        ("abcd-efgh-jkmn-pqrs-tvwo", ("ABCD", "EFGHJKMNPQRSTVW0")),  # O reads as 0
     ],
 )
 def test_input_ignores_case_spaces_and_hyphens_and_reads_i_l_o(typed, expected):
@@ -79,13 +81,20 @@ def test_input_ignores_case_spaces_and_hyphens_and_reads_i_l_o(typed, expected):
 
 
 @pytest.mark.parametrize(
-    "typed", ["", "ABCD-EFGH-JKMN", "ABCD-EFGH-JKMN-PQRS-T", "ABCD-EFGH-JKMN-PQRU", "ABCD+EFGH"]
+    "typed",
+    [
+        "",
+        "ABCD-EFGH-JKMN-PQRS",  # the 16-character codes of before
+        "ABCD-EFGH-JKMN-PQRS-TVWX-Y",
+        "ABCD-EFGH-JKMN-PQRS-TVWU",
+        "ABCD+EFGH",
+    ],
 )
 def test_what_cannot_be_a_code_is_malformed_and_changes_nothing(device, user, typed):
     give_recovery_codes(user)
     result = check(user, typed)
     assert (result.accepted, result.reason) == (False, "malformed")
-    assert "16 letters and digits" in result.message
+    assert "20 letters and digits" in result.message
     assert mfa_state(user).failure_count == 0
     assert unused(user) == 10
 
@@ -144,7 +153,7 @@ def test_a_check_costs_one_hash_verification_never_ten(device, user, monkeypatch
     monkeypatch.setattr(recovery_codes, "check_password", lambda *a: calls.append(1) or real(*a))
     assert check(user, codes[9]).accepted
     assert not check(user, a_wrong_recovery_code(codes)).accepted
-    assert not check(user, "ZZZZ-ZZZZ-ZZZZ-ZZZZ").accepted  # no such lookup: a decoy hash
+    assert not check(user, "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ").accepted  # no such lookup: a decoy hash
     assert len(calls) == 3
 
 

@@ -37,6 +37,7 @@ class SecurityEvent(models.Model):
         MFA_ENROLMENT_STARTED = "mfa_enrolment_started", "2FA set-up started"
         MFA_ENABLED = "mfa_enabled", "2FA turned on"
         MFA_DISABLED = "mfa_disabled", "2FA turned off"
+        MFA_APP_ADDED = "mfa_app_added", "Authenticator app added (2FA already on)"
         PASSWORD_CHANGED = "password_changed", "Password changed"
         PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
         PASSWORD_RESET = "password_reset", "Password reset by email"

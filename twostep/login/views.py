@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, RedirectView
 
@@ -22,7 +23,7 @@ from twostep.mfa.checks import CodeCheck
 from twostep.mfa.factors import active_device, second_factor_on
 from twostep.mfa.forms import CodeForm, RecoveryCodeForm
 from twostep.mfa.models import TOTPDevice
-from twostep.mfa.recovery_codes import verify_recovery_code
+from twostep.mfa.recovery_codes import codes_left, verify_recovery_code
 from twostep.mfa.session import marked_verified
 from twostep.mfa.verification import verify_code
 
@@ -77,7 +78,9 @@ class LoginCodeView(FormView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = pending.pending_user(request)
         if user is None:
-            messages.info(request, "Your login expired. Enter your email and password again.")
+            messages.info(
+                request, gettext("Your login expired. Enter your email and password again.")
+            )
             return redirect("login:login")
         if not second_factor_on(user):  # 2FA was turned off meanwhile: start over
             pending.clear(request)
@@ -128,10 +131,16 @@ class LoginCodeView(FormView):
 
 def second_step_methods(user: User, device: TOTPDevice | None) -> list[str]:
     """The second step's methods of the account, strongest first, read without a query:
-    keys when it counts more methods than the app, the app, and always a recovery code."""
+    keys when it counts more methods than the app, the app, and a recovery code when the
+    account has a set (`recovery_codes_left`, loaded with the pending user)."""
     app = 1 if device is not None else 0
     keys = user.mfa_state.methods > app
-    return [*(["key"] if keys else []), *(["app"] if app else []), "recovery"]
+    recovery = codes_left(user) is not None
+    return [
+        *(["key"] if keys else []),
+        *(["app"] if app else []),
+        *(["recovery"] if recovery else []),
+    ]
 
 
 class LoginHelpView(RedirectView):

@@ -3,6 +3,7 @@ from typing import cast
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from twostep.accounts.models import User
 
@@ -48,7 +49,13 @@ class MfaStateAdmin(ReadOnlyAdmin):
     def is_locked(self, state: MfaState) -> bool:
         return state.is_locked
 
-    @admin.action(description="Clear the wrong-code throttle and lock")
+    def has_clear_lock_permission(self, request: HttpRequest) -> bool:
+        """Clearing the lock changes the account's state: staff who may only view MfaState
+        do not get the action (the admin's own change permission is always refused here)."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Clear the wrong-code throttle and lock", permissions=["clear_lock"])
     def clear_lock(self, request: HttpRequest, queryset: QuerySet[MfaState]) -> None:
         cleared = sum(
             clear_lock(
@@ -59,7 +66,10 @@ class MfaStateAdmin(ReadOnlyAdmin):
             )
             for state in queryset.select_related("user")
         )
-        messages.success(request, f"Cleared {cleared} account(s).")
+        messages.success(
+            request,
+            ngettext("Cleared %(n)d account.", "Cleared %(n)d accounts.", cleared) % {"n": cleared},
+        )
 
 
 @admin.register(SecurityKey)

@@ -3,9 +3,12 @@
 the app, keys and passkeys, and the recovery codes. Codes are judged by their factor's
 judge (verification.verify_code, recovery_codes.verify_recovery_code)."""
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from twostep.accounts.models import User
 from twostep.accounts.sessions import end_other_sessions
@@ -14,14 +17,23 @@ from twostep.audit.services import record
 from twostep.mail.services import queue_email
 
 from . import crypto, recovery_codes, totp
-from .checks import CodeCheck, Reason
+from .checks import CodeCheck, Purpose, Reason
 from .factors import active_device, recount_methods, remove_factors, second_factor_on
 from .models import TOTPDevice
+from .throttle import ensure_state
 from .verification import verify_code
 
 
 class AlreadyEnabled(Exception):
     """The account already has an active authenticator."""
+
+
+@dataclass(frozen=True)
+class Enrolment(CodeCheck):
+    """A CodeCheck that also says whether the app was the account's first method (2FA has
+    just turned on: its first recovery codes come next)."""
+
+    first: bool = False
 
 
 def start_enrolment(*, user: User, request: HttpRequest | None) -> TOTPDevice:
@@ -37,6 +49,9 @@ def start_enrolment(*, user: User, request: HttpRequest | None) -> TOTPDevice:
             raise AlreadyEnabled
         if existing:
             existing.delete()
+        # The throttle's write-time re-check needs the account's row (positive EXISTS on
+        # PostgreSQL): the first code, judged before the app counts as a method, too.
+        ensure_state(user)
         device = TOTPDevice.objects.create(
             user=user,
             encrypted_secret=crypto.encrypt(totp.generate_secret()),
@@ -46,35 +61,41 @@ def start_enrolment(*, user: User, request: HttpRequest | None) -> TOTPDevice:
     return device
 
 
-def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | None) -> CodeCheck:
-    """Activate a pending device with a first correct code, which is consumed."""
+def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | None) -> Enrolment:
+    """Activate a pending device with a first correct code, which is consumed. When it is
+    the account's first method, 2FA turns on (MFA_ENABLED); otherwise the app joins the
+    keys already protecting the account (MFA_APP_ADDED). Each with its email."""
     check = verify_code(device=device, code=code, request=request, purpose="enrol")
     if not check.accepted:
-        return check
+        return Enrolment(check.accepted, check.reason, check.message, check.retry_at)
+    user = device.user
     with transaction.atomic():
         now = timezone.now()
         activated = TOTPDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(
             confirmed_at=now
         )
-        if activated:
-            device.confirmed_at = now
-            recount_methods(device.user)
-            # 2FA is on again after a support reset: stop recommending it.
-            User.objects.filter(pk=device.user_id).update(mfa_reset_at=None)
-            # Often the answer to a leaked password: other sessions (the leak's) end here.
-            end_other_sessions(
-                device.user, keep=request.session.session_key if request is not None else None
-            )
-            record(type=SecurityEvent.Type.MFA_ENABLED, subject=device.user, request=request)
-            queue_email(to=device.user.email, template="mfa_enabled", context={"user": device.user})
-    return check
+        if not activated:
+            return Enrolment(True)
+        device.confirmed_at = now
+        before, _ = recount_methods(user)
+        # Often the answer to a leaked password: other sessions (the leak's) end here.
+        end_other_sessions(user, keep=request.session.session_key if request is not None else None)
+        if before > 0:
+            record(type=SecurityEvent.Type.MFA_APP_ADDED, subject=user, request=request)
+            queue_email(to=user.email, template="app_added", context={"user": user})
+            return Enrolment(True)
+        # 2FA is on again after a support reset: stop recommending it.
+        User.objects.filter(pk=device.user_id).update(mfa_reset_at=None)
+        record(type=SecurityEvent.Type.MFA_ENABLED, subject=user, request=request)
+        queue_email(to=user.email, template="mfa_enabled", context={"user": user})
+    return Enrolment(True, first=True)
 
 
 def disable(*, user: User, code: str, request: HttpRequest | None) -> CodeCheck:
     """Turn 2FA off with a current code from the app or a recovery code, which is consumed
     like a login's; every method goes (app, keys, passkeys) and the recovery codes too."""
     if not second_factor_on(user):
-        return CodeCheck(False, Reason.OFF, "Two-factor authentication is already off.")
+        return CodeCheck(False, Reason.OFF, gettext("Two-factor authentication is already off."))
     check = judge(user=user, code=code, request=request)
     if check.accepted:
         turn_off(user=user, request=request)
@@ -91,18 +112,28 @@ def turn_off(*, user: User, request: HttpRequest | None) -> None:
             queue_email(to=user.email, template="mfa_disabled", context={"user": user})
 
 
-def judge(*, user: User, code: str, request: HttpRequest | None) -> CodeCheck:
-    """Judge a code confirming a change that turns 2FA off: a code from the app (6 digits)
-    or a recovery code, whichever `code` reads as."""
+def judge(
+    *,
+    user: User,
+    code: str,
+    request: HttpRequest | None,
+    purpose: Purpose = "disable",
+    recovery: bool = True,
+) -> CodeCheck:
+    """Judge a code confirming a sensitive change (turning 2FA off; new recovery codes):
+    a code from the app (6 digits) or, with `recovery`, a recovery code, whichever `code`
+    reads as. Counted in the second step's shared throttle; never raises for bad input.
+    New recovery codes pass `recovery=False`: a recovery code must not mint new ones."""
     device = active_device(user)
     if device is not None and totp.normalize_code(code) is not None:
-        return verify_code(device=device, code=code, request=request, purpose="disable")
-    if recovery_codes.parse(code) is not None:
+        return verify_code(device=device, code=code, request=request, purpose=purpose)
+    if recovery and recovery_codes.parse(code) is not None:
         return recovery_codes.verify_recovery_code(
-            user=user, code=code, request=request, purpose="disable"
+            user=user, code=code, request=request, purpose=purpose
         )
-    return CodeCheck(
-        False,
-        Reason.MALFORMED,
-        "Enter the 6-digit code from your app, or one of your recovery codes.",
+    message = (
+        gettext("Enter the 6-digit code from your app, or one of your recovery codes.")
+        if recovery
+        else gettext("Enter the 6-digit code from your app.")
     )
+    return CodeCheck(False, Reason.MALFORMED, message)

@@ -3,14 +3,14 @@ from django.utils.translation import gettext, gettext_lazy
 
 from . import recovery_codes, totp
 
-INVALID = "Enter the 6-digit code from your app (numbers only)."
+INVALID = gettext_lazy("Enter the 6-digit code from your app (numbers only).")
 
 
 class CodeForm(forms.Form):
     """Accepts '123456', '123 456' and '123-456'; anything else gets a clear error."""
 
     code = forms.CharField(
-        label="6-digit code",
+        label=gettext_lazy("6-digit code"),
         error_messages={"required": INVALID},
         widget=forms.TextInput(
             attrs={
@@ -36,7 +36,7 @@ class RecoveryCodeForm(forms.Form):
     recovery_code = forms.CharField(
         label=gettext_lazy("Recovery code"),
         max_length=64,
-        help_text=gettext_lazy("One of the codes you saved, like ABCD-EFGH-JKMN-PQRS."),
+        help_text=gettext_lazy("One of the codes you saved, like ABCD-EFGH-JKMN-PQRS-TVWX."),
         error_messages={"required": gettext_lazy("Enter one of your recovery codes.")},
         widget=forms.TextInput(
             attrs={
@@ -44,7 +44,7 @@ class RecoveryCodeForm(forms.Form):
                 "autocapitalize": "characters",
                 "spellcheck": "false",
                 "autofocus": True,
-                "size": 22,
+                "size": 28,
             }
         ),
     )
@@ -67,9 +67,20 @@ class DisableForm(forms.Form):
     code = forms.CharField(
         label=gettext_lazy("6-digit code from your app, or a recovery code"),
         max_length=64,
+        help_text=gettext_lazy(
+            "The 6 digits from your app, like 123 456, or a recovery code: 20 letters and "
+            "digits, like ABCD-EFGH-JKMN-PQRS-TVWX."
+        ),
         error_messages={"required": DISABLE_INVALID},
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "autofocus": True, "size": 22}
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "autofocus": True,
+                "size": 28,
+                "class": "code-or-recovery",
+            }
         ),
     )
     confirm = forms.BooleanField(

@@ -1,10 +1,11 @@
 """One-time recovery codes: the self-service way back when the app or key is lost.
 
-A set is 10 codes of 16 Crockford base32 characters from `secrets` (80 bits each), shown
-as XXXX-XXXX-XXXX-XXXX. The first group (`lookup`) is stored in clear, unique within the
-set, so a check finds its one candidate row and costs one argon2id verification (NIST SP
-800-63B asks a secret under 112 bits to be salted and hashed with a password-hashing
-function); the other 12 characters are hashed with Django's argon2id hasher. Input ignores
+A set is 10 codes of 20 Crockford base32 characters from `secrets` (100 bits each), shown
+as XXXX-XXXX-XXXX-XXXX-XXXX. The first group (`lookup`, 20 bits) is stored in clear, unique
+within the set, so a check finds its one candidate row and costs one argon2id verification
+(NIST SP 800-63B asks a secret under 112 bits to be salted and hashed with a
+password-hashing function); the other 16 characters (80 bits, above the issue's 64 even
+though the lookup is readable) are hashed with Django's argon2id hasher. Input ignores
 case, spaces and hyphens, and reads Crockford's I and L as 1, O as 0. A code is used up by
 one conditional UPDATE of `used_at`: of two logins racing with the same code, one wins.
 Codes are never stored, logged or emailed in clear; they exist in clear only in the one
@@ -14,7 +15,6 @@ response that shows them.
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher, check_password, make_password
@@ -35,7 +35,7 @@ from .factors import second_factor_on
 from .models import LOCK_AFTER, RECOVERY_CODES_PER_SET, MfaState, RecoveryCode
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-GROUP, GROUPS = 4, 4
+GROUP, GROUPS = 4, 5
 LOW = 3  # at this many left or fewer, Settings warns and the use email says so
 _READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 _IGNORED = str.maketrans("", "", " -\t\n\r")
@@ -43,14 +43,19 @@ _IGNORED = str.maketrans("", "", " -\t\n\r")
 
 class RecoveryCodeHasher(Argon2PasswordHasher):
     """Django's argon2id with settings.TWOSTEP_RECOVERY_CODE_ARGON2 (OWASP's minimum by
-    default): a code is 80 random bits, so it needs salt and a password-hashing function,
-    not a password's stretching. Checked by check_password, which reads the parameters
-    from the stored hash."""
+    default): a code's hashed part is 80 random bits, so it needs salt and a
+    password-hashing function, not a password's stretching. Checked by check_password,
+    which reads the parameters from the stored hash."""
 
     time_cost, memory_cost, parallelism = settings.TWOSTEP_RECOVERY_CODE_ARGON2
 
 
 _HASHER = RecoveryCodeHasher()
+
+
+# A miss (no row with that lookup) verifies against this, so it costs what a hit costs.
+# Made at import: the first miss must not take longer (two hashes) than later ones.
+_DECOY_HASH = make_password(ALPHABET[: GROUP * (GROUPS - 1)], hasher=_HASHER)
 
 
 class NoSecondFactor(Exception):
@@ -64,8 +69,16 @@ class RecoveryCheck(CodeCheck):
     left: int | None = None
 
 
+@dataclass(frozen=True)
+class IssuedSet:
+    """A new set: the codes in clear (to be shown once) and how many old codes it replaced."""
+
+    codes: list[str]
+    replaced: int
+
+
 def new_code() -> str:
-    """One code: 16 characters (80 bits) from `secrets`, grouped by four with hyphens."""
+    """One code: 20 characters (100 bits) from `secrets`, grouped by four with hyphens."""
     chars = "".join(secrets.choice(ALPHABET) for _ in range(GROUP * GROUPS))
     return "-".join(chars[i : i + GROUP] for i in range(0, len(chars), GROUP))
 
@@ -79,9 +92,16 @@ def parse(text: str) -> tuple[str, str] | None:
 
 
 def issue(user: User, *, request: HttpRequest | None, replace: bool = True) -> list[str] | None:
+    """The codes of `issue_set` (None when it made none)."""
+    issued = issue_set(user, request=request, replace=replace)
+    return None if issued is None else issued.codes
+
+
+def issue_set(user: User, *, request: HttpRequest | None, replace: bool = True) -> IssuedSet | None:
     """A new set of codes for the account, replacing the whole old set; the codes in clear,
-    to be shown once. With `replace=False` (the first set, issued when 2FA is turned on),
-    nothing happens and None is returned when the account already has codes.
+    to be shown once, and how many old codes went. With `replace=False` (the first set,
+    issued when 2FA is turned on), nothing happens and None is returned when the account
+    already has codes. The caller has checked a proof: this function checks none.
 
     Raises NoSecondFactor when 2FA is off. Records RECOVERY_CODES_GENERATED and emails
     the owner, in the transaction that writes the set.
@@ -124,7 +144,7 @@ def issue(user: User, *, request: HttpRequest | None, replace: bool = True) -> l
             template="recovery_codes_generated",
             context={"user": user, "count": len(rows), "replaced": bool(replaced)},
         )
-    return codes
+    return IssuedSet(codes, replaced)
 
 
 def with_codes_left(users: QuerySet[User]) -> QuerySet[User]:
@@ -155,11 +175,6 @@ def ran_out(user: User) -> bool:
     return second_factor_on(user) and codes_left(user) == 0
 
 
-@cache
-def _decoy_hash() -> str:
-    return make_password(ALPHABET[: GROUP * (GROUPS - 1)], hasher=_HASHER)
-
-
 def verify_recovery_code(
     *, user: User, code: str, request: HttpRequest | None, purpose: Purpose
 ) -> RecoveryCheck:
@@ -177,7 +192,7 @@ def verify_recovery_code(
     if refusal:
         return _as_recovery(refusal)
     row = RecoveryCode.objects.filter(user=user, lookup=lookup).only("code_hash", "used_at").first()
-    if not check_password(rest, row.code_hash if row else _decoy_hash()) or row is None:
+    if not check_password(rest, row.code_hash if row else _DECOY_HASH) or row is None:
         check = throttle.record_failure(
             user,
             request=request,
@@ -248,7 +263,7 @@ def _as_recovery(check: CodeCheck) -> RecoveryCheck:
 
 def malformed() -> str:
     return gettext(
-        "Enter one of your recovery codes: 16 letters and digits, like ABCD-EFGH-JKMN-PQRS."
+        "Enter one of your recovery codes: 20 letters and digits, like ABCD-EFGH-JKMN-PQRS-TVWX."
     )
 
 

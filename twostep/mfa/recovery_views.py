@@ -1,5 +1,7 @@
-"""The recovery codes pages: the codes shown once (after 2FA is first turned on, or on
-"Generate new codes"), how many are left, and "I have saved them".
+"""The recovery codes pages: the codes shown once (after 2FA is first turned on, or after
+a proof on the "Generate new codes" page: regeneration_views), how many are left, and
+"I have saved them". A GET shows codes only behind the one-time grant (mfa.session) that
+the POST turning 2FA on, or a security key's proof, set; never on its own.
 
 Why a tick and not typing one back: typing a code back would use it up (the set would
 start at 9, with a "code used" email and event for no login), and a person can type it
@@ -31,13 +33,15 @@ from . import recovery_codes
 from .factors import second_factor_on
 from .forms import SavedForm
 from .models import RECOVERY_CODES_PER_SET
+from .session import FIRST_SET, take_recovery_codes_grant
 
 UNSAVED_SESSION_KEY = "twostep_recovery_codes_unsaved"
 
 
-def _show(request: HttpRequest, user: User, codes: list[str], *, replaced: bool) -> HttpResponse:
+def show_codes(request: HttpRequest, user: User, issued: recovery_codes.IssuedSet) -> HttpResponse:
     """The one response that holds the codes in clear: never cached, never stored."""
     request.session[UNSAVED_SESSION_KEY] = True
+    codes = issued.codes
     next_url = safe_next(request, "")
     name = settings.TWOSTEP_PRODUCT_NAME
     lines = [
@@ -55,7 +59,7 @@ def _show(request: HttpRequest, user: User, codes: list[str], *, replaced: bool)
         "mfa/recovery_codes_show.html",
         {
             "codes": codes,
-            "replaced": replaced,
+            "replaced": issued.replaced,
             "download_href": "data:text/plain;charset=utf-8," + quote(text),
             "download_name": f"{name.lower().replace(' ', '-')}-recovery-codes.txt",
             "form": SavedForm(),
@@ -69,40 +73,30 @@ def _show(request: HttpRequest, user: User, codes: list[str], *, replaced: bool)
 @never_cache
 @login_required
 def recovery_codes_page(request: HttpRequest) -> HttpResponse:
-    """GET: the codes left and "Generate new codes". When 2FA is on and the account has no
-    set yet (2FA just turned on, with any method), its first set is issued and shown here."""
+    """GET: the codes left and a link to "Generate new codes". Issues and shows a set only
+    behind this session's one-time grant: the first set after the POST that turned 2FA on,
+    or a new set after a security key's proof (mfa.session.grant_recovery_codes)."""
     user = cast(User, request.user)
     if not second_factor_on(user):
         messages.info(request, gettext("Recovery codes come with two-factor authentication."))
         return redirect("accounts:settings")
-    if recovery_codes.codes_left(user) is None:
+    grant = take_recovery_codes_grant(request.session, user=user)
+    if grant is not None:
         try:
-            codes = recovery_codes.issue(user, request=request, replace=False)
+            issued = recovery_codes.issue_set(user, request=request, replace=grant != FIRST_SET)
         except recovery_codes.NoSecondFactor:  # turned off meanwhile
             return redirect("accounts:settings")
-        if codes is not None:
-            return _show(request, user, codes, replaced=False)
-    left = recovery_codes.codes_left(user) or 0
+        if issued is not None:
+            return show_codes(request, user, issued)
+    left = recovery_codes.codes_left(user)
     context: dict[str, Any] = {
-        "left": left,
+        "none": left is None,
+        "left": left or 0,
         "total": RECOVERY_CODES_PER_SET,
-        "low": left <= recovery_codes.LOW,
+        "low": (left or 0) <= recovery_codes.LOW,
         "next": safe_next(request, ""),
     }
     return render(request, "mfa/recovery_codes.html", context)
-
-
-@require_POST
-@login_required
-def generate(request: HttpRequest) -> HttpResponse:
-    """'Generate new codes': a new set replaces the whole old one, shown once."""
-    user = cast(User, request.user)
-    try:
-        codes = recovery_codes.issue(user, request=request)
-    except recovery_codes.NoSecondFactor:
-        messages.info(request, gettext("Recovery codes come with two-factor authentication."))
-        return redirect("accounts:settings")
-    return _show(request, user, codes or [], replaced=True)
 
 
 @require_POST

@@ -1,10 +1,12 @@
-"""The session's "verified with a second factor" state.
+"""The session's "verified with a second factor" state, and its one-time grant of recovery
+codes.
 
 A login records whether it used the second factor; pages that need more than a password
 (the admin, the support console, vouching) ask `verified_with_second_factor`. It lives in
 mfa, below the login that writes it and the pages that read it.
 """
 
+import time
 from typing import cast
 
 from django.contrib.sessions.backends.base import SessionBase
@@ -32,3 +34,27 @@ def verified_with_second_factor(request: HttpRequest) -> bool:
     if not request.user.is_authenticated or not marked_verified(request.session):
         return False
     return second_factor_on(cast(User, request.user))
+
+
+RECOVERY_CODES_GRANT = "twostep_recovery_codes_grant"
+FIRST_SET, NEW_SET = "first", "new"
+GRANT_TTL_SECONDS = 300
+
+
+def grant_recovery_codes(session: SessionBase, *, user: User, kind: str) -> None:
+    """Let the next visit to the recovery codes page issue a set, once: `FIRST_SET` from the
+    POST that turned 2FA on, `NEW_SET` from a POST that proved a method (a security key's
+    answer, which webauthn.js follows with a GET). A GET alone never issues codes."""
+    session[RECOVERY_CODES_GRANT] = {"user": user.pk, "kind": kind, "at": time.time()}
+
+
+def take_recovery_codes_grant(session: SessionBase, *, user: User) -> str | None:
+    """The grant set above for `user` (FIRST_SET or NEW_SET), used up; None if there is
+    none, it is another account's or older than GRANT_TTL_SECONDS."""
+    grant = session.pop(RECOVERY_CODES_GRANT, None)
+    if not isinstance(grant, dict) or grant.get("user") != user.pk:
+        return None
+    if time.time() - float(grant.get("at", 0)) > GRANT_TTL_SECONDS:
+        return None
+    kind = grant.get("kind")
+    return kind if kind in (FIRST_SET, NEW_SET) else None

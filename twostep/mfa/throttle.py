@@ -27,12 +27,31 @@ from .models import BACKOFF_CAP, FREE_FAILURES, LOCK_AFTER, MfaState
 
 _STATE = MfaState._meta.db_table
 
-# For a factor's single-use UPDATE: "and the account's second step is neither locked nor
-# waiting", with parameters (user id, LOCK_AFTER, now). A missing row holds nothing back.
-NOT_HELD_BACK = (
-    f" AND NOT EXISTS (SELECT 1 FROM {_STATE} s WHERE s.user_id = %s"  # noqa: S608
-    " AND (s.failure_count >= %s OR s.next_try_at > %s))"
-)
+
+def _not_held_back(vendor: str) -> str:
+    """For a factor's single-use UPDATE: "and the account's second step is neither locked nor
+    waiting", with parameters (user id, LOCK_AFTER, now).
+
+    On PostgreSQL the row is read FOR SHARE: a failure whose transaction is still open
+    (count raised, wait about to be set) holds the row lock, so the UPDATE waits for it
+    and re-checks the committed row; without the lock it would read the old row and
+    accept. The EXISTS is positive, so the MfaState row must exist whenever a method does
+    (recount_methods and start_enrolment make it). SQLite serializes write transactions
+    (its write lock is taken at BEGIN), so there the plain form suffices.
+    """
+    if vendor == "postgresql":
+        return (
+            f" AND EXISTS (SELECT 1 FROM {_STATE} s WHERE s.user_id = %s"  # noqa: S608
+            " AND s.failure_count < %s AND (s.next_try_at IS NULL OR s.next_try_at <= %s)"
+            " FOR SHARE)"
+        )
+    return (
+        f" AND NOT EXISTS (SELECT 1 FROM {_STATE} s WHERE s.user_id = %s"  # noqa: S608
+        " AND (s.failure_count >= %s OR s.next_try_at > %s))"
+    )
+
+
+NOT_HELD_BACK = _not_held_back(connections[router.db_for_write(MfaState)].vendor)
 
 
 def state_of(user: User) -> MfaState | None:

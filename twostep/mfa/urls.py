@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import recovery_views, views
+from . import recovery_views, regeneration_views, views
 from .webauthn import urls as webauthn_urls
 
 app_name = "mfa"
@@ -15,8 +15,18 @@ urlpatterns = [
     ),
     path(
         "settings/2fa/recovery-codes/new/",
-        recovery_views.generate,
+        regeneration_views.RegenerateView.as_view(),
         name="recovery_codes_new",
+    ),
+    path(
+        "settings/2fa/recovery-codes/new/key/options/",
+        regeneration_views.RegenerateKeyOptionsView.as_view(),
+        name="recovery_codes_new_key_options",
+    ),
+    path(
+        "settings/2fa/recovery-codes/new/key/",
+        regeneration_views.RegenerateWithKeyView.as_view(),
+        name="recovery_codes_new_key",
     ),
     path(
         "settings/2fa/recovery-codes/saved/",

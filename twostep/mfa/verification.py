@@ -27,7 +27,8 @@ def verify_code(
 ) -> CodeCheck:
     """Judge `code` for `device` and return the verdict; never raises for bad input.
 
-    `purpose` is "login", "enrol" or "disable"; it decides which emails a failure sends.
+    `purpose` is "login", "enrol", "disable" or "regenerate"; it decides which emails a
+    failure sends.
     Do not call inside an outer transaction: failures must be recorded even though the
     caller then refuses the request.
     """
@@ -58,7 +59,7 @@ def verify_code(
     try:
         device.refresh_from_db()
     except TOTPDevice.DoesNotExist:
-        return DEVICE_GONE
+        return device_gone()
     if device.last_used_step >= matched:
         return _record_reuse(device, request=request, purpose=purpose)
     current = throttle.ensure_state(user)
@@ -89,9 +90,14 @@ def _consume_step(device: TOTPDevice, step: int, now: datetime) -> bool:
 
 
 REUSE_EMAIL_QUIET = timedelta(minutes=10)
-DEVICE_GONE = CodeCheck(
-    False, Reason.OFF, "Two-factor authentication was turned off meanwhile. Log in again."
-)
+
+
+def device_gone() -> CodeCheck:
+    return CodeCheck(
+        False,
+        Reason.OFF,
+        gettext("Two-factor authentication was turned off meanwhile. Log in again."),
+    )
 
 
 WRONG_CODE = gettext_noop("That code is not right. Check your app and try the newest code.")

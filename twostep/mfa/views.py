@@ -6,16 +6,18 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
 from twostep.accounts.models import User
 
-from . import enrolment, recovery_codes, totp
+from . import enrolment, totp
 from .factors import pending_device, second_factor_on
 from .forms import CodeForm, DisableForm
 from .models import TOTPDevice
+from .session import FIRST_SET, grant_recovery_codes
 
 ENROLMENT_SESSION_KEY = "twostep_enrolment"
 
@@ -27,7 +29,7 @@ class EnableView(LoginRequiredMixin, View):
         try:
             device = enrolment.start_enrolment(user=cast(User, request.user), request=request)
         except enrolment.AlreadyEnabled:
-            messages.info(request, "Two-factor authentication is already on.")
+            messages.info(request, gettext("Two-factor authentication is already on."))
             return redirect("accounts:settings")
         # Only this session may see the new secret: another session with the password
         # (an intruder's, maybe) must not copy it before it starts protecting the account.
@@ -56,7 +58,7 @@ class SetupView(LoginRequiredMixin, FormView):
         secret = self.device.secret()
         uri = self.device.provisioning_uri()
         qr = segno.make(uri, error="m").svg_inline(
-            scale=5, border=2, omitsize=False, title="QR code for your authenticator app"
+            scale=5, border=2, omitsize=False, title=gettext("QR code for your authenticator app")
         )
         return super().get_context_data(
             qr_svg=qr,
@@ -74,11 +76,16 @@ class SetupView(LoginRequiredMixin, FormView):
             return self.form_invalid(form)
         # The session stays as its login made it: proving a factor it set up itself shows
         # only that it holds the password, so staff pages wait for a login with the code.
-        messages.success(self.request, "Two-factor authentication is now active.")
-        if recovery_codes.codes_left(cast(User, self.request.user)) is None:
-            # 2FA was just turned on: its recovery codes come next (issued on that page).
-            return redirect("mfa:recovery_codes")
-        return redirect("accounts:settings")
+        if not check.first:  # the app joined keys that already protect the account
+            messages.success(self.request, gettext("Your authenticator app was added."))
+            return redirect("accounts:settings")
+        messages.success(self.request, gettext("Two-factor authentication is now active."))
+        # 2FA was just turned on by this POST: its first recovery codes come next, issued
+        # once by the page this grant lets through (a GET alone issues none).
+        grant_recovery_codes(
+            self.request.session, user=cast(User, self.request.user), kind=FIRST_SET
+        )
+        return redirect("mfa:recovery_codes")
 
 
 @method_decorator(sensitive_post_parameters("code"), name="dispatch")
@@ -98,5 +105,5 @@ class DisableView(LoginRequiredMixin, FormView):
         if not check.accepted:
             form.add_error("code", check.message)
             return self.form_invalid(form)
-        messages.success(self.request, "Two-factor authentication is now off.")
+        messages.success(self.request, gettext("Two-factor authentication is now off."))
         return redirect("accounts:settings")

@@ -29,7 +29,7 @@ from ..checks import CodeCheck, Reason
 from ..models import LOCK_AFTER, MfaState, SecurityKey
 from . import ceremonies, challenges
 
-Purpose = Literal["login", "disable"]
+Purpose = Literal["login", "disable", "regenerate"]
 """Why a known account's key is checked (as for codes: which emails a failure sends)."""
 
 CLONE_EMAIL_QUIET = timedelta(minutes=10)

@@ -18,6 +18,7 @@ from twostep.accounts.models import User
 
 from .. import enrolment
 from ..models import MAX_SECURITY_KEYS, SecurityKey
+from ..session import FIRST_SET, grant_recovery_codes
 from . import assertions, challenges, keys, registration
 from .ceremonies import Refused, authentication_options
 from .forms import ConfirmOffForm, KeyNameForm
@@ -68,6 +69,8 @@ class KeyAddView(LoginRequiredMixin, View):
             return self.refuse(form, refused.message)
         messages.success(request, _("“%(name)s” was added.") % {"name": key.name})
         # The account's first method: 2FA is on, and its recovery codes come next.
+        if first:
+            grant_recovery_codes(request.session, user=user, kind=FIRST_SET)
         target = reverse("mfa:recovery_codes" if first else "accounts:settings")
         if wants_json(request):
             return JsonResponse({"redirect": target})
