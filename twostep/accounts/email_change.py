@@ -8,9 +8,12 @@ mailbox, cancellable from the old one.
   moment, and the unique constraint settles a race with a sign-up.
 - `cancel`: the old address's link, for CANCEL_DAYS: a pending change dies, a done one is
   undone, every session ends. Recovery (recovery.email_change) opens a support case with it.
+- `void_pending`: securing the account ("This wasn't me", a password change or reset, a
+  support reset) kills a pending change, in the same transaction. So does the end of the
+  session that asked for it: the link then no longer works (`usable`).
 
-Each link is derived from the change's random salt and the server's secret (never stored),
-so the old address can be sent the same cancel link twice.
+Every path locks the account's User row first, then the change: never the other way round,
+or two of them could deadlock on PostgreSQL. The links are email_change_links'.
 """
 
 import secrets
@@ -19,18 +22,17 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
 
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, describe_browser, record
-from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
 
+from .email_change_links import link
 from .email_quota import allow_email
-from .models import EmailChange, User, normalize_email
+from .models import EmailChange, User, UserSession, normalize_email
+from .session_list import session_id
 from .sessions import end_all_sessions
 
 CONFIRM_WITHIN = timedelta(hours=24)
@@ -44,35 +46,43 @@ class EmailChangeRefused(Exception):
     """The link or request cannot be acted on; the message says why. Nothing changed."""
 
 
-def link_token(change: EmailChange, purpose: str) -> str:
-    value = f"{purpose}:{change.pk}:{change.link_salt}"
-    return salted_hmac("twostep.accounts.email_change", value, algorithm="sha256").hexdigest()
-
-
-# The cancel link's page opens a support case too, so recovery serves it.
-URL_NAMES = {"confirm": "accounts:email_change_confirm", "cancel": "recovery:email_change_cancel"}
-
-
-def link(change: EmailChange, purpose: str) -> str:
-    path = reverse(
-        URL_NAMES[purpose],
-        kwargs={"pk": change.pk, "token": link_token(change, purpose)},
-    )
-    return site_url(path)
-
-
-def find(*, pk: int, token: str, purpose: str) -> EmailChange | None:
-    """The change a mailed link names, if its token is right (whatever its state)."""
-    change = EmailChange.objects.select_related("user").filter(pk=pk).first()
-    if change is None or not constant_time_compare(token, link_token(change, purpose)):
-        return None
-    return change
-
-
 def pending_for(user: User) -> EmailChange | None:
     now = timezone.now()
     changes = EmailChange.objects.filter(user=user, status=Status.PENDING)
     return changes.filter(requested_at__gt=now - CONFIRM_WITHIN).first()
+
+
+def usable(change: EmailChange) -> bool:
+    """Whether the new address's link can still act: the change is pending, not expired,
+    and the session that asked for it is still open."""
+    if change.status != Status.PENDING or timezone.now() > change.requested_at + CONFIRM_WITHIN:
+        return False
+    sessions = UserSession.objects.filter(user_id=change.user_id, expire_date__gt=timezone.now())
+    keys = sessions.values_list("session_key", flat=True)
+    return any(session_id(key) == change.session_hash for key in keys)
+
+
+def void_pending(*, user: User, request: HttpRequest | None, reason: str) -> int:
+    """The account was secured ("This wasn't me", a password change or reset, a support
+    reset): its pending changes die, each with the event a cancellation writes. Call inside
+    the transaction that secures it. Returns how many."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    changes = list(
+        EmailChange.objects.select_for_update().filter(user_id=user.pk, status=Status.PENDING)
+    )
+    now = timezone.now()
+    for change in changes:
+        change.status, change.cancelled_at = Status.VOID, now
+        change.save(update_fields=["status", "cancelled_at"])
+        record(
+            type=SecurityEvent.Type.EMAIL_CHANGE_CANCELLED,
+            subject=user,
+            request=request,
+            old_email=change.old_email,
+            new_email=change.new_email,
+            reason=reason,
+        )
+    return len(changes)
 
 
 def request_change(*, request: HttpRequest, user: User, new_email: str) -> bool:
@@ -85,13 +95,17 @@ def request_change(*, request: HttpRequest, user: User, new_email: str) -> bool:
         return False
     now = timezone.now()
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()
+        # The User first; its address as it is now (a confirmation may have just moved it).
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if new_email == user.email:
+            raise EmailChangeRefused(gettext("That is already your email address."))
         EmailChange.objects.filter(user=user, status=Status.PENDING).update(status=Status.REPLACED)
         change = EmailChange.objects.create(
             user=user,
             old_email=user.email,
             new_email=new_email,
             link_salt=secrets.token_hex(16),
+            session_hash=session_id(request.session.session_key or ""),
             requested_at=now,
         )
         record(
@@ -126,15 +140,14 @@ def confirm(*, request: HttpRequest, change: EmailChange) -> None:
     EmailChangeRefused, changing nothing, for a link used already, replaced, cancelled or
     expired, or an address another account took meanwhile."""
     with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=change.user_id)  # the User first
         locked = EmailChange.objects.select_for_update().get(pk=change.pk)
-        user = User.objects.select_for_update().get(pk=locked.user_id)
-        if (
-            locked.status != Status.PENDING
-            or timezone.now() > locked.requested_at + CONFIRM_WITHIN
-            or user.email != locked.old_email
-        ):
+        if not usable(locked) or user.email != locked.old_email:
             raise EmailChangeRefused(
-                gettext("This link is no longer valid: it was used, cancelled or replaced.")
+                gettext(
+                    "This link is no longer valid: it was used, cancelled or replaced, it "
+                    "expired, or the session that asked for the change has ended."
+                )
             )
         try:
             with transaction.atomic():  # the unique constraint decides a race with a sign-up
@@ -163,9 +176,11 @@ def cancel(*, request: HttpRequest, change: EmailChange) -> bool:
     address is still free), and every session of the account ends. Returns whether the
     account has its old address. Call inside a transaction (recovery.email_change opens the
     support case in it). Raises EmailChangeRefused, changing nothing, for a link used
-    already or older than CANCEL_DAYS."""
+    already or older than CANCEL_DAYS, or one overtaken by a later change of the address
+    (the account's address is neither of this change's, or a later change is pending or
+    done)."""
+    user = User.objects.select_for_update().get(pk=change.user_id)  # the User first
     locked = EmailChange.objects.select_for_update().get(pk=change.pk)
-    user = User.objects.select_for_update().get(pk=locked.user_id)
     if locked.status not in (Status.PENDING, Status.DONE) or timezone.now() > (
         locked.requested_at + WATCH
     ):
@@ -173,6 +188,18 @@ def cancel(*, request: HttpRequest, change: EmailChange) -> bool:
             gettext(
                 "This link is no longer valid: the change was cancelled already, "
                 "or the link expired."
+            )
+        )
+    later = EmailChange.objects.filter(
+        user_id=user.pk,
+        pk__gt=locked.pk,  # made after it (clocks may tie)
+        status__in=(Status.PENDING, Status.DONE),
+    )
+    if user.email not in (locked.old_email, locked.new_email) or later.exists():
+        raise EmailChangeRefused(
+            gettext(
+                "This link no longer works: the account's email address was changed again "
+                "after it was sent. If you did not ask for these changes, contact support."
             )
         )
     if locked.status == Status.DONE and user.email == locked.new_email:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from django.views import View
 from django.views.generic import FormView
 
-from . import email_change, new_browser
+from . import email_change, email_change_links, new_browser
 from .forms import EmailChangeForm
 from .models import User, normalize_email
 
@@ -57,28 +57,26 @@ def _invalid(request: HttpRequest, message: str) -> HttpResponse:
 
 
 class ConfirmEmailChangeView(View):
-    """The link mailed to the new address shows a button; only the POST acts, so mail
-    scanners that open links change nothing."""
+    """The link mailed to the new address shows a button (only while it can still act);
+    only the POST acts, so mail scanners that open links change nothing."""
 
     def get(self, request: HttpRequest, pk: int, token: str) -> HttpResponse:
-        change = email_change.find(pk=pk, token=token, purpose="confirm")
-        if change is None or change.status != change.Status.PENDING:
+        change = email_change_links.find(pk=pk, token=token, purpose="confirm")
+        if change is None or not email_change.usable(change):
             return _invalid(request, gettext("This link is invalid or no longer works."))
         return render(request, "accounts/email_change_confirm.html", {"change": change})
 
     def post(self, request: HttpRequest, pk: int, token: str) -> HttpResponse:
-        change = email_change.find(pk=pk, token=token, purpose="confirm")
+        change = email_change_links.find(pk=pk, token=token, purpose="confirm")
         if change is None:
             return _invalid(request, gettext("This link is invalid or no longer works."))
         try:
             email_change.confirm(request=request, change=change)
         except email_change.EmailChangeRefused as refused:
             return _invalid(request, str(refused))
-        messages.success(
-            request,
-            gettext("Your account's email address is now %(email)s.") % {"email": change.new_email},
-        )
-        return redirect("accounts:profile" if request.user.is_authenticated else "login:login")
+        # Whoever is logged in to this browser (perhaps another account) is not the one
+        # whose address changed: the page names only the address.
+        return render(request, "accounts/email_change_done.html", {"change": change})
 
 
 class NotMeView(View):

@@ -7,6 +7,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .user_relations import with_relations
 
@@ -144,16 +145,22 @@ class EmailChange(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for the new address"
-        DONE = "done", "Done"
-        CANCELLED = "cancelled", "Cancelled from the old address"
-        REPLACED = "replaced", "Replaced by a later request"
+        PENDING = "pending", _("Waiting for the new address")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled from the old address")
+        REPLACED = "replaced", _("Replaced by a later request")
+        # The account was secured before the new address confirmed: "This wasn't me", a
+        # password change or reset, a support reset (email_change.void_pending).
+        VOID = "void", _("Void: the account was secured meanwhile")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_changes")
     old_email = models.EmailField()
     new_email = models.EmailField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     link_salt = models.CharField(max_length=32)
+    # The session that asked (session_list.session_id of its key): once it has ended, the
+    # new address's link no longer works.
+    session_hash = models.CharField(max_length=64, blank=True)
     requested_at = models.DateTimeField()
     done_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)

@@ -22,7 +22,7 @@ from twostep.audit.services import client_ip, describe_browser, record
 from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
 
-from . import devices
+from . import devices, email_change
 from .models import User
 from .session_activity import USER_AGENT_LENGTH
 from .sessions import end_all_sessions
@@ -72,7 +72,8 @@ def _used_since(user: User, sent: float) -> bool:
 
 
 def sign_out_everywhere(*, request: HttpRequest, user: User, token: str) -> bool:
-    """ "This wasn't me": end every session and forget every trusted browser of `user`.
+    """ "This wasn't me": end every session, forget every trusted browser of `user` and
+    void its pending email change.
     False, changing nothing, when the link was used meanwhile."""
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
@@ -80,6 +81,7 @@ def sign_out_everywhere(*, request: HttpRequest, user: User, token: str) -> bool
             return False
         ended = end_all_sessions(locked)
         devices.forget(request=request, user=locked, keep_this_browser=False)
+        email_change.void_pending(user=locked, request=request, reason="signed out everywhere")
         record(
             type=SecurityEvent.Type.SIGNED_OUT_EVERYWHERE,
             subject=locked,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
-from twostep.accounts import email_change
+from twostep.accounts import email_change, email_change_links
 from twostep.accounts.models import EmailChange, User
 
 from .cases import open_or_join, send_links
@@ -57,7 +57,7 @@ def cancel_and_open_case(*, request: HttpRequest, change: EmailChange) -> bool:
 @require_http_methods(["GET", "POST"])
 def cancel_view(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     """The link in the emails to the old address: a button, then the change cancelled."""
-    change = email_change.find(pk=pk, token=token, purpose="cancel")
+    change = email_change_links.find(pk=pk, token=token, purpose="cancel")
     problem = gettext("This link is invalid or no longer works.")
     if change is not None and request.method == "POST":
         try:

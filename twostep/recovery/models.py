@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
 
 from twostep.chat import services as chat
 from twostep.chat.models import Conversation
@@ -32,7 +33,7 @@ class RecoveryCase(models.Model):
         WEB = "web", "Recovery form"
         EMAIL = "email", "Email to support"
         CHAT = "chat", "Support chat"
-        EMAIL_CHANGE = "change", "Email change cancelled from the old address"
+        EMAIL_CHANGE = "change", _("Email change cancelled from the old address")
 
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL,

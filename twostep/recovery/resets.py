@@ -12,6 +12,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from twostep.accounts.email_change import void_pending
 from twostep.accounts.models import User
 from twostep.accounts.sessions import end_all_sessions
 from twostep.audit.models import SecurityEvent
@@ -122,6 +123,7 @@ def _perform_reset(pk: int) -> bool:
         remove_factors(account)
         sessions = end_all_sessions(account)
         User.objects.filter(pk=account.pk).update(mfa_reset_at=now)
+        void_pending(user=account, request=None, reason="support reset")
         case.status, case.closed_at, case.updated_at = Status.DONE, now, now
         case.cancel_token_hash = ""
         case.save(update_fields=["status", "closed_at", "updated_at", "cancel_token_hash"])
