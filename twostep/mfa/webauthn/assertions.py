@@ -27,7 +27,7 @@ from twostep.mail.services import queue_email
 from .. import throttle
 from ..checks import CodeCheck, Reason
 from ..models import LOCK_AFTER, MfaState, SecurityKey
-from . import ceremonies, challenges
+from . import ceremonies, challenges, passkey_throttle
 
 Purpose = Literal["login", "disable"]
 """Why a known account's key is checked (as for codes: which emails a failure sends)."""
@@ -84,13 +84,18 @@ def check_key(
 
 def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
     """Judge a passwordless get() answer: a discoverable credential with user verification,
-    whose user handle must be its account's. The account's throttle applies once the
-    credential names it; an answer naming no account is recorded and refused."""
+    whose user handle must be its account's. A credential ID is no secret (it is sent in
+    allowCredentials), so until the signature verifies nobody has shown they hold the
+    passkey: such failures are recorded with no account and counted per client address
+    (passkey_throttle), never in the account's throttle; a locked account stays locked."""
     now = timezone.now()
+    held_back = passkey_throttle.refusal(request, now=now)
+    if held_back:
+        return PasskeyLogin(held_back)
     try:
         answer = ceremonies.read_answer(credential)
     except ceremonies.Refused as error:
-        return PasskeyLogin(_unknown(request, error.reason, error.message))
+        return PasskeyLogin(passkey_throttle.failure(request, error.reason, error.message, now))
     related = {"user", "user__mfa_state", *(f"user__{name}" for name in loaded_with_user())}
     key = (
         SecurityKey.objects.select_related(*sorted(related))
@@ -98,16 +103,11 @@ def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
         .first()
     )
     if key is None:
-        return PasskeyLogin(
-            _unknown(
-                request,
-                "unknown_credential",
-                _(
-                    "This passkey is not registered here (it may have been removed). "
-                    "Log in with your email and password."
-                ),
-            )
+        message = _(
+            "This passkey is not registered here (it may have been removed). "
+            "Log in with your email and password."
         )
+        return PasskeyLogin(passkey_throttle.failure(request, "unknown_credential", message, now))
     user = key.user
     refused = _throttled(user, now)
     if refused:
@@ -115,7 +115,9 @@ def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
     handle = _user_handle(user)
     if handle is None or answer.user_handle != handle:
         mismatch = _not_this_accounts("user_handle")
-        return PasskeyLogin(_failure(user, request, "login", mismatch, now))
+        return PasskeyLogin(
+            passkey_throttle.failure(request, mismatch.reason, mismatch.message, now)
+        )
     check = _judge(key, answer, request=request, purpose="login", passwordless=True, now=now)
     return PasskeyLogin(check, user if check.accepted else None)
 
@@ -141,9 +143,7 @@ def _judge(
     with transaction.atomic():
         won = challenges.consume(
             session=request.session,
-            purpose=challenges.Purpose.PASSWORDLESS
-            if passwordless
-            else challenges.Purpose.SECOND_STEP,
+            purpose=_challenge_purpose(purpose, passwordless=passwordless),
             user=None if passwordless else key.user,
             challenge=answer.challenge,
             now=now,
@@ -162,8 +162,12 @@ def _judge(
         if advanced:
             throttle.record_success(key.user)
     if not won:
+        if passwordless:  # nobody has shown they hold this passkey: no account charged
+            return passkey_throttle.failure(request, "replayed", _replayed().message, now)
         return _record_replay(key, request, purpose)
     if refused is not None:
+        if passwordless:
+            return passkey_throttle.failure(request, refused.reason, refused.message, now)
         return _failure(key.user, request, purpose, refused, now)
     if not advanced:
         assert verified is not None
@@ -172,6 +176,13 @@ def _judge(
             return held_back
         return _record_regression(key, verified.new_sign_count, request=request, now=now)
     return CodeCheck.ok()
+
+
+def _challenge_purpose(purpose: Purpose, *, passwordless: bool) -> str:
+    """The challenge each use was given: one use's challenge never serves another."""
+    if passwordless:
+        return challenges.Purpose.PASSWORDLESS
+    return challenges.Purpose.DISABLE if purpose == "disable" else challenges.Purpose.SECOND_STEP
 
 
 # The table names are the models' own; every value is a query parameter.
@@ -221,19 +232,6 @@ def _failure(
         now=now,
         details={"reason": refused.reason},
     )
-
-
-def _unknown(request: HttpRequest, reason: str, message: str) -> CodeCheck:
-    """A passwordless answer that names no account: recorded with no subject, refused."""
-    record(
-        type=SecurityEvent.Type.KEY_REFUSED,
-        subject=None,
-        actor=None,
-        request=request,
-        purpose="passwordless",
-        reason=reason,
-    )
-    return CodeCheck(False, Reason.WRONG, message)
 
 
 def _record_replay(key: SecurityKey, request: HttpRequest, purpose: Purpose) -> CodeCheck:
