@@ -9,8 +9,8 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
@@ -20,8 +20,8 @@ from twostep.accounts.models import User
 
 from .. import enrolment
 from ..factors import second_factor_on
-from ..session import verified_with_second_factor
 from ..models import MAX_SECURITY_KEYS, SecurityKey
+from ..session import verified_with_second_factor
 from . import assertions, challenges, keys, registration
 from .ceremonies import Refused, authentication_options
 from .forms import ConfirmOffForm, KeyNameForm
