@@ -6,7 +6,7 @@ import pytest
 from tests.authenticator import Authenticator, give_key
 from tests.helpers import SITE, enable_2fa, submit_password
 from tests.mfa.conftest import events
-from tests.mfa.webauthn.conftest import RP_ID, error, options, passkey_answer, send_passkey
+from tests.mfa.webauthn.conftest import CDJ, RP_ID, error, options, passkey_answer, send_passkey
 from twostep.accounts.models import LoginThrottle
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
@@ -136,10 +136,10 @@ def test_a_replayed_passkey_answer_is_not_charged_to_the_account(client, user, p
         "{",
         '{"id": []}',
         '"just a string"',
-        '{"id": "\\ud800", "response": {"clientDataJSON": "e30"}}',
-        '{"id": "a\\u0000b", "response": {"clientDataJSON": "e30"}}',
-        '{"id": "abc", "rawId": "\\u0000", "response": {"clientDataJSON": "e30"}}',
-        '{"id": "ab+c", "response": {"clientDataJSON": "e30"}}',
+        '{"id": "\\ud800", "response": {"clientDataJSON": "' + CDJ + '"}}',
+        '{"id": "a\\u0000b", "response": {"clientDataJSON": "' + CDJ + '"}}',
+        '{"id": "abc", "rawId": "\\u0000", "response": {"clientDataJSON": "' + CDJ + '"}}',
+        '{"id": "ab+c", "response": {"clientDataJSON": "' + CDJ + '"}}',
     ],
 )
 def test_malformed_json_is_recorded_and_refused(db, client, credential):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from tests.authenticator import Authenticator, b64url, give_key
 from tests.helpers import SITE, verified_session
 from tests.mfa.conftest import emails, events
-from tests.mfa.webauthn.conftest import JSON, RP_ID, error, options, register
+from tests.mfa.webauthn.conftest import CDJ, JSON, RP_ID, error, options, register
 from twostep.audit.models import SecurityEvent
 from twostep.mfa.models import MAX_SECURITY_KEYS, MfaState, SecurityKey, WebAuthnChallenge
 from twostep.mfa.session import marked_verified
@@ -100,7 +100,18 @@ def test_an_answer_for_another_site_is_refused(logged_in, user, authenticator, a
     assert not events(user, SecurityEvent.Type.KEY_ADDED)
 
 
-@pytest.mark.parametrize("credential", ["", "not json", "[]", '{"id": 1}', "{" * 70000])
+@pytest.mark.parametrize(
+    "credential",
+    [
+        "",
+        "not json",
+        "[]",
+        '{"id": 1}',
+        "{" * 70000,
+        '{"id": "\\ud800", "response": {"clientDataJSON": "' + CDJ + '"}}',
+        '{"id": "\\u0000", "response": {"clientDataJSON": "' + CDJ + '"}}',
+    ],
+)
 def test_a_malformed_answer_is_refused(logged_in, credential):
     options(logged_in, OPTIONS, {"name": "YubiKey"})
     response = logged_in.post(ADD, {"name": "YubiKey", "credential": credential}, **JSON)

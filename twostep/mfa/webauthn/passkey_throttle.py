@@ -14,7 +14,7 @@ address too: each call writes a session and a challenge.
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, Value
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -52,9 +52,22 @@ def refusal(request: HttpRequest, *, now: datetime) -> CodeCheck | None:
     return CodeCheck(False, Reason.THROTTLED, message % {"wait": wait}, retry_at=until)
 
 
+def held_back(request: HttpRequest, *, now: datetime) -> Exists | Value:
+    """An expression for the key's query: true while this address must wait (`refusal`
+    says how long), so the check reads it in the statement it needs anyway."""
+    key = _key(request)
+    if key is None:
+        return Value(False)
+    return Exists(LoginThrottle.objects.filter(key=key.key, next_try_at__gt=now))
+
+
 def failure(request: HttpRequest, reason: str, message: str, now: datetime) -> CodeCheck:
     """A refused passwordless answer: recorded with no account (KEY_REFUSED, why) and
-    counted against the client's address. Do not call inside a transaction."""
+    counted against the client's address; while the address must wait, only refused.
+    Do not call inside a transaction."""
+    held = refusal(request, now=now)
+    if held:
+        return held
     key = _key(request)
     with transaction.atomic():
         if key is not None:
