@@ -232,3 +232,27 @@ def test_a_failure_is_an_alert_and_the_focus_returns_to_the_button(
     expect(page.locator("[data-webauthn-error][role=alert]")).to_have_text("Refused for the test.")
     expect(page.locator("[data-webauthn-status]")).to_have_text("")
     expect(button).to_be_focused()
+
+
+def test_the_autofill_starts_again_after_a_failure(page: Page, make_user, live_server):
+    make_user(EMAIL)
+    virtual_authenticator(page, PASSKEY)
+    asked = []
+
+    def refuse_the_first(route):
+        asked.append(route.request.url)
+        if len(asked) == 1:
+            route.fulfill(status=429, content_type="application/json", body='{"error": "Wait."}')
+        else:
+            route.continue_()
+
+    page.route("**/login/passkey/options/", refuse_the_first)
+    page.clock.install()
+    page.goto(live_server.url + "/login/")
+    page.wait_for_timeout(500)
+    assert len(asked) == 1
+    expect(page.locator("[data-webauthn-error][role=alert]")).to_have_text("Wait.")
+
+    page.clock.run_for("00:11")
+    page.wait_for_timeout(500)
+    assert len(asked) == 2
