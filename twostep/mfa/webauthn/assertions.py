@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from twostep.accounts.models import User
-from twostep.accounts.user_relations import loaded_with_user
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, record
 from twostep.mail.services import queue_email
@@ -27,7 +26,7 @@ from twostep.mail.services import queue_email
 from .. import throttle
 from ..checks import CodeCheck, Reason
 from ..models import MfaState, SecurityKey
-from . import ceremonies, challenges, passkey_throttle, sign_count
+from . import ceremonies, challenges, key_lookup, passkey_throttle, sign_count
 
 Purpose = Literal["login", "disable"]
 """Why a known account's key is checked (as for codes: which emails a failure sends)."""
@@ -93,20 +92,17 @@ def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
         answer = ceremonies.read_answer(credential)
     except ceremonies.Refused as error:
         return PasskeyLogin(passkey_throttle.failure(request, error.reason, error.message, now))
-    related = {"user", "user__mfa_state", *(f"user__{name}" for name in loaded_with_user())}
-    key = (
-        SecurityKey.objects.select_related(*sorted(related))
-        .annotate(address_held=passkey_throttle.held_back(request, now=now))
-        .filter(credential_id=answer.credential_id, user__is_active=True)
-        .first()
+    found = key_lookup.passkey_and_account(
+        answer.credential_id, address_key=passkey_throttle.address_key(request), now=now
     )
-    if key is None:
+    if found is None:
         message = _(
             "This passkey is not registered here (it may have been removed). "
             "Log in with your email and password."
         )
         return PasskeyLogin(passkey_throttle.failure(request, "unknown_credential", message, now))
-    if key.address_held:  # type: ignore[attr-defined]  # the annotation
+    key, address_held = found
+    if address_held:
         return PasskeyLogin(
             passkey_throttle.failure(request, "address_held", _replayed().message, now)
         )

@@ -14,7 +14,7 @@ address too: each call writes a session and a challenge.
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Value
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -52,13 +52,11 @@ def refusal(request: HttpRequest, *, now: datetime) -> CodeCheck | None:
     return CodeCheck(False, Reason.THROTTLED, message % {"wait": wait}, retry_at=until)
 
 
-def held_back(request: HttpRequest, *, now: datetime) -> Exists | Value:
-    """An expression for the key's query: true while this address must wait (`refusal`
-    says how long), so the check reads it in the statement it needs anyway."""
+def address_key(request: HttpRequest) -> str | None:
+    """The row this address's failures count in (key_lookup reads whether it must wait in
+    the check's one SELECT), or None without an address."""
     key = _key(request)
-    if key is None:
-        return Value(False)
-    return Exists(LoginThrottle.objects.filter(key=key.key, next_try_at__gt=now))
+    return key.key if key else None
 
 
 def failure(request: HttpRequest, reason: str, message: str, now: datetime) -> CodeCheck:
