@@ -47,7 +47,7 @@ def rows(check: dict) -> list[Row]:
             "whole passkey check / bare UPDATE (median µs)",
             f"{check['ratio']:.2f} ({fmt(check['check_median_us'], 0)} / {bare})",
             "",
-            "key SELECT + challenge DELETE + signature + sign-count UPDATE",
+            "key SELECT + signature + (challenge DELETE with sign-count UPDATE)",
         ),
         (
             "SQL statements per passkey login",

@@ -4,8 +4,9 @@ by the tests' software authenticator, made here and removed at the end.
 
 Three ways to touch one key row, each on rows nothing touched before, in shuffled order:
 the whole server-side check of a passwordless answer (`assertions.check_passkey`: the
-key's SELECT, the challenge's conditional DELETE, the signature, the sign count's
-conditional UPDATE), the signature verification alone (`ceremonies.verify_assertion`), and
+key's SELECT, the signature, then the challenge's conditional DELETE with the sign
+count's conditional UPDATE, one statement on PostgreSQL), the signature verification
+alone (`ceremonies.verify_assertion`), and
 a bare single-row UPDATE. Medians in microseconds. Then the SQL statements of one
 passkey login through the real views (the login page, the options, the answer).
 """

@@ -180,6 +180,79 @@ def test_on_an_ip_address_the_page_says_why_keys_do_not_work(page: Page, live_se
 
     page.get_by_role("button", name="Sign in with a passkey").click()
 
-    expect(page.locator("[data-webauthn-status]")).to_contain_text("not at an IP address")
+    expect(page.locator("[data-webauthn-error][role=alert]")).to_contain_text(
+        "not at an IP address"
+    )
     fill_login(page, EMAIL)  # everything else still works there
     expect(page).to_have_url(re.compile(r"/profile/$"))
+
+
+def test_the_autofill_renews_its_challenge_before_it_expires(page: Page, make_user, live_server):
+    """The autofill's request waits while the page is open; its challenge lives five
+    minutes, so the script asks for new options a little before, again and again."""
+    make_user(EMAIL)
+    virtual_authenticator(page, PASSKEY)
+    asked = []
+    page.on(
+        "request",
+        lambda request: (
+            asked.append(request.url) if "/login/passkey/options/" in request.url else None
+        ),
+    )
+    page.clock.install()
+    page.goto(live_server.url + "/login/")
+    page.wait_for_timeout(500)
+    assert len(asked) == 1
+
+    page.clock.run_for("04:40")
+    page.wait_for_timeout(500)
+    assert len(asked) == 2
+    page.clock.run_for("04:40")
+    page.wait_for_timeout(500)
+    assert len(asked) == 3
+
+
+def test_a_failure_is_an_alert_and_the_focus_returns_to_the_button(
+    page: Page, make_user, live_server
+):
+    make_user(EMAIL)
+    virtual_authenticator(page, PASSKEY)
+    page.add_init_script(NO_AUTOFILL)
+    page.goto(live_server.url + "/login/")
+    page.route(
+        "**/login/passkey/options/",
+        lambda route: route.fulfill(
+            status=400, content_type="application/json", body='{"error": "Refused for the test."}'
+        ),
+    )
+
+    button = page.get_by_role("button", name="Sign in with a passkey")
+    button.click()
+
+    expect(page.locator("[data-webauthn-error][role=alert]")).to_have_text("Refused for the test.")
+    expect(page.locator("[data-webauthn-status]")).to_have_text("")
+    expect(button).to_be_focused()
+
+
+def test_the_autofill_starts_again_after_a_failure(page: Page, make_user, live_server):
+    make_user(EMAIL)
+    virtual_authenticator(page, PASSKEY)
+    asked = []
+
+    def refuse_the_first(route):
+        asked.append(route.request.url)
+        if len(asked) == 1:
+            route.fulfill(status=429, content_type="application/json", body='{"error": "Wait."}')
+        else:
+            route.continue_()
+
+    page.route("**/login/passkey/options/", refuse_the_first)
+    page.clock.install()
+    page.goto(live_server.url + "/login/")
+    page.wait_for_timeout(500)
+    assert len(asked) == 1
+    expect(page.locator("[data-webauthn-error][role=alert]")).to_have_text("Wait.")
+
+    page.clock.run_for("00:11")
+    page.wait_for_timeout(500)
+    assert len(asked) == 2

@@ -15,13 +15,15 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from twostep.accounts import devices
 from twostep.accounts.models import User
 from twostep.accounts.views import safe_next
-from twostep.mfa.webauthn import assertions, challenges
+from twostep.mfa.webauthn import assertions, challenges, passkey_throttle
 from twostep.mfa.webauthn.ceremonies import authentication_options
 from twostep.mfa.webauthn.views import wants_json
 
@@ -68,6 +70,7 @@ def key_options(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"publicKey": options})
 
 
+@sensitive_post_parameters("credential")
 @require_POST
 def key_login(request: HttpRequest) -> HttpResponse:
     """The second step with a key: judged, then the login completes."""
@@ -93,6 +96,11 @@ def passkey_options(request: HttpRequest) -> HttpResponse:
     """Options for a passwordless login: no key named, user verification required."""
     if request.user.is_authenticated:
         return JsonResponse({"redirect": reverse(settings.LOGIN_REDIRECT_URL)})
+    # Anonymous, and asked by every login page (the autofill): limited per address, and a
+    # browser's new request replaces its own earlier challenge (challenges.issue).
+    if not passkey_throttle.options_allowed(request, now=timezone.now()):
+        message = _("Too many passkey requests from your network. Wait a few minutes.")
+        return JsonResponse({"error": message}, status=429)
     challenge = challenges.issue(
         session=request.session, purpose=challenges.Purpose.PASSWORDLESS, user=None
     )
@@ -100,6 +108,7 @@ def passkey_options(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"publicKey": options})
 
 
+@sensitive_post_parameters("credential")
 @require_POST
 def passkey_login(request: HttpRequest) -> HttpResponse:
     """A passwordless login: the passkey names the account; accepted, it is logged in."""

@@ -1,7 +1,10 @@
 from django.apps import AppConfig
+from django.core import checks
 
 # Hooks of accounts: plain registries, no models (this module loads before the models do).
 from twostep.accounts import settings_sections, user_relations
+
+from .webauthn import config as webauthn_config
 
 
 class MfaConfig(AppConfig):
@@ -14,3 +17,4 @@ class MfaConfig(AppConfig):
         user_relations.load_with_user("totp_device")
         user_relations.load_with_user("mfa_state")
         settings_sections.add_section("mfa/settings_section.html")
+        checks.register(webauthn_config.check_rp_id)

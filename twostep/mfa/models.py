@@ -138,6 +138,8 @@ class WebAuthnChallenge(models.Model):
         REGISTER = "register", "Add a security key"
         SECOND_STEP = "second_step", "Second step of a login"
         PASSWORDLESS = "passwordless", "Log in with a passkey"
+        DISABLE = "disable", "Turn two-factor authentication off"
+        REGENERATE = "regenerate", "Generate new recovery codes"
 
     session_hash = models.CharField(max_length=64)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
@@ -148,7 +150,10 @@ class WebAuthnChallenge(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["session_hash", "purpose"])]
+        indexes = [
+            models.Index(fields=["session_hash", "purpose"]),
+            models.Index(fields=["expires_at"]),  # issue() clears the expired ones
+        ]
 
     def __str__(self) -> str:
         return f"WebAuthn challenge ({self.purpose}, until {self.expires_at:%Y-%m-%d %H:%M})"

@@ -88,7 +88,7 @@ class RegenerateKeyOptionsView(LoginRequiredMixin, View):
         if not allow:
             return JsonResponse({"error": gettext("Your account has no security key.")}, status=400)
         challenge = challenges.issue(
-            session=request.session, purpose=challenges.Purpose.SECOND_STEP, user=user
+            session=request.session, purpose=challenges.Purpose.REGENERATE, user=user
         )
         options = authentication_options(challenge=challenge, allow=allow, user_verification=None)
         return JsonResponse({"publicKey": options})

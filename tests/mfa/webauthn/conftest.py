@@ -1,10 +1,12 @@
 """Security-key fixtures: the site at SITE (RP ID twostep.example), a software
 authenticator for it, and the requests webauthn.js makes, made by the test client."""
 
+import json
+
 import pytest
 from django.test import Client
 
-from tests.authenticator import Authenticator, give_key
+from tests.authenticator import Authenticator, b64url, give_key
 from tests.helpers import SITE
 from twostep.accounts.models import User
 from twostep.mfa.models import SecurityKey
@@ -64,3 +66,9 @@ def send_passkey(client: Client, credential: str, **data):
 def error(response) -> str:
     assert response.status_code == 400, response.content
     return response.json()["error"]
+
+
+# A well-formed clientDataJSON, so a malformed answer is read as far as its credential ID.
+CDJ = b64url(
+    json.dumps({"type": "webauthn.get", "challenge": "AAAA", "origin": SITE}).encode("ascii")
+)

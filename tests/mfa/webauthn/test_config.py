@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.core.checks import ERROR, run_checks
 
 from twostep.mfa.webauthn import config
 
@@ -47,3 +48,27 @@ def test_the_development_default_is_a_name_not_an_ip_address(tmp_path):
     )
 
     assert shown.stdout.strip() == "http://localhost:8000"
+
+
+@pytest.mark.parametrize(
+    "site, rp_id, ok",
+    [
+        ("https://id.bpart.example", "", True),
+        ("https://id.bpart.example", "id.bpart.example", True),
+        ("https://id.bpart.example", "bpart.example", True),
+        ("https://id.bpart.example", "BPART.example", True),
+        ("https://id.bpart.example", "other.example", False),
+        ("https://id.bpart.example", "example", False),
+        ("https://id.bpart.example", "art.example", False),
+        ("https://bpart.example", "id.bpart.example", False),
+        ("http://localhost:8000", "localhost", True),
+    ],
+)
+def test_a_system_check_refuses_an_rp_id_the_site_is_not_under(settings, site, rp_id, ok):
+    settings.TWOSTEP_SITE_URL = site
+    settings.TWOSTEP_WEBAUTHN_RP_ID = rp_id
+
+    found = [m for m in run_checks() if m.id == "twostep.mfa.E001"]
+
+    assert (found == []) == ok
+    assert all(m.level == ERROR for m in found)

@@ -7,9 +7,10 @@ from django.utils import timezone
 from tests.authenticator import Authenticator, b64url, give_key
 from tests.helpers import SITE, verified_session
 from tests.mfa.conftest import emails, events
-from tests.mfa.webauthn.conftest import JSON, RP_ID, error, options, register
+from tests.mfa.webauthn.conftest import CDJ, JSON, RP_ID, error, options, register
 from twostep.audit.models import SecurityEvent
 from twostep.mfa.models import MAX_SECURITY_KEYS, MfaState, SecurityKey, WebAuthnChallenge
+from twostep.mfa.session import marked_verified
 from twostep.mfa.webauthn import challenges
 
 ADD = "/settings/2fa/keys/add/"
@@ -18,8 +19,8 @@ OPTIONS = "/settings/2fa/keys/add/options/"
 
 @pytest.fixture
 def logged_in(client, user, frozen):
-    client.force_login(user)
-    return client
+    """Ada's session, its login made with her second factor once she has one."""
+    return verified_session(client, user)
 
 
 def test_the_options_ask_for_a_passkey_without_attestation(logged_in, user):
@@ -99,7 +100,18 @@ def test_an_answer_for_another_site_is_refused(logged_in, user, authenticator, a
     assert not events(user, SecurityEvent.Type.KEY_ADDED)
 
 
-@pytest.mark.parametrize("credential", ["", "not json", "[]", '{"id": 1}', "{" * 70000])
+@pytest.mark.parametrize(
+    "credential",
+    [
+        "",
+        "not json",
+        "[]",
+        '{"id": 1}',
+        "{" * 70000,
+        '{"id": "\\ud800", "response": {"clientDataJSON": "' + CDJ + '"}}',
+        '{"id": "\\u0000", "response": {"clientDataJSON": "' + CDJ + '"}}',
+    ],
+)
 def test_a_malformed_answer_is_refused(logged_in, credential):
     options(logged_in, OPTIONS, {"name": "YubiKey"})
     response = logged_in.post(ADD, {"name": "YubiKey", "credential": credential}, **JSON)
@@ -186,3 +198,29 @@ def test_anonymous_visitors_cannot_add_keys(db, client):
     response = client.post(OPTIONS, {"name": "YubiKey"}, **JSON)
     assert response.status_code == 302 and response["Location"].startswith("/login/")
     assert not WebAuthnChallenge.objects.exists()
+
+
+def test_a_session_that_logged_in_without_the_second_factor_adds_no_key(
+    client, user, authenticator, frozen
+):
+    """2FA turned on in another session: this one logged in with the password alone, and
+    a passkey logs in alone, so it must not make one."""
+    client.force_login(user)
+    give_key(user, Authenticator(origin=SITE, rp_id=RP_ID))
+
+    response = client.post(OPTIONS, {"name": "Phone"}, **JSON)
+    assert response.status_code == 403 and "log in again" in response.json()["error"]
+    other = verified_session(type(client)(), user)
+    sneaked = authenticator.create(options(other, OPTIONS, {"name": "Phone"}))
+    assert "log in again" in error(
+        client.post(ADD, {"name": "Phone", "credential": sneaked}, **JSON)
+    )
+    assert SecurityKey.objects.filter(user=user).count() == 1
+
+
+def test_the_first_key_counts_as_this_sessions_second_factor(logged_in, user, authenticator):
+    assert register(logged_in, authenticator).status_code == 200
+
+    assert marked_verified(logged_in.session)
+    second = Authenticator(origin=SITE, rp_id=RP_ID)
+    assert register(logged_in, second, name="Phone").status_code == 200

@@ -12,7 +12,7 @@ from django.utils import timezone
 from tests.authenticator import Authenticator, give_key
 from tests.helpers import SITE, give_recovery_codes, submit_password
 from tests.mfa.conftest import emails, events
-from tests.mfa.webauthn.conftest import JSON, RP_ID, error, key_answer, options, send_key
+from tests.mfa.webauthn.conftest import CDJ, JSON, RP_ID, error, key_answer, options, send_key
 from twostep.audit.models import SecurityEvent
 from twostep.mfa.models import LOCK_AFTER, MfaState, RecoveryCode, SecurityKey, WebAuthnChallenge
 from twostep.mfa.session import marked_verified
@@ -105,6 +105,10 @@ def test_an_answer_for_another_site_is_refused_and_counted(
         "[1]",
         '{"id": "x", "response": {}}',
         '{"id": "x", "response": {"clientDataJSON": "!!"}}',
+        '{"id": "\\ud800", "response": {"clientDataJSON": "' + CDJ + '"}}',
+        '{"id": "a\\u0000b", "response": {"clientDataJSON": "' + CDJ + '"}}',
+        '{"id": "abc", "rawId": "a\\u0000", "response": {"clientDataJSON": "' + CDJ + '"}}',
+        '{"id": "' + "a" * 1401 + '", "response": {"clientDataJSON": "' + CDJ + '"}}',
     ],
 )
 def test_malformed_json_is_refused_and_counted_never_a_500(pending, user, credential):

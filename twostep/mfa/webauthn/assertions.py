@@ -13,21 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from twostep.accounts.models import User
-from twostep.accounts.user_relations import loaded_with_user
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, record
 from twostep.mail.services import queue_email
 
 from .. import throttle
 from ..checks import CodeCheck, Reason
-from ..models import LOCK_AFTER, MfaState, SecurityKey
-from . import ceremonies, challenges
+from ..models import MfaState, SecurityKey
+from . import ceremonies, challenges, key_lookup, passkey_throttle, sign_count
 
 Purpose = Literal["login", "disable", "regenerate"]
 """Why a known account's key is checked (as for codes: which emails a failure sends)."""
@@ -84,29 +83,28 @@ def check_key(
 
 def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
     """Judge a passwordless get() answer: a discoverable credential with user verification,
-    whose user handle must be its account's. The account's throttle applies once the
-    credential names it; an answer naming no account is recorded and refused."""
+    whose user handle must be its account's. A credential ID is no secret (it is sent in
+    allowCredentials), so until the signature verifies nobody has shown they hold the
+    passkey: such failures are recorded with no account and counted per client address
+    (passkey_throttle), never in the account's throttle; a locked account stays locked."""
     now = timezone.now()
     try:
         answer = ceremonies.read_answer(credential)
     except ceremonies.Refused as error:
-        return PasskeyLogin(_unknown(request, error.reason, error.message))
-    related = {"user", "user__mfa_state", *(f"user__{name}" for name in loaded_with_user())}
-    key = (
-        SecurityKey.objects.select_related(*sorted(related))
-        .filter(credential_id=answer.credential_id, user__is_active=True)
-        .first()
+        return PasskeyLogin(passkey_throttle.failure(request, error.reason, error.message, now))
+    found = key_lookup.passkey_and_account(
+        answer.credential_id, address_key=passkey_throttle.address_key(request), now=now
     )
-    if key is None:
+    if found is None:
+        message = _(
+            "This passkey is not registered here (it may have been removed). "
+            "Log in with your email and password."
+        )
+        return PasskeyLogin(passkey_throttle.failure(request, "unknown_credential", message, now))
+    key, address_held = found
+    if address_held:
         return PasskeyLogin(
-            _unknown(
-                request,
-                "unknown_credential",
-                _(
-                    "This passkey is not registered here (it may have been removed). "
-                    "Log in with your email and password."
-                ),
-            )
+            passkey_throttle.failure(request, "address_held", _replayed().message, now)
         )
     user = key.user
     refused = _throttled(user, now)
@@ -115,7 +113,9 @@ def check_passkey(*, request: HttpRequest, credential: str) -> PasskeyLogin:
     handle = _user_handle(user)
     if handle is None or answer.user_handle != handle:
         mismatch = _not_this_accounts("user_handle")
-        return PasskeyLogin(_failure(user, request, "login", mismatch, now))
+        return PasskeyLogin(
+            passkey_throttle.failure(request, mismatch.reason, mismatch.message, now)
+        )
     check = _judge(key, answer, request=request, purpose="login", passwordless=True, now=now)
     return PasskeyLogin(check, user if check.accepted else None)
 
@@ -129,72 +129,63 @@ def _judge(
     passwordless: bool,
     now: datetime,
 ) -> CodeCheck:
-    """Use up the challenge, check the signature, raise the sign count.
-
-    The challenge's DELETE and the sign count's UPDATE commit together (one commit, not
-    two: a commit is most of a statement's cost); the DELETE's row lock makes a racing
-    request with the same answer wait, then find nothing to delete. A refusal found here is
-    recorded after the commit, so the used challenge stays used.
+    """Check the signature, then use up the challenge and raise the sign count in one
+    conditional write (sign_count.use_and_advance), so of racing answers exactly one is
+    accepted. A refused signature still uses the challenge up (it stays used), and the
+    refusal is recorded after that write.
     """
-    verified: ceremonies.Assertion | None = None
     refused: ceremonies.Refused | None = None
-    with transaction.atomic():
-        won = challenges.consume(
-            session=request.session,
-            purpose=challenges.Purpose.PASSWORDLESS
-            if passwordless
-            else challenges.Purpose.SECOND_STEP,
-            user=None if passwordless else key.user,
-            challenge=answer.challenge,
-            now=now,
+    try:
+        verified = ceremonies.verify_assertion(
+            answer,
+            challenge=answer.challenge,  # this session's, or the write below finds nothing
+            public_key=bytes(key.public_key),
+            require_user_verification=passwordless,
         )
-        if won:
-            try:
-                verified = ceremonies.verify_assertion(
-                    answer,
-                    challenge=answer.challenge,  # the one this request just used up
-                    public_key=bytes(key.public_key),
-                    require_user_verification=passwordless,
-                )
-            except ceremonies.Refused as error:
-                refused = error
-        advanced = verified is not None and _advance(key, verified, now)
-        if advanced:
-            throttle.record_success(key.user)
+    except ceremonies.Refused as error:
+        refused = error
+    use = sign_count.session_use(
+        request.session.session_key,
+        purpose=_challenge_purpose(purpose, passwordless=passwordless),
+        user=None if passwordless else key.user,
+        challenge=answer.challenge,
+        now=now,
+    )
+    if use is None:
+        won = advanced = False
+    elif refused is not None:
+        won, advanced = sign_count.use_only(use), False
+    else:
+        outcome = sign_count.use_and_advance(key, verified, use)
+        won, advanced = outcome.won, outcome.advanced
     if not won:
+        if passwordless:  # nobody has shown they hold this passkey: no account charged
+            return passkey_throttle.failure(request, "replayed", _replayed().message, now)
         return _record_replay(key, request, purpose)
     if refused is not None:
+        if passwordless:
+            return passkey_throttle.failure(request, refused.reason, refused.message, now)
         return _failure(key.user, request, purpose, refused, now)
     if not advanced:
-        assert verified is not None
         held_back = throttle.refusal(MfaState.objects.filter(user_id=key.user_id).first(), now=now)
         if held_back:  # others used up the free tries meanwhile: not judged
             return held_back
         return _record_regression(key, verified.new_sign_count, request=request, now=now)
+    throttle.record_success(key.user)
     return CodeCheck.ok()
 
 
-# The table names are the models' own; every value is a query parameter.
-_ADVANCE = (
-    f"UPDATE {SecurityKey._meta.db_table}"  # noqa: S608
-    " SET sign_count = %s, last_used_at = %s, backed_up = %s"
-    " WHERE id = %s AND (sign_count < %s OR (sign_count = 0 AND %s = 0))" + throttle.NOT_HELD_BACK
-)
+def _challenge_purpose(purpose: Purpose, *, passwordless: bool) -> str:
+    """The challenge each use was given: one use's challenge never serves another."""
+    if passwordless:
+        return challenges.Purpose.PASSWORDLESS
+    return _CHALLENGE_PURPOSES.get(purpose, challenges.Purpose.SECOND_STEP)
 
 
-def _advance(key: SecurityKey, verified: ceremonies.Assertion, now: datetime) -> bool:
-    """Store the new sign count and the use, if the count grew (or both are zero: many
-    passkeys never count) and the account's second step is not held back meanwhile. One
-    conditional UPDATE, so two answers from copies of one authenticator cannot both move
-    it. False when the count went backwards, the key is gone or the throttle holds. Written
-    as SQL, as the app code's UPDATE is: it is most of the check's cost."""
-    new = verified.new_sign_count
-    connection = connections[router.db_for_write(SecurityKey)]
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    params = [new, stamp, verified.backed_up, key.pk, new, new, key.user_id, LOCK_AFTER, stamp]
-    with connection.cursor() as cursor:
-        cursor.execute(_ADVANCE, params)
-        return cursor.rowcount == 1
+_CHALLENGE_PURPOSES = {
+    "disable": challenges.Purpose.DISABLE,
+    "regenerate": challenges.Purpose.REGENERATE,
+}
 
 
 def _throttled(user: User, now: datetime) -> CodeCheck | None:
@@ -221,19 +212,6 @@ def _failure(
         now=now,
         details={"reason": refused.reason},
     )
-
-
-def _unknown(request: HttpRequest, reason: str, message: str) -> CodeCheck:
-    """A passwordless answer that names no account: recorded with no subject, refused."""
-    record(
-        type=SecurityEvent.Type.KEY_REFUSED,
-        subject=None,
-        actor=None,
-        request=request,
-        purpose="passwordless",
-        reason=reason,
-    )
-    return CodeCheck(False, Reason.WRONG, message)
 
 
 def _record_replay(key: SecurityKey, request: HttpRequest, purpose: Purpose) -> CodeCheck:

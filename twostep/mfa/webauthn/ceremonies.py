@@ -4,6 +4,7 @@ stored key, and decide what a refusal costs (twostep.mfa.webauthn.assertions,
 .registration)."""
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,10 @@ from . import config
 
 TIMEOUT_MS = 5 * 60 * 1000  # as long as the challenge lives
 MAX_ANSWER = 64 * 1024  # a real answer is a few kilobytes; more is not one
+# A credential ID as base64url: at most 1023 bytes (WebAuthn), 1364 characters; the column
+# holds 1400. Anything else (a lone surrogate, a NUL) never reaches the database.
+CREDENTIAL_ID = re.compile(r"[A-Za-z0-9_-]{1,1400}")
+TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
 
 
 class Refused(Exception):
@@ -71,8 +76,10 @@ def read_answer(raw: str) -> Answer:
         user_handle = base64url_to_bytes(handle) if handle else None
     except Exception as error:  # untrusted input: whatever the parsers raise, it is malformed
         raise malformed() from error
-    if not isinstance(credential_id, str) or not credential_id:
-        raise malformed()
+    raw_id = data.get("rawId", credential_id)
+    for value in (credential_id, raw_id):
+        if not isinstance(value, str) or not CREDENTIAL_ID.fullmatch(value):
+            raise malformed()
     return Answer(data, credential_id, client_data.challenge, client_data.origin, user_handle)
 
 
@@ -95,13 +102,24 @@ def _refusal(error: Exception, answer: Answer) -> Refused:
     return Refused("invalid", _("Your security key's answer could not be verified. Try again."))
 
 
+def known_transports(transports: object) -> list[str]:
+    """The transport names WebAuthn defines, in the answer's order, each once; anything
+    else the browser sent is dropped."""
+    if not isinstance(transports, list):
+        return []
+    kept: list[str] = []
+    for t in transports:
+        if isinstance(t, str) and t in TRANSPORTS and t not in kept:
+            kept.append(t)
+    return kept
+
+
 def descriptors(keys: list[tuple[str, list[str]]]) -> list[PublicKeyCredentialDescriptor]:
     """(credential ID, transports) pairs as the options list them."""
-    known = {t.value for t in AuthenticatorTransport}
     return [
         PublicKeyCredentialDescriptor(
             id=base64url_to_bytes(credential_id),
-            transports=[AuthenticatorTransport(t) for t in transports if t in known] or None,
+            transports=[AuthenticatorTransport(t) for t in known_transports(transports)] or None,
         )
         for credential_id, transports in keys
     ]
@@ -172,7 +190,7 @@ def verify_registration(answer: Answer, *, challenge: bytes) -> NewCredential:
         credential_id=bytes_to_base64url(verified.credential_id),
         public_key=verified.credential_public_key,
         sign_count=verified.sign_count,
-        transports=[t for t in transports or [] if isinstance(t, str)][:8],
+        transports=known_transports(transports),
         aaguid=verified.aaguid,
         backup_eligible=verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE,
         backed_up=verified.credential_backed_up,

@@ -37,7 +37,11 @@ def session_hash(session: SessionBase) -> str:
         session.modified = True
     key = session.session_key
     assert key is not None  # save() gave it one
-    return hashlib.sha256(key.encode("ascii")).hexdigest()
+    return hash_of(key)
+
+
+def hash_of(session_key: str) -> str:
+    return hashlib.sha256(session_key.encode("ascii")).hexdigest()
 
 
 def issue(*, session: SessionBase, purpose: str, user: User | None) -> bytes:
@@ -69,7 +73,7 @@ def consume(
     expired or unknown challenge. One statement."""
     if session.session_key is None:
         return False
-    owner = hashlib.sha256(session.session_key.encode("ascii")).hexdigest()
+    owner = hash_of(session.session_key)
     connection = connections[router.db_for_write(WebAuthnChallenge)]
     stamp = connection.ops.adapt_datetimefield_value(now)
     sql = _CONSUME_ANY_ACCOUNT if user is None else _CONSUME

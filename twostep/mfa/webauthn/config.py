@@ -5,6 +5,7 @@ test's, a deployment's) applies at once."""
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.checks import CheckMessage, Error
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -30,3 +31,25 @@ def rp_id() -> str:
 def rp_name() -> str:
     """The name an authenticator shows beside the account (the product's)."""
     return settings.TWOSTEP_PRODUCT_NAME
+
+
+def check_rp_id(**kwargs: object) -> list[CheckMessage]:
+    """System check: TWOSTEP_WEBAUTHN_RP_ID is the site's host or a parent domain of it
+    (browsers refuse any other, so every ceremony would fail). A parent must itself be a
+    domain with a dot (not a bare top-level name); a public suffix such as co.uk is not
+    detected here (no suffix list), browsers refuse it too."""
+    chosen = (settings.TWOSTEP_WEBAUTHN_RP_ID or "").lower().rstrip(".")
+    if not chosen:
+        return []
+    host = (urlsplit(settings.TWOSTEP_SITE_URL).hostname or "").lower().rstrip(".")
+    if chosen == host or (host.endswith("." + chosen) and "." in chosen):
+        return []
+    return [
+        Error(
+            f"TWOSTEP_WEBAUTHN_RP_ID {chosen!r} is neither the host of TWOSTEP_SITE_URL "
+            f"({host!r}) nor a parent domain of it: browsers would refuse every security key "
+            "and passkey.",
+            hint="Leave TWOSTEP_WEBAUTHN_RP_ID empty (the site's host) or set a parent domain.",
+            id="twostep.mfa.E001",
+        )
+    ]

@@ -9,16 +9,19 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
 from twostep.accounts.models import User
 
 from .. import enrolment
+from ..factors import second_factor_on
 from ..models import MAX_SECURITY_KEYS, SecurityKey
-from ..session import FIRST_SET, grant_recovery_codes
+from ..session import FIRST_SET, grant_recovery_codes, verified_with_second_factor
 from . import assertions, challenges, keys, registration
 from .ceremonies import Refused, authentication_options
 from .forms import ConfirmOffForm, KeyNameForm
@@ -37,6 +40,20 @@ def form_errors(form: KeyNameForm | ConfirmOffForm) -> str:
     return " ".join(str(e) for errors in form.errors.values() for e in errors)
 
 
+NOT_VERIFIED = gettext_lazy(
+    "To add a security key or passkey, log out and log in again with your second factor."
+)
+SENSITIVE = method_decorator(sensitive_post_parameters("credential"), name="dispatch")
+
+
+def may_add_key(request: HttpRequest) -> bool:
+    """With 2FA on, only a session whose login used the second factor adds a key (a
+    passkey logs in alone: a password-only session must not make one)."""
+    user = cast(User, request.user)
+    return not second_factor_on(user) or verified_with_second_factor(request)
+
+
+@SENSITIVE
 class KeyAddView(LoginRequiredMixin, View):
     """GET: the name field and the button that starts the browser's ceremony. POST: the
     browser's answer (from webauthn.js) with the name; the key is checked and stored."""
@@ -57,6 +74,8 @@ class KeyAddView(LoginRequiredMixin, View):
         form = KeyNameForm(request.POST)
         if not form.is_valid():
             return self.refuse(form, form_errors(form))
+        if not may_add_key(request):
+            return self.refuse(form, str(NOT_VERIFIED))
         credential = request.POST.get("credential", "")
         if not credential and not wants_json(request):
             form.add_error(None, NO_SCRIPT)
@@ -92,6 +111,8 @@ class KeyAddOptionsView(LoginRequiredMixin, View):
         form = KeyNameForm(request.POST)
         if not form.is_valid():
             return JsonResponse({"error": form_errors(form)}, status=400)
+        if not may_add_key(request):
+            return JsonResponse({"error": str(NOT_VERIFIED)}, status=403)
         try:
             options = registration.registration_options(
                 request=request, user=cast(User, request.user)
@@ -182,12 +203,13 @@ class DisableOptionsView(LoginRequiredMixin, View):
         if not allow:
             return JsonResponse({"error": _("Your account has no security key.")}, status=400)
         challenge = challenges.issue(
-            session=request.session, purpose=challenges.Purpose.SECOND_STEP, user=user
+            session=request.session, purpose=challenges.Purpose.DISABLE, user=user
         )
         options = authentication_options(challenge=challenge, allow=allow, user_verification=None)
         return JsonResponse({"publicKey": options})
 
 
+@SENSITIVE
 class DisableWithKeyView(LoginRequiredMixin, View):
     """POST: turn 2FA off (every method goes) with a security key's answer instead of a
     code, judged like a login's; the same confirmation as the code form."""

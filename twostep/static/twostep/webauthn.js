@@ -4,10 +4,12 @@
  * its fields to data-options-url, hands the options to navigator.credentials.create() or
  * .get(), then posts its fields and the answer (PublicKeyCredential JSON, field
  * "credential") to its own action, with the form's CSRF token. The server answers JSON:
- * {redirect} or {error}. What happened is said in the form's [data-webauthn-status]
- * (an aria-live region); the texts come translated from the template's data-msg-*
+ * {redirect} or {error}. Progress is said in the form's [data-webauthn-status] (a polite
+ * live region), a failure in its [data-webauthn-error] (role=alert), and the focus goes
+ * back to the button; the texts come translated from the template's data-msg-*
  * attributes. A passkey form with data-autofill also offers the site's passkeys in the
- * browser's autofill (conditional mediation) where the browser can.
+ * browser's autofill (conditional mediation) where the browser can: that request is
+ * started again after a failure, and renewed before its challenge expires.
  *
  * No library, no inline script: loaded with defer, it runs under the site's CSP.
  */
@@ -101,12 +103,21 @@
   function setUp(form) {
     var kind = form.dataset.webauthn;
     var status = form.querySelector("[data-webauthn-status]");
+    var alertRegion = form.querySelector("[data-webauthn-error]");
     var button = form.querySelector("button[type=submit]");
     var msg = form.dataset;
     var busy = false;
     var autofill = null; // the AbortController of a pending conditional request
 
-    function say(text) { status.textContent = text; }
+    function say(text) {
+      status.textContent = text;
+      if (alertRegion) { alertRegion.textContent = ""; }
+    }
+
+    function warn(text) {
+      status.textContent = "";
+      if (alertRegion) { alertRegion.textContent = text; } else { status.textContent = text; }
+    }
 
     function explain(error) {
       if (error.serverSaid) { return error.message || msg.msgFailed; }
@@ -128,8 +139,13 @@
       busy = false;
       button.disabled = false;
       if (error.name === "AbortError") { return; }
-      say(explain(error));
-      if (error.redirect) { window.setTimeout(function () { window.location.assign(error.redirect); }, 1500); }
+      warn(explain(error));
+      button.focus();
+      if (error.redirect) {
+        window.setTimeout(function () { window.location.assign(error.redirect); }, 1500);
+        return;
+      }
+      startAutofill(RETRY_MS);
     }
 
     function ceremony(options, mediation, signal) {
@@ -147,9 +163,51 @@
       return post(form.dataset.optionsUrl, form)
         .then(function (options) {
           if (!options.publicKey) { return finish(options); } // e.g. logged in meanwhile
+          if (controller) { renewBeforeExpiry(controller, options.publicKey.timeout); }
           return ceremony(options, mediation, controller && controller.signal)
             .then(function (credential) { return answer(credential); });
         });
+    }
+
+    // The autofill's request waits as long as the page stays open, but its challenge lives
+    // five minutes: ask for a new one a little before, and after a failure start again.
+    var RETRY_MS = 5000;
+    var retryMs = RETRY_MS;
+    var autofillTimer = null;
+    var conditional = false; // the browser offers passkeys in its autofill
+
+    function renewBeforeExpiry(controller, timeout) {
+      window.clearTimeout(autofillTimer);
+      var renewIn = Math.max((timeout || 300000) - 30000, 10000);
+      autofillTimer = window.setTimeout(function () {
+        if (autofill === controller && !busy) {
+          controller.abort();
+          autofill = null;
+          startAutofill(0);
+        }
+      }, renewIn);
+    }
+
+    function startAutofill(delay) {
+      if (!conditional) { return; }
+      window.clearTimeout(autofillTimer);
+      autofillTimer = window.setTimeout(function () {
+        if (busy || autofill) { return; }
+        var started = run("conditional");
+        var mine = autofill;
+        started.then(function () { retryMs = RETRY_MS; }, function (error) {
+          if (mine && mine.signal.aborted) { return; } // renewed, or a click took over
+          autofill = null;
+          busy = false;
+          button.disabled = false;
+          if (error.name !== "AbortError" && error.name !== "NotAllowedError") {
+            warn(explain(error));
+          }
+          if (error.redirect) { return; }
+          retryMs = Math.min(retryMs * 2, 60000); // a refusing server is not asked in a loop
+          startAutofill(retryMs);
+        });
+      }, delay);
     }
 
     function answer(credential) {
@@ -169,6 +227,7 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (busy) { return; }
+      window.clearTimeout(autofillTimer);
       if (autofill) { autofill.abort(); autofill = null; }
       busy = true;
       button.disabled = true;
@@ -179,11 +238,8 @@
     if (kind === "passkey" && form.dataset.autofill !== undefined &&
         PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
-        if (available && !busy) {
-          run("conditional").catch(function (error) {
-            if (error.name !== "AbortError" && error.name !== "NotAllowedError") { fail(error); }
-          });
-        }
+        conditional = Boolean(available);
+        startAutofill(0);
       });
     }
   }
