@@ -36,6 +36,28 @@ def verified_with_second_factor(request: HttpRequest) -> bool:
     return second_factor_on(cast(User, request.user))
 
 
+SESSION_TURNED_ON_HERE = "twostep_mfa_turned_on_here"
+
+
+def mark_turned_on_here(session: SessionBase) -> None:
+    """Record that this session turned 2FA on (it set up the account's first method).
+
+    That proves only the password (the factor is the one it just made), so the session is
+    not marked verified: staff pages still wait for a login with the factor. Turning 2FA
+    on ends every other session, so this one is the account's only session."""
+    session[SESSION_TURNED_ON_HERE] = True
+
+
+def may_add_factor(request: HttpRequest) -> bool:
+    """Whether this session may add a method to the account: 2FA is off, its login used the
+    second factor, or it is the session that turned 2FA on (the one that may go on to add
+    a key after the app, or a second key)."""
+    user = cast(User, request.user)
+    if not second_factor_on(user):
+        return True
+    return marked_verified(request.session) or request.session.get(SESSION_TURNED_ON_HERE) is True
+
+
 RECOVERY_CODES_GRANT = "twostep_recovery_codes_grant"
 FIRST_SET, NEW_SET = "first", "new"
 GRANT_TTL_SECONDS = 300

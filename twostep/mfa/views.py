@@ -17,7 +17,7 @@ from . import enrolment, totp
 from .factors import pending_device, second_factor_on
 from .forms import CodeForm, DisableForm
 from .models import TOTPDevice
-from .session import FIRST_SET, grant_recovery_codes
+from .session import FIRST_SET, grant_recovery_codes, mark_turned_on_here
 
 ENROLMENT_SESSION_KEY = "twostep_enrolment"
 
@@ -80,6 +80,7 @@ class SetupView(LoginRequiredMixin, FormView):
             messages.success(self.request, gettext("Your authenticator app was added."))
             return redirect("accounts:settings")
         messages.success(self.request, gettext("Two-factor authentication is now active."))
+        mark_turned_on_here(self.request.session)
         # 2FA was just turned on by this POST: its first recovery codes come next, issued
         # once by the page this grant lets through (a GET alone issues none).
         grant_recovery_codes(

@@ -2,13 +2,15 @@
 refusals, and what the account's first method leads to."""
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.authenticator import Authenticator, b64url, give_key
-from tests.helpers import SITE, verified_session
+from tests.helpers import SITE, code_for, verified_session
 from tests.mfa.conftest import emails, events
 from tests.mfa.webauthn.conftest import CDJ, JSON, RP_ID, error, options, register
 from twostep.audit.models import SecurityEvent
+from twostep.mfa import factors
 from twostep.mfa.models import MAX_SECURITY_KEYS, MfaState, SecurityKey, WebAuthnChallenge
 from twostep.mfa.session import marked_verified
 from twostep.mfa.webauthn import challenges
@@ -218,9 +220,27 @@ def test_a_session_that_logged_in_without_the_second_factor_adds_no_key(
     assert SecurityKey.objects.filter(user=user).count() == 1
 
 
-def test_the_first_key_counts_as_this_sessions_second_factor(logged_in, user, authenticator):
-    assert register(logged_in, authenticator).status_code == 200
+def test_the_session_that_added_the_first_key_may_add_a_second_but_is_not_verified(
+    client, user, authenticator, frozen
+):
+    """Adding a factor proves only the password (the factor is the one just made): staff
+    pages still wait for a login with it. But the session that turned 2FA on, the
+    account's only one left, may go on adding keys."""
+    client.force_login(user)
+    assert register(client, authenticator).status_code == 200
 
-    assert marked_verified(logged_in.session)
+    assert not marked_verified(client.session)
     second = Authenticator(origin=SITE, rp_id=RP_ID)
-    assert register(logged_in, second, name="Phone").status_code == 200
+    assert register(client, second, name="Phone").status_code == 200
+    assert SecurityKey.objects.filter(user=user).count() == 2
+
+
+def test_the_session_that_turned_the_app_on_may_add_a_key(client, user, authenticator, frozen):
+    client.force_login(user)
+    client.post(reverse("mfa:enable"))
+    secret = factors.pending_device(user).secret()
+    assert client.post(reverse("mfa:setup"), {"code": code_for(secret)}).status_code == 302
+
+    assert not marked_verified(client.session)
+    assert register(client, authenticator).status_code == 200
+    assert MfaState.objects.get(user=user).methods == 2

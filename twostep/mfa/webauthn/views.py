@@ -19,9 +19,8 @@ from django.views.generic import FormView
 from twostep.accounts.models import User
 
 from .. import enrolment
-from ..factors import second_factor_on
 from ..models import MAX_SECURITY_KEYS, SecurityKey
-from ..session import FIRST_SET, grant_recovery_codes, verified_with_second_factor
+from ..session import FIRST_SET, grant_recovery_codes, may_add_factor
 from . import assertions, challenges, keys, registration
 from .ceremonies import Refused, authentication_options
 from .forms import ConfirmOffForm, KeyNameForm
@@ -47,10 +46,10 @@ SENSITIVE = method_decorator(sensitive_post_parameters("credential"), name="disp
 
 
 def may_add_key(request: HttpRequest) -> bool:
-    """With 2FA on, only a session whose login used the second factor adds a key (a
-    passkey logs in alone: a password-only session must not make one)."""
-    user = cast(User, request.user)
-    return not second_factor_on(user) or verified_with_second_factor(request)
+    """With 2FA on, only a session whose login used the second factor, or the one that
+    turned 2FA on, adds a key (a passkey logs in alone: a password-only session of an
+    account protected by 2FA must not make one)."""
+    return may_add_factor(request)
 
 
 @SENSITIVE
