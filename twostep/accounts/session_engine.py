@@ -37,7 +37,7 @@ from django.utils.functional import SimpleLazyObject
 
 from .models import User, UserSession
 from .sessions import SessionStore as UserSessionStore
-from .user_relations import loaded_with_user
+from .user_rows import UserRows
 
 # The user fetched together with the session row, offered to get_user() for one request.
 preloaded_user: ContextVar[User | None] = ContextVar("preloaded_user", default=None)
@@ -91,24 +91,9 @@ class _SessionLoader:
 
     def __init__(self, alias: str):
         self.alias = alias
-        # Reverse one-to-one relations of User (e.g. "totp_device"), with their models.
-        self.relations: list[Any] = [User._meta.get_field(n) for n in loaded_with_user()]
+        self.users = UserRows(alias)
         connection = connections[alias]
         qn = connection.ops.quote_name
-        joined = [(rel.related_model, f"r{i}") for i, rel in enumerate(self.relations)]
-        self.parts = [
-            (model, [field.get_col(table) for field in model._meta.concrete_fields])
-            for model, table in ((User, "u"), *joined)
-        ]
-        columns = ", ".join(
-            f"{col.alias}.{qn(col.target.column)}" for _, cols in self.parts for col in cols
-        )
-        user_id = f"u.{qn(User._meta.pk.column)}"
-        joins = "".join(
-            f" LEFT JOIN {qn(model._meta.db_table)} {table}"
-            f" ON {table}.{qn(rel.field.column)} = {user_id}"
-            for rel, (model, table) in zip(self.relations, joined, strict=True)
-        )
         # When the session was last seen (session_activity), read with it: no second query.
         self.seen = UserSession._meta.get_field("last_seen_at").get_col("s")
         self.seen_converters = connection.ops.get_db_converters(
@@ -116,19 +101,12 @@ class _SessionLoader:
         ) + self.seen.get_db_converters(connection)
         # Names come from the models and are quoted; the key and the time are parameters.
         self.sql = (
-            f"SELECT s.{qn('session_data')}, s.{qn(self.seen.target.column)}, {columns}"  # noqa: S608
+            f"SELECT s.{qn('session_data')}, s.{qn(self.seen.target.column)}, {self.users.columns}"  # noqa: S608
             f" FROM {qn(UserSession._meta.db_table)} s"
-            f" LEFT JOIN {qn(User._meta.db_table)} u ON {user_id} = s.{qn('user_id')}"
-            f"{joins}"
+            f" LEFT JOIN {qn(User._meta.db_table)} u ON {self.users.user_id} = s.{qn('user_id')}"
+            f"{self.users.joins}"
             f" WHERE s.{qn('session_key')} = %s AND s.{qn('expire_date')} > %s"
         )
-        self.converters = [
-            [
-                (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-                for col in cols
-            ]
-            for _, cols in self.parts
-        ]
 
     def fetch(self, session_key: str | None) -> tuple[str, Any, User | None] | None:
         """(session data, when it was last seen, user with its registered relations cached,
@@ -143,23 +121,7 @@ class _SessionLoader:
         last_seen_at = row[1]
         for convert in self.seen_converters:
             last_seen_at = convert(last_seen_at, self.seen, connection)
-        values, start = [], 2
-        for (model, cols), converters in zip(self.parts, self.converters, strict=True):
-            chunk = list(row[start : start + len(cols)])
-            start += len(cols)
-            for i, (col, convs) in enumerate(converters):
-                for convert in convs:
-                    chunk[i] = convert(chunk[i], col, connection)
-            names = [col.target.attname for col in cols]
-            values.append(model.from_db(self.alias, names, chunk) if chunk[0] is not None else None)
-        user, *related = values
-        if user is not None:
-            for relation, obj in zip(self.relations, related, strict=True):
-                # Cached, "none" included (assigning None would clear the cache instead):
-                # e.g. the 2FA state costs no second query, with or without an authenticator.
-                relation.set_cached_value(user, obj)
-                if obj is not None:  # and back: judging a code reaches the user from it
-                    relation.field.set_cached_value(obj, user)
+        _, user = self.users.read(row, 2)
         return row[0], last_seen_at, user
 
 

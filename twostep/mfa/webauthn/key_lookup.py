@@ -10,12 +10,11 @@ their fields.
 
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from django.db import connections, router
 
 from twostep.accounts.models import LoginThrottle, User
-from twostep.accounts.user_relations import loaded_with_user
+from twostep.accounts.user_rows import UserRows
 
 from ..models import SecurityKey
 
@@ -23,40 +22,19 @@ from ..models import SecurityKey
 class _KeyLoader:
     def __init__(self, alias: str):
         self.alias = alias
-        self.relations: list[Any] = [User._meta.get_field(n) for n in loaded_with_user()]
-        connection = connections[alias]
-        qn = connection.ops.quote_name
-        joined = [(rel.related_model, f"r{i}") for i, rel in enumerate(self.relations)]
-        self.parts = [
-            (model, [field.get_col(table) for field in model._meta.concrete_fields])
-            for model, table in ((SecurityKey, "k"), (User, "u"), *joined)
-        ]
-        columns = ", ".join(
-            f"{col.alias}.{qn(col.target.column)}" for _, cols in self.parts for col in cols
-        )
-        user_id = f"u.{qn(User._meta.pk.column)}"
-        joins = "".join(
-            f" LEFT JOIN {qn(model._meta.db_table)} {table}"
-            f" ON {table}.{qn(rel.field.column)} = {user_id}"
-            for rel, (model, table) in zip(self.relations, joined, strict=True)
-        )
+        self.users = UserRows(alias, first=((SecurityKey, "k"),))
+        qn = connections[alias].ops.quote_name
         key_user = qn(SecurityKey._meta.get_field("user").column)
+        throttle = qn(LoginThrottle._meta.db_table)
         # Names come from the models and are quoted; every value is a parameter.
         self.sql = (
-            f"SELECT {columns}, EXISTS (SELECT 1 FROM {qn(LoginThrottle._meta.db_table)} t"  # noqa: S608
+            f"SELECT {self.users.columns}, EXISTS (SELECT 1 FROM {throttle} t"  # noqa: S608
             f" WHERE t.{qn('key')} = %s AND t.{qn('next_try_at')} > %s)"
             f" FROM {qn(SecurityKey._meta.db_table)} k"
-            f" JOIN {qn(User._meta.db_table)} u ON {user_id} = k.{key_user}"
-            f"{joins}"
+            f" JOIN {qn(User._meta.db_table)} u ON {self.users.user_id} = k.{key_user}"
+            f"{self.users.joins}"
             f" WHERE k.{qn('credential_id')} = %s AND u.{qn('is_active')} = %s"
         )
-        self.converters = [
-            [
-                (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-                for col in cols
-            ]
-            for _, cols in self.parts
-        ]
 
     def fetch(
         self, credential_id: str, *, address_key: str | None, now: datetime
@@ -70,23 +48,10 @@ class _KeyLoader:
             row = cursor.fetchone()
         if row is None:
             return None
-        values, start = [], 0
-        for (model, cols), converters in zip(self.parts, self.converters, strict=True):
-            chunk = list(row[start : start + len(cols)])
-            start += len(cols)
-            for i, (col, convs) in enumerate(converters):
-                for convert in convs:
-                    chunk[i] = convert(chunk[i], col, connection)
-            names = [col.target.attname for col in cols]
-            values.append(model.from_db(self.alias, names, chunk) if chunk[0] is not None else None)
-        key, user, *related = values
+        [key], user = self.users.read(row, 0)
         assert isinstance(key, SecurityKey) and isinstance(user, User)  # joined, not left
-        for relation, obj in zip(self.relations, related, strict=True):
-            relation.set_cached_value(user, obj)  # "none" cached too: no second query
-            if obj is not None:
-                relation.field.set_cached_value(obj, user)
         SecurityKey._meta.get_field("user").set_cached_value(key, user)
-        return key, bool(row[start])
+        return key, bool(row[self.users.width])
 
 
 @cache
