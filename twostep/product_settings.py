@@ -41,6 +41,11 @@ if not TWOSTEP_MAIL_CLAIM_SECONDS > 0:  # renewed every third of it: no claim, n
 TWOSTEP_MAIL_RETRY_SECONDS = int(os.environ.get("TWOSTEP_MAIL_RETRY_SECONDS", str(3 * 86400)))
 # How long the state between a correct password and a correct code lives.
 TWOSTEP_PENDING_LOGIN_SECONDS = 300
+# "Confirm it's you": how long a confirmation (or a login with every proof) lets actions
+# that could lock the person out go ahead (seconds; not extended by activity).
+TWOSTEP_REAUTH_SECONDS = int(os.environ.get("TWOSTEP_REAUTH_SECONDS", "600"))
+# "Don't ask for a code on this browser": for how many days (0 turns the offer off).
+TWOSTEP_REMEMBER_DAYS = int(os.environ.get("TWOSTEP_REMEMBER_DAYS", "30"))
 # SMTP peers that relay mail to the support listener (a local MTA):
 # their address says nothing about the sender, so it is neither stored as the request's
 # origin nor counted against the per-IP limit. Any other peer's address is both.

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from twostep.accounts import devices, new_browser
+from twostep.accounts.confirmation import mark_confirmed
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
@@ -36,15 +37,23 @@ def after_password(*, request: HttpRequest, user: User, next_url: str) -> bool:
     return True
 
 
-def complete_login(*, request: HttpRequest, user: User, mfa_verified: bool) -> None:
+def complete_login(
+    *, request: HttpRequest, user: User, mfa_verified: bool, remembered: bool = False
+) -> None:
     """Log the user in (rotating the session key), trust this browser's device cookie for
-    the account, and record it."""
+    the account, and record it.
+
+    The login also confirms it's them for the next TWOSTEP_REAUTH_SECONDS (it proved every
+    factor the account has), unless a remembered browser stood in for the second factor.
+    """
     with transaction.atomic():
         # Before login() and trust(): email the owner if this browser is new to the account.
         new_browser.notify_if_new(request=request, user=user)
         login(request, user, backend="twostep.accounts.backends.EmailBackend")
         devices.trust(request=request, user=user)
         mark_verified(request.session, verified=mfa_verified)
+        if not remembered:
+            mark_confirmed(request.session)
         record(
             type=SecurityEvent.Type.LOGIN, subject=user, request=request, second_factor=mfa_verified
         )
