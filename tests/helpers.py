@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from twostep.accounts.confirmation import mark_confirmed
 from twostep.accounts.models import User
 from twostep.mfa import crypto, recovery_codes, totp
 from twostep.mfa.factors import recount_methods
@@ -139,11 +140,29 @@ def log_in(
 
 
 def verified_session(client: Client, user: User) -> Client:
-    """What `log_in` leaves behind (a login whose session passed 2FA), without hashing.
-    It only counts as verified while the user's 2FA is on (give them a device)."""
+    """What `log_in` leaves behind (a login whose session passed 2FA, so confirmed it's
+    them for the next 10 minutes), without hashing. It only counts as verified while the
+    user's 2FA is on (give them a device)."""
     client.force_login(user)
     session = client.session
     session[SESSION_MFA_VERIFIED] = True
+    mark_confirmed(session)
+    session.save()
+    return client
+
+
+def confirmed_session(client: Client, user: User) -> Client:
+    """A login that confirmed it's them just now (as `log_in` leaves one), without hashing:
+    the gated actions (accounts.confirmation) go ahead for 10 minutes."""
+    client.force_login(user)
+    return confirm_again(client)
+
+
+def confirm_again(client: Client) -> Client:
+    """What the confirmation page does for this logged-in client (tests/login/test_confirm.py
+    goes through the page itself): the window opens anew from now."""
+    session = client.session
+    mark_confirmed(session)
     session.save()
     return client
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.accounts.url_patterns import every_url
-from tests.helpers import code_for, enable_2fa, log_in
+from tests.helpers import code_for, confirmed_session, enable_2fa, log_in
 from twostep.mfa.models import TOTPDevice
 
 TEMPLATE_ROOT = Path(settings.BASE_DIR) / "twostep"
@@ -74,8 +74,7 @@ def test_no_template_has_inline_script_style_or_event_handler(template):
 def test_rendered_pages_have_no_inline_script_or_style(make_user):
     # Templates include others (widgets, the QR code): check what is actually served.
     ada = make_user()
-    client = Client()
-    client.force_login(ada)
+    client = confirmed_session(Client(), ada)
     client.post("/settings/2fa/enable/")  # the set-up page with its QR code, for this session
     served = 0
     for url in every_url(dummy=str(ada.pk)):
@@ -176,7 +175,7 @@ def test_a_non_staff_user_with_2fa_is_refused_the_admin(client, make_user, froze
         ("/login/code/", {"code"}),
         ("/login/code/?method=recovery", {"recovery_code"}),
         ("/settings/2fa/setup/", {"code"}),
-        ("/settings/2fa/disable/", {"code"}),
+        ("/confirm/", {"password", "code"}),
         ("/signup/", {"password1", "password2"}),
     ],
 )

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -5,7 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from twostep.accounts.confirmation import ask_to_confirm, confirmed
 from twostep.mfa.session import verified_with_second_factor
+
+AdminView = TypeVar("AdminView", bound=Callable[..., Any])
 
 
 class TwostepAdminSite(admin.AdminSite):
@@ -16,6 +22,23 @@ class TwostepAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and verified_with_second_factor(request)
+
+    def admin_view(self, view: AdminView, cacheable: bool = False) -> AdminView:
+        """Every change made here (a POST, logging out aside) first needs a recent "confirm
+        it's you": the admin changes other people's accounts."""
+
+        @wraps(view)
+        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if (
+                request.method == "POST"
+                and self.has_permission(request)
+                and request.path != reverse("admin:logout", current_app=self.name)
+                and not confirmed(request)
+            ):
+                return ask_to_confirm(request)
+            return view(request, *args, **kwargs)
+
+        return super().admin_view(cast(AdminView, gated), cacheable)
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if request.user.is_authenticated and request.user.is_staff:

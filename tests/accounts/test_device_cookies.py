@@ -12,6 +12,7 @@ from tests.helpers import (
     CODE,
     PASSWORD,
     code_for,
+    confirmed_session,
     enable_2fa,
     error_text,
     log_in,
@@ -157,8 +158,7 @@ def test_a_completed_password_reset_clears_the_account_back_off(client, user, ma
 
 
 def test_a_password_change_clears_the_account_back_off(user, frozen):
-    browser = Client()
-    browser.force_login(user)
+    browser = confirmed_session(Client(), user)
     lock_out(user.email)
 
     new = "new pass 9876"

@@ -6,7 +6,16 @@ import pytest
 from django.contrib.auth.hashers import check_password
 from django.test import Client
 
-from tests.helpers import CODE, LOGIN, PASSWORD, SITE, enable_2fa, error_text, submit_password
+from tests.helpers import (
+    CODE,
+    LOGIN,
+    PASSWORD,
+    SITE,
+    confirmed_session,
+    enable_2fa,
+    error_text,
+    submit_password,
+)
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import deliver_due
@@ -25,7 +34,7 @@ def change(client, old=PASSWORD, new1=NEW, new2=NEW):
 
 @pytest.fixture
 def ada_client(client, user):
-    client.force_login(user)
+    confirmed_session(client, user)
     return client
 
 

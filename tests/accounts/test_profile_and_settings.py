@@ -5,7 +5,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.accounts.url_patterns import every_url
-from tests.helpers import add_membership, enable_2fa, log_in
+from tests.helpers import add_membership, confirmed_session, enable_2fa, log_in
 from twostep.audit.services import describe_browser
 
 CHROME_WINDOWS = (
@@ -148,8 +148,7 @@ def test_every_authenticated_page_has_the_name_menu(make_user):
     enable_2fa(ada)  # Ada's disable page exists
     pages = set()
     for person in (ada, grace):
-        client = Client()
-        client.force_login(person)
+        client = confirmed_session(Client(), person)
         if person == grace:  # Grace's set-up page exists, for her session
             client.post("/settings/2fa/enable/")
         for url in every_url(dummy=str(person.pk)):
@@ -172,6 +171,7 @@ def test_every_authenticated_page_has_the_name_menu(make_user):
         "accounts:password_change",
         "mfa:setup",
         "mfa:disable",
+        "login:confirm",
     }
     assert expected <= pages
 

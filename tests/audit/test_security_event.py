@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.hashers import check_password
 from django.test import Client
 
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, confirmed_session
 from twostep.accounts import services as account_services
 from twostep.accounts import signups
 from twostep.accounts.models import User
@@ -72,7 +72,7 @@ def test_a_failure_after_a_password_change_rolls_back_the_change_and_its_event(
     def broken_queue(**kwargs):
         raise RuntimeError("template missing")
 
-    client.force_login(user)
+    confirmed_session(client, user)
     monkeypatch.setattr(account_services, "queue_email", broken_queue)
     new = "a brand new passphrase 42"
 

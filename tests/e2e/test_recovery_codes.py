@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import fill_login, log_in
 from tests.e2e.test_two_factor import EMAIL, FULL_NAME, open_user_menu, two_factor_section
+from tests.helpers import PASSWORD
 from twostep.audit.models import SecurityEvent
 from twostep.mfa.models import RecoveryCode
 
@@ -34,7 +35,14 @@ def shown_codes(page: Page) -> list[str]:
 
 
 def test_codes_shown_downloaded_used_once_refused_elsewhere_and_replaced(
-    page: Page, browser, live_server, make_user, authenticator, console_errors, tmp_path: Path
+    page: Page,
+    browser,
+    live_server,
+    make_user,
+    authenticator,
+    console_errors,
+    tmp_path: Path,
+    time_machine,
 ):
     make_user(EMAIL, full_name=FULL_NAME)
     log_in(page, EMAIL)
@@ -88,19 +96,22 @@ def test_codes_shown_downloaded_used_once_refused_elsewhere_and_replaced(
     expect(other.get_by_test_id("user-menu")).to_have_count(0)
 
     # Settings: 9 left; generate a new set, which replaces the old one: a page of its own
-    # that says so and asks for a current code from the app (a recovery code is refused).
+    # that says so, behind "confirm it's you" once 10 minutes have passed since the login,
+    # where a recovery code is refused and the password and an app code are asked.
+    time_machine.move_to(datetime.now(UTC) + timedelta(minutes=11), tick=True)
     open_user_menu(page, "Settings")
     section = two_factor_section(page)
     expect(section.get_by_test_id("method-recovery-codes")).to_contain_text("9 left")
     section.get_by_role("link", name="Generate new codes").click()
-    expect(page.get_by_test_id("old-codes-stop")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_label("6-digit code").fill(codes[2])
-    page.get_by_role("button", name="Generate new codes").click()
-    expect(page.get_by_role("alert")).to_contain_text("6-digit code")
-    # A step after the one that turned 2FA on (each app code works once).
-    page.get_by_label("6-digit code").fill(
-        authenticator(key, datetime.now(UTC) + timedelta(seconds=30))
-    )
+    page.get_by_role("button", name="Confirm", exact=True).click()
+    expect(page.get_by_role("alert").first).to_contain_text("6-digit code")
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_label("6-digit code").fill(authenticator(key, datetime.now(UTC)))
+    page.get_by_role("button", name="Confirm", exact=True).click()
+    expect(page.get_by_test_id("old-codes-stop")).to_be_visible()
     page.get_by_role("button", name="Generate new codes").click()
     expect(page.get_by_text("Your old recovery codes no longer work")).to_be_visible()
     new_codes = shown_codes(page)
@@ -108,7 +119,11 @@ def test_codes_shown_downloaded_used_once_refused_elsewhere_and_replaced(
     page.get_by_label("I have saved my recovery codes somewhere safe.").check()
     page.get_by_role("button", name="Continue").click()
 
-    # The old set's unused codes stop working; the new set's work.
+    # The old set's unused codes stop working; the new set's work. (The second browser's
+    # half-login expired during those minutes: it gives the password again.)
+    other.goto("/login/")
+    fill_login(other, EMAIL)
+    expect(other).to_have_url(re.compile(r"/login/code/"))
     other.goto("/login/code/?method=recovery")
     other.get_by_label("Recovery code").fill(codes[1])
     other.get_by_role("button", name="Verify").click()

@@ -9,12 +9,13 @@ test shows what the page says then).
 """
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import fill_login, log_in
-from tests.helpers import SECRET, code_for, enable_2fa
+from tests.helpers import PASSWORD, SECRET, code_for, enable_2fa
 from twostep.audit.models import SecurityEvent
 from twostep.mfa.models import SecurityKey
 
@@ -87,7 +88,7 @@ def log_out(page: Page) -> None:
 
 
 def test_a_passkey_added_in_settings_logs_in_with_the_password_then_alone_then_is_removed(
-    page: Page, browser, live_server, make_user, console_errors
+    page: Page, browser, live_server, make_user, console_errors, time_machine
 ):
     user = make_user(EMAIL)
     cdp, authenticator_id = virtual_authenticator(page, PASSKEY)
@@ -139,17 +140,19 @@ def test_a_passkey_added_in_settings_logs_in_with_the_password_then_alone_then_i
     key.refresh_from_db()
     assert key.last_used_at is not None
 
-    # Remove it: the account's last method, so through the disable confirmation, where the
-    # key itself confirms.
+    # Remove it, 11 minutes later: first "confirm it's you", with the password and the key
+    # itself; then, the account's last method, through turning 2FA off, which within the
+    # confirmation asks only for the tick.
+    time_machine.move_to(datetime.now(UTC) + timedelta(minutes=11), tick=True)
     open_settings(page)
     page.get_by_role("link", name="Remove Laptop passkey").click()
+    expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm with my security key").click()
     expect(page.get_by_text("last way to log in")).to_be_visible()
     page.get_by_role("link", name="Turn two-factor authentication off").click()
-    by_key = page.get_by_role("region", name="Or confirm with your security key or passkey")
-    by_key.get_by_label(
-        "I understand that my account will be protected by my password only."
-    ).check()
-    by_key.get_by_role("button", name="Disable with my security key").click()
+    page.get_by_label("I understand that my account will be protected by my password only.").check()
+    page.get_by_role("button", name="Disable two-factor authentication").click()
     expect(page.get_by_role("status")).to_have_text("Two-factor authentication is now off.")
     assert not SecurityKey.objects.filter(user=user).exists()
     assert not_favicon(console_errors) == []

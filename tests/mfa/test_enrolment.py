@@ -8,10 +8,10 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from tests.helpers import code_for, enable_2fa, submit_code, submit_password
+from tests.helpers import code_for, confirmed_session, enable_2fa, submit_code, submit_password
 from tests.mfa.conftest import emails, events, reload, wrong_code
 from twostep.audit.models import SecurityEvent
-from twostep.mfa import enrolment, factors, totp, verification
+from twostep.mfa import enrolment, factors, totp
 from twostep.mfa.models import MfaState, TOTPDevice
 
 ENABLED_SUBJECT = "Two-factor authentication is now on"
@@ -19,9 +19,9 @@ DISABLED_SUBJECT = "Two-factor authentication was turned off"
 
 
 @pytest.fixture
-def logged_in(client, user):
-    client.force_login(user)
-    return client
+def logged_in(client, user, frozen):
+    """Ada, logged in and within the confirmation her login opened."""
+    return confirmed_session(client, user)
 
 
 # --- Starting ---------------------------------------------------------------------------
@@ -169,60 +169,51 @@ def test_malformed_code_on_the_setup_page_gets_a_form_error(logged_in, user, fro
 # --- Disabling -------------------------------------------------------------------------
 
 
-def test_disable_needs_the_confirmation_box_and_does_not_spend_the_code(logged_in, user, frozen):
+def test_disable_needs_the_confirmation_box(logged_in, user):
     device = enable_2fa(user)
-    response = logged_in.post(reverse("mfa:disable"), {"code": code_for()})
+    response = logged_in.post(reverse("mfa:disable"), {})
     assert response.status_code == 200
     assert response.context["form"].errors["confirm"] == ["Tick the box to confirm."]
     assert reload(device).is_active
-    assert reload(device).last_used_step == -1
 
 
-def test_disable_needs_a_correct_current_code(logged_in, user, frozen):
+def test_disable_without_a_recent_confirmation_asks_for_one_and_changes_nothing(
+    logged_in, user, frozen
+):
     device = enable_2fa(user)
-    for code in (wrong_code(), code_for(steps=3), "", "abcdef"):
-        response = logged_in.post(reverse("mfa:disable"), {"code": code, "confirm": "on"})
-        assert response.status_code == 200
-        assert response.context["form"].errors["code"]
+    frozen.shift(601)
+    for response in (
+        logged_in.get(reverse("mfa:disable")),
+        logged_in.post(reverse("mfa:disable"), {"confirm": "on"}),
+    ):
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login:confirm"))
     assert reload(device).is_active
     assert not events(user, SecurityEvent.Type.MFA_DISABLED)
 
 
-def test_disable_refuses_a_code_already_used(logged_in, user, frozen):
-    device = enable_2fa(user)
-    code = code_for()
-    assert verification.verify_code(
-        device=device, code=code, request=None, purpose="login"
-    ).accepted
-    response = logged_in.post(reverse("mfa:disable"), {"code": code, "confirm": "on"})
-    assert response.context["form"].errors["code"] == [
-        "That code has already been used. Wait for the next code in your app."
-    ]
-    assert factors.active_device(user) is not None
-
-
-def test_disabling_with_code_and_confirmation_turns_2fa_off_records_and_emails(
-    logged_in, user, frozen
-):
+def test_within_the_confirmation_disabling_needs_no_code_and_keeps_the_warning(logged_in, user):
     enable_2fa(user)
-    response = logged_in.post(reverse("mfa:disable"), {"code": code_for(), "confirm": "on"})
+    page = logged_in.get(reverse("mfa:disable")).content.decode()
+    assert "anyone who learns your password can log in to your account" in page
+    assert 'name="code"' not in page
+    response = logged_in.post(reverse("mfa:disable"), {"confirm": "on"})
     assert response.status_code == 302 and response.url == reverse("accounts:settings")
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert len(events(user, SecurityEvent.Type.MFA_DISABLED)) == 1
     assert len(emails(user, DISABLED_SUBJECT)) == 1
 
 
-def test_disable_service_when_2fa_is_off_says_so(user):
-    check = enrolment.disable(user=user, code="123456", request=None)
-    assert (check.accepted, check.reason) == (False, "off")
+def test_turning_off_when_2fa_is_already_off_records_nothing(user):
+    enrolment.turn_off(user=user, request=None)
     assert not events(user, SecurityEvent.Type.MFA_DISABLED)
+    assert not emails(user, DISABLED_SUBJECT)
 
 
 def test_only_the_session_that_started_enrolment_sees_the_new_secret(make_user):
     owner = make_user("owner@example.com")
-    mine, other = Client(), Client()
-    mine.force_login(owner)
-    other.force_login(owner)  # e.g. someone else who knows the password
+    mine = confirmed_session(Client(), owner)
+    other = confirmed_session(Client(), owner)  # e.g. someone else who knows the password
     mine.post("/settings/2fa/enable/")
     key = totp.grouped(totp.encode_secret(TOTPDevice.objects.get(user=owner).secret()))
 
@@ -233,9 +224,7 @@ def test_only_the_session_that_started_enrolment_sees_the_new_secret(make_user):
 
 def test_turning_2fa_on_ends_the_accounts_other_sessions(make_user, frozen):
     owner = make_user("owner@example.com")
-    mine, other = Client(), Client()
-    mine.force_login(owner)
-    other.force_login(owner)
+    mine, other = confirmed_session(Client(), owner), confirmed_session(Client(), owner)
     mine.post("/settings/2fa/enable/")
     secret = TOTPDevice.objects.get(user=owner).secret()
 

@@ -265,19 +265,11 @@ def test_when_the_last_method_goes_the_codes_go_too(device, user):
     assert not RecoveryCode.objects.filter(user=user).exists()
 
 
-def test_disabling_with_a_recovery_code_removes_every_method_and_the_codes(device, user):
-    codes = give_recovery_codes(user)
-    result = enrolment.disable(user=user, code=codes[2], request=None)
-    assert result.accepted
+def test_turning_2fa_off_removes_every_method_and_the_codes(device, user):
+    give_recovery_codes(user)
+    enrolment.turn_off(user=user, request=None)
     assert not factors.second_factor_on(user)
     assert mfa_state(user).methods == 0
     assert not RecoveryCode.objects.filter(user=user).exists()
     assert factors.active_device(user) is None
     assert len(events(user, SecurityEvent.Type.MFA_DISABLED)) == 1
-
-
-def test_disabling_with_a_wrong_recovery_code_changes_nothing(device, user):
-    codes = give_recovery_codes(user)
-    result = enrolment.disable(user=user, code=a_wrong_recovery_code(codes), request=None)
-    assert (result.accepted, result.reason) == (False, "wrong")
-    assert factors.second_factor_on(user) and unused(user) == 10

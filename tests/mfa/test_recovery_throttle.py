@@ -27,8 +27,9 @@ from tests.helpers import (
 from tests.mfa.conftest import emails, events, wrong_code
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
-from twostep.mfa import enrolment, recovery_codes, throttle
+from twostep.mfa import enrolment, factors, recovery_codes, throttle
 from twostep.mfa.models import FREE_FAILURES, LOCK_AFTER, MfaState, RecoveryCode
+from twostep.mfa.verification import verify_code
 
 
 def check(user: User, code: str):
@@ -172,7 +173,8 @@ def test_a_right_code_racing_wrong_ones_is_used_only_if_accepted(make_user):
 
         def wrong():
             racer = User.objects.get_by_natural_key(user.email)
-            return enrolment.judge(user=racer, code=wrong_code(), request=None, purpose="login")
+            device = factors.active_device(racer)
+            return verify_code(device=device, code=wrong_code(), request=None, purpose="login")
 
         outcome = at_once(right, wrong, wrong, wrong)
         assert outcome.errors == [], round_  # no deadlock, no 500

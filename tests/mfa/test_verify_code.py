@@ -350,7 +350,7 @@ def test_fifth_consecutive_wrong_login_code_queues_the_warning_email_exactly_onc
     assert len(emails(user, WRONG_CODES_SUBJECT)) == 1
 
 
-@pytest.mark.parametrize("purpose", ["enrol", "disable"])
+@pytest.mark.parametrize("purpose", ["enrol", "confirm"])
 def test_wrong_codes_outside_login_do_not_send_the_password_warning(device, frozen, user, purpose):
     for _ in range(6):
         frozen.move_to(throttle_of(device).next_try_at or timezone.now(), tick=False)

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.helpers import PASSWORD, code_for
+from tests.helpers import PASSWORD, code_for, confirmed_session
 from twostep.accounts.models import User
 from twostep.mfa import totp
 from twostep.mfa.models import TOTPDevice
@@ -65,7 +65,7 @@ def test_the_page_keeps_a_safe_next_and_drops_an_outside_one(client, reset_ada):
 
 
 def test_after_re_enabling_2fa_the_recommendation_is_gone(client, reset_ada, frozen):
-    client.force_login(reset_ada)
+    confirmed_session(client, reset_ada)
     page = client.get(WELCOME_BACK)
     assert "Enable Two-Factor Authentication" in page.text
 

@@ -4,7 +4,13 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from tests.helpers import give_recovery_codes, log_in, submit_password, verified_session
+from tests.helpers import (
+    confirm_again,
+    give_recovery_codes,
+    log_in,
+    submit_password,
+    verified_session,
+)
 from tests.recovery.conftest import (
     DELAY,
     QUEUE,
@@ -172,6 +178,7 @@ def test_every_support_action_names_actor_subject_case_and_reason(
     resets.perform_due_resets()
     other = file_request(explanation="Again?")
     assert other is not None
+    confirm_again(agent)  # a day later: the agent confirms it's them before deciding
     act(agent, other, "reject", reason="Already reset yesterday.")
 
     expected = {

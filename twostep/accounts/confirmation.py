@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.sessions.backends.base import SessionBase
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -49,13 +49,28 @@ def confirmed(request: HttpRequest) -> bool:
     return at is not None and 0 <= time.time() - at < settings.TWOSTEP_REAUTH_SECONDS
 
 
+def wants_json(request: HttpRequest) -> bool:
+    """A script (webauthn.js) asks for JSON; a form sent without it gets a page."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def confirm_url(return_to: str) -> str:
+    """The confirmation page, coming back to `return_to` afterwards."""
+    return f"{reverse('login:confirm')}?{urlencode({'next': return_to})}"
+
+
 def ask_to_confirm(
     request: HttpRequest, *, return_to: str | None = None, keep: tuple[str, ...] = ()
 ) -> HttpResponse:
     """Send the person to the confirmation page, which brings them back to `return_to`
     (this page by default). A POST's fields named in `keep` wait in the session for the
-    form at `return_to`."""
+    form at `return_to`. A script asking for JSON gets a 403 whose `error` says why and
+    whose `redirect` is the confirmation page (webauthn.js shows one, then follows the
+    other)."""
     return_to = return_to or request.get_full_path()
+    if wants_json(request):
+        message = gettext("Confirm it's you first. Taking you there…")
+        return JsonResponse({"error": message, "redirect": confirm_url(return_to)}, status=403)
     if request.method == "POST":
         if keep:
             kept = {n: request.POST.get(n, "")[:500] for n in keep if n in request.POST}
@@ -64,7 +79,7 @@ def ask_to_confirm(
             request,
             gettext("Confirm it's you first. Then check the form and submit it again."),
         )
-    return redirect(f"{reverse('login:confirm')}?{urlencode({'next': return_to})}")
+    return redirect(confirm_url(return_to))
 
 
 def take_stash(request: HttpRequest) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Profile → "Change email", the new address's confirmation link, and the "This wasn't me"
 link of the new-browser email. (The old address's cancel link is recovery's: it opens a
-support case.) Where "confirm it's you" is added (issue 10), it is one call at the start of
-`ChangeEmailView.form_valid`."""
+support case.) Changing the email needs a recent "confirm it's you"; an address posted
+after the window closed comes back filled in once the person has confirmed."""
 
 from typing import Any, cast
 
@@ -14,13 +14,15 @@ from django.views import View
 from django.views.generic import FormView
 
 from . import email_change, email_change_links, new_browser
+from .confirmation import ConfirmItsYouMixin
 from .forms import EmailChangeForm
 from .models import User, normalize_email
 
 
-class ChangeEmailView(LoginRequiredMixin, FormView):
+class ChangeEmailView(LoginRequiredMixin, ConfirmItsYouMixin, FormView):
     template_name = "accounts/email_change.html"
     form_class = EmailChangeForm
+    confirm_keep_fields = ("new_email",)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         pending = email_change.pending_for(cast(User, self.request.user))

@@ -1,7 +1,8 @@
 """Settings → "Where you're logged in": the list, ending one session, or all the others.
 
-Ending is POST-only (CSRF-protected) and answers with the list again. Where "confirm it's
-you" is added (issue 10), it is one call at the start of each `post` below.
+Ending is POST-only (CSRF-protected), after a recent "confirm it's you", and answers with
+the list again; refused for want of one, the person confirms, comes back to the list and
+presses again.
 """
 
 from typing import Any, cast
@@ -14,6 +15,7 @@ from django.utils.translation import gettext, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
+from .confirmation import ConfirmItsYouMixin
 from .models import User
 from .session_list import SessionGone, end_others, end_session, sessions_of
 
@@ -32,7 +34,11 @@ def back_to_list() -> HttpResponse:
     return redirect("accounts:sessions")
 
 
-class EndSessionView(LoginRequiredMixin, View):
+class EndingMixin(LoginRequiredMixin, ConfirmItsYouMixin):
+    confirm_return_to = "accounts:sessions"
+
+
+class EndSessionView(EndingMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -49,7 +55,7 @@ class EndSessionView(LoginRequiredMixin, View):
         return back_to_list()
 
 
-class EndOtherSessionsView(LoginRequiredMixin, View):
+class EndOtherSessionsView(EndingMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:

@@ -21,6 +21,7 @@ from django.views.generic import FormView, TemplateView
 from twostep.audit.services import describe_browser, recent_for
 
 from . import devices, resets, services, signups
+from .confirmation import ConfirmItsYouMixin
 from .forms import SignupForm
 from .models import User
 from .settings_sections import sections
@@ -61,7 +62,10 @@ class SettingsView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(sections=sections(), events=events, **kwargs)
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
+class PasswordChangeView(ConfirmItsYouMixin, auth_views.PasswordChangeView):
+    """Changing the password, after a recent "confirm it's you" (no field is kept: the
+    form holds only passwords)."""
+
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:settings")
 

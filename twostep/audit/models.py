@@ -79,6 +79,7 @@ class SecurityEvent(models.Model):
         EMAIL_CHANGE_REQUESTED = "email_change_requested", "Email change requested"
         EMAIL_CHANGED = "email_changed", "Email address changed"
         EMAIL_CHANGE_CANCELLED = "email_change_cancelled", "Email change cancelled"
+        CONFIRMED_IDENTITY = "confirmed_identity", "Confirmed it's them (password, second factor)"
 
     type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(

@@ -21,11 +21,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from twostep.accounts import devices
+from twostep.accounts.confirmation import wants_json
 from twostep.accounts.models import User
 from twostep.accounts.views import safe_next
 from twostep.mfa.webauthn import assertions, challenges, passkey_throttle
 from twostep.mfa.webauthn.ceremonies import authentication_options
-from twostep.mfa.webauthn.views import wants_json
 
 from . import flow, pending
 

@@ -28,9 +28,12 @@ IP_FREE, IP_CAP = 20, timedelta(hours=1)
 
 
 class LoginRefused(Exception):
-    def __init__(self, message: str):
+    """`wait`: how long the throttle holds the next try back (None: the password was wrong)."""
+
+    def __init__(self, message: str, wait: timedelta | None = None):
         super().__init__(message)
         self.message = message
+        self.wait = wait
 
 
 def _throttle_keys(email: str, request: HttpRequest) -> list[ThrottleKey]:
@@ -84,7 +87,8 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     if wait is not None:
         _record_refusal(SecurityEvent.Type.LOGIN_THROTTLED, email=email, request=request)
         raise LoginRefused(
-            f"Too many failed attempts. Try again in {wait_duration(wait.total_seconds())}."
+            f"Too many failed attempts. Try again in {wait_duration(wait.total_seconds())}.",
+            wait=wait,
         )
     user = authenticate(request, username=normalize_email(email), password=password)
     if user is None:

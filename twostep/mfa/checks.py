@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-Purpose = Literal["login", "enrol", "disable", "regenerate"]
+Purpose = Literal["login", "enrol", "confirm"]
 """Why a proof is checked; it decides which emails a failure sends."""
 
 

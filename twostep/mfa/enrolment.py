@@ -1,14 +1,13 @@
-"""Turning the authenticator app on (start, then confirm with a first code) and turning
-2FA off (with a current code from the app or a recovery code), which removes every method:
-the app, keys and passkeys, and the recovery codes. Codes are judged by their factor's
-judge (verification.verify_code, recovery_codes.verify_recovery_code)."""
+"""Turning the authenticator app on (start, then confirm with a first code, judged by
+verification.verify_code) and turning 2FA off, which removes every method: the app, keys
+and passkeys, and the recovery codes. Both come after "confirm it's you" (the views ask
+accounts.confirmation), which is where the person proves their factors."""
 
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from twostep.accounts.models import User
 from twostep.accounts.sessions import end_other_sessions
@@ -16,9 +15,9 @@ from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.mail.services import queue_email
 
-from . import crypto, recovery_codes, totp
-from .checks import CodeCheck, Purpose, Reason
-from .factors import active_device, recount_methods, remove_factors, second_factor_on
+from . import crypto, totp
+from .checks import CodeCheck
+from .factors import recount_methods, remove_factors
 from .models import TOTPDevice
 from .throttle import ensure_state
 from .verification import verify_code
@@ -91,49 +90,11 @@ def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | N
     return Enrolment(True, first=True)
 
 
-def disable(*, user: User, code: str, request: HttpRequest | None) -> CodeCheck:
-    """Turn 2FA off with a current code from the app or a recovery code, which is consumed
-    like a login's; every method goes (app, keys, passkeys) and the recovery codes too."""
-    if not second_factor_on(user):
-        return CodeCheck(False, Reason.OFF, gettext("Two-factor authentication is already off."))
-    check = judge(user=user, code=code, request=request)
-    if check.accepted:
-        turn_off(user=user, request=request)
-    return check
-
-
 def turn_off(*, user: User, request: HttpRequest | None) -> None:
-    """Remove every method once the person proved one (a code above, or a security key:
-    twostep.mfa.webauthn.views), recorded and emailed."""
+    """Remove every method (the person confirmed it's them just before), recorded and
+    emailed when there was one."""
     with transaction.atomic():
         removed = remove_factors(user)
         if removed:
             record(type=SecurityEvent.Type.MFA_DISABLED, subject=user, request=request)
             queue_email(to=user.email, template="mfa_disabled", context={"user": user})
-
-
-def judge(
-    *,
-    user: User,
-    code: str,
-    request: HttpRequest | None,
-    purpose: Purpose = "disable",
-    recovery: bool = True,
-) -> CodeCheck:
-    """Judge a code confirming a sensitive change (turning 2FA off; new recovery codes):
-    a code from the app (6 digits) or, with `recovery`, a recovery code, whichever `code`
-    reads as. Counted in the second step's shared throttle; never raises for bad input.
-    New recovery codes pass `recovery=False`: a recovery code must not mint new ones."""
-    device = active_device(user)
-    if device is not None and totp.normalize_code(code) is not None:
-        return verify_code(device=device, code=code, request=request, purpose=purpose)
-    if recovery and recovery_codes.parse(code) is not None:
-        return recovery_codes.verify_recovery_code(
-            user=user, code=code, request=request, purpose=purpose
-        )
-    message = (
-        gettext("Enter the 6-digit code from your app, or one of your recovery codes.")
-        if recovery
-        else gettext("Enter the 6-digit code from your app.")
-    )
-    return CodeCheck(False, Reason.MALFORMED, message)

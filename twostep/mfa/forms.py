@@ -1,5 +1,5 @@
 from django import forms
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy
 
 from . import recovery_codes, totp
 
@@ -56,43 +56,13 @@ class RecoveryCodeForm(forms.Form):
         return code
 
 
-DISABLE_INVALID = gettext_lazy(
-    "Enter the 6-digit code from your app, or one of your recovery codes."
-)
-
-
 class DisableForm(forms.Form):
-    """Turning 2FA off: a current code from the app, or a recovery code, and a tick."""
+    """Turning 2FA off (after confirming it's you): an explicit tick."""
 
-    code = forms.CharField(
-        label=gettext_lazy("6-digit code from your app, or a recovery code"),
-        max_length=64,
-        help_text=gettext_lazy(
-            "The 6 digits from your app, like 123 456, or a recovery code: 20 letters and "
-            "digits, like ABCD-EFGH-JKMN-PQRS-TVWX."
-        ),
-        error_messages={"required": DISABLE_INVALID},
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "one-time-code",
-                "autocapitalize": "characters",
-                "spellcheck": "false",
-                "autofocus": True,
-                "size": 28,
-                "class": "code-or-recovery",
-            }
-        ),
-    )
     confirm = forms.BooleanField(
         label=gettext_lazy("I understand that my account will be protected by my password only."),
         error_messages={"required": gettext_lazy("Tick the box to confirm.")},
     )
-
-    def clean_code(self) -> str:
-        code = self.cleaned_data["code"]
-        if totp.normalize_code(code) is None and recovery_codes.parse(code) is None:
-            raise forms.ValidationError(gettext(str(DISABLE_INVALID)))
-        return code
 
 
 class SavedForm(forms.Form):

@@ -138,8 +138,7 @@ class WebAuthnChallenge(models.Model):
         REGISTER = "register", "Add a security key"
         SECOND_STEP = "second_step", "Second step of a login"
         PASSWORDLESS = "passwordless", "Log in with a passkey"
-        DISABLE = "disable", "Turn two-factor authentication off"
-        REGENERATE = "regenerate", "Generate new recovery codes"
+        CONFIRM = "confirm", "Confirm it's you"
 
     session_hash = models.CharField(max_length=64)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)

@@ -1,7 +1,7 @@
-"""The recovery codes pages: the codes shown once (after 2FA is first turned on, or after
-a proof on the "Generate new codes" page: regeneration_views), how many are left, and
-"I have saved them". A GET shows codes only behind the one-time grant (mfa.session) that
-the POST turning 2FA on, or a security key's proof, set; never on its own.
+"""The recovery codes pages: the codes shown once (after 2FA is first turned on, or from
+the "Generate new codes" page: regeneration_views), how many are left, and "I have saved
+them". A GET shows codes only behind the one-time grant (mfa.session) that the POST
+turning 2FA on set; never on its own.
 
 Why a tick and not typing one back: typing a code back would use it up (the set would
 start at 9, with a "code used" email and event for no login), and a person can type it
@@ -33,7 +33,7 @@ from . import recovery_codes
 from .factors import second_factor_on
 from .forms import SavedForm
 from .models import RECOVERY_CODES_PER_SET
-from .session import FIRST_SET, take_recovery_codes_grant
+from .session import take_recovery_codes_grant
 
 UNSAVED_SESSION_KEY = "twostep_recovery_codes_unsaved"
 
@@ -73,17 +73,16 @@ def show_codes(request: HttpRequest, user: User, issued: recovery_codes.IssuedSe
 @never_cache
 @login_required
 def recovery_codes_page(request: HttpRequest) -> HttpResponse:
-    """GET: the codes left and a link to "Generate new codes". Issues and shows a set only
-    behind this session's one-time grant: the first set after the POST that turned 2FA on,
-    or a new set after a security key's proof (mfa.session.grant_recovery_codes)."""
+    """GET: the codes left and a link to "Generate new codes". Issues and shows the first
+    set only behind this session's one-time grant, set by the POST that turned 2FA on
+    (mfa.session.grant_first_recovery_codes)."""
     user = cast(User, request.user)
     if not second_factor_on(user):
         messages.info(request, gettext("Recovery codes come with two-factor authentication."))
         return redirect("accounts:settings")
-    grant = take_recovery_codes_grant(request.session, user=user)
-    if grant is not None:
+    if take_recovery_codes_grant(request.session, user=user):
         try:
-            issued = recovery_codes.issue_set(user, request=request, replace=grant != FIRST_SET)
+            issued = recovery_codes.issue_set(user, request=request, replace=False)
         except recovery_codes.NoSecondFactor:  # turned off meanwhile
             return redirect("accounts:settings")
         if issued is not None:

@@ -36,47 +36,21 @@ def verified_with_second_factor(request: HttpRequest) -> bool:
     return second_factor_on(cast(User, request.user))
 
 
-SESSION_TURNED_ON_HERE = "twostep_mfa_turned_on_here"
-
-
-def mark_turned_on_here(session: SessionBase) -> None:
-    """Record that this session turned 2FA on (it set up the account's first method).
-
-    That proves only the password (the factor is the one it just made), so the session is
-    not marked verified: staff pages still wait for a login with the factor. Turning 2FA
-    on ends every other session, so this one is the account's only session."""
-    session[SESSION_TURNED_ON_HERE] = True
-
-
-def may_add_factor(request: HttpRequest) -> bool:
-    """Whether this session may add a method to the account: 2FA is off, its login used the
-    second factor, or it is the session that turned 2FA on (the one that may go on to add
-    a key after the app, or a second key)."""
-    user = cast(User, request.user)
-    if not second_factor_on(user):
-        return True
-    return marked_verified(request.session) or request.session.get(SESSION_TURNED_ON_HERE) is True
-
-
 RECOVERY_CODES_GRANT = "twostep_recovery_codes_grant"
-FIRST_SET, NEW_SET = "first", "new"
 GRANT_TTL_SECONDS = 300
 
 
-def grant_recovery_codes(session: SessionBase, *, user: User, kind: str) -> None:
-    """Let the next visit to the recovery codes page issue a set, once: `FIRST_SET` from the
-    POST that turned 2FA on, `NEW_SET` from a POST that proved a method (a security key's
-    answer, which webauthn.js follows with a GET). A GET alone never issues codes."""
-    session[RECOVERY_CODES_GRANT] = {"user": user.pk, "kind": kind, "at": time.time()}
+def grant_first_recovery_codes(session: SessionBase, *, user: User) -> None:
+    """Let the next visit to the recovery codes page issue the account's first set, once:
+    set by the POST that turned 2FA on (the app's first code, or the first key). A GET
+    alone never issues codes; a new set comes from its own page (regeneration_views)."""
+    session[RECOVERY_CODES_GRANT] = {"user": user.pk, "at": time.time()}
 
 
-def take_recovery_codes_grant(session: SessionBase, *, user: User) -> str | None:
-    """The grant set above for `user` (FIRST_SET or NEW_SET), used up; None if there is
-    none, it is another account's or older than GRANT_TTL_SECONDS."""
+def take_recovery_codes_grant(session: SessionBase, *, user: User) -> bool:
+    """Whether the grant above was set for `user` less than GRANT_TTL_SECONDS ago (used
+    up either way)."""
     grant = session.pop(RECOVERY_CODES_GRANT, None)
     if not isinstance(grant, dict) or grant.get("user") != user.pk:
-        return None
-    if time.time() - float(grant.get("at", 0)) > GRANT_TTL_SECONDS:
-        return None
-    kind = grant.get("kind")
-    return kind if kind in (FIRST_SET, NEW_SET) else None
+        return False
+    return time.time() - float(grant.get("at", 0)) <= GRANT_TTL_SECONDS

@@ -19,16 +19,6 @@ urlpatterns = [
         name="recovery_codes_new",
     ),
     path(
-        "settings/2fa/recovery-codes/new/key/options/",
-        regeneration_views.RegenerateKeyOptionsView.as_view(),
-        name="recovery_codes_new_key_options",
-    ),
-    path(
-        "settings/2fa/recovery-codes/new/key/",
-        regeneration_views.RegenerateWithKeyView.as_view(),
-        name="recovery_codes_new_key",
-    ),
-    path(
         "settings/2fa/recovery-codes/saved/",
         recovery_views.saved,
         name="recovery_codes_saved",

@@ -27,7 +27,7 @@ def verify_code(
 ) -> CodeCheck:
     """Judge `code` for `device` and return the verdict; never raises for bad input.
 
-    `purpose` is "login", "enrol", "disable" or "regenerate"; it decides which emails a
+    `purpose` is "login", "enrol" or "confirm" (confirming it's you); it decides which emails a
     failure sends.
     Do not call inside an outer transaction: failures must be recorded even though the
     caller then refuses the request.

@@ -11,19 +11,23 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
+from twostep.accounts.confirmation import ConfirmItsYouMixin
 from twostep.accounts.models import User
 
 from . import enrolment, totp
 from .factors import pending_device, second_factor_on
 from .forms import CodeForm, DisableForm
 from .models import TOTPDevice
-from .session import FIRST_SET, grant_recovery_codes, mark_turned_on_here
+from .session import grant_first_recovery_codes
 
 ENROLMENT_SESSION_KEY = "twostep_enrolment"
 
 
-class EnableView(LoginRequiredMixin, View):
-    """POST from Settings: a fresh secret each time, then the set-up page."""
+class EnableView(LoginRequiredMixin, ConfirmItsYouMixin, View):
+    """POST from Settings, after a recent confirmation: a fresh secret each time, then the
+    set-up page."""
+
+    confirm_return_to = "accounts:settings"
 
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -38,8 +42,9 @@ class EnableView(LoginRequiredMixin, View):
 
 
 @method_decorator(sensitive_post_parameters("code"), name="dispatch")
-class SetupView(LoginRequiredMixin, FormView):
-    """Shows the QR code and key of the pending secret; a correct code activates it."""
+class SetupView(LoginRequiredMixin, ConfirmItsYouMixin, FormView):
+    """Shows the QR code and key of the pending secret; a correct code activates it (still
+    within a confirmation: the app is a factor being added)."""
 
     template_name = "mfa/setup.html"
     form_class = CodeForm
@@ -76,21 +81,21 @@ class SetupView(LoginRequiredMixin, FormView):
             return self.form_invalid(form)
         # The session stays as its login made it: proving a factor it set up itself shows
         # only that it holds the password, so staff pages wait for a login with the code.
+        # Its confirmation still holds: within it the session may add a key too.
         if not check.first:  # the app joined keys that already protect the account
             messages.success(self.request, gettext("Your authenticator app was added."))
             return redirect("accounts:settings")
         messages.success(self.request, gettext("Two-factor authentication is now active."))
-        mark_turned_on_here(self.request.session)
         # 2FA was just turned on by this POST: its first recovery codes come next, issued
         # once by the page this grant lets through (a GET alone issues none).
-        grant_recovery_codes(
-            self.request.session, user=cast(User, self.request.user), kind=FIRST_SET
-        )
+        grant_first_recovery_codes(self.request.session, user=cast(User, self.request.user))
         return redirect("mfa:recovery_codes")
 
 
-@method_decorator(sensitive_post_parameters("code"), name="dispatch")
-class DisableView(LoginRequiredMixin, FormView):
+class DisableView(LoginRequiredMixin, ConfirmItsYouMixin, FormView):
+    """Turning 2FA off, after a recent confirmation (which proved the password and a second
+    factor): the warning and a tick, no further code."""
+
     template_name = "mfa/disable.html"
     form_class = DisableForm
 
@@ -100,11 +105,6 @@ class DisableView(LoginRequiredMixin, FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form: DisableForm) -> HttpResponse:
-        check = enrolment.disable(
-            user=cast(User, self.request.user), code=form.cleaned_data["code"], request=self.request
-        )
-        if not check.accepted:
-            form.add_error("code", check.message)
-            return self.form_invalid(form)
+        enrolment.turn_off(user=cast(User, self.request.user), request=self.request)
         messages.success(self.request, gettext("Two-factor authentication is now off."))
         return redirect("accounts:settings")

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from twostep.accounts.confirmation import ask_to_confirm, confirmed, take_stash
 from twostep.accounts.models import User
 from twostep.audit.services import client_ip
 
@@ -37,7 +38,8 @@ def request_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "recovery/sent.html", {"answer": intake.SAME_ANSWER})
 
 
-# The manager asked to vouch.
+# The manager asked to vouch: their answer decides about another account, so it needs a
+# recent "confirm it's you" (what they chose waits in the session meanwhile).
 
 
 @mfa_login_required
@@ -45,7 +47,10 @@ def vouch(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         Vouch.objects.select_related("case__account", "organization"), pk=pk, manager=request.user
     )
-    form = VouchAnswerForm(request.POST or None)
+    if request.method == "POST" and not confirmed(request):
+        return ask_to_confirm(request, keep=("answer", "comment"))
+    kept = take_stash(request) if request.method == "GET" else {}
+    form = VouchAnswerForm(request.POST or None, initial=kept)
     if request.method == "POST" and form.is_valid():
         try:
             verification.answer_vouch(

@@ -63,6 +63,13 @@ def message(data: QueryDict, agent: User, case: RecoveryCase) -> str:
     return ""
 
 
+# The decisions that change another account (or settle whether it changes): each needs a
+# recent "confirm it's you" from the agent; the page keeps what they typed meanwhile.
+DECISIONS: dict[str, tuple[str, ...]] = {
+    "approve": ("typed_email", "reason"),
+    "reject": ("reason",),
+}
+
 ACTIONS: dict[str, Handler] = {
     "assign": assign,
     "checklist": checklist,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from twostep.accounts.confirmation import ask_to_confirm, confirmed, take_stash
 from twostep.accounts.models import User
 from twostep.audit.services import recent_for
 from twostep.chat.pages import messages_json, thread_context
@@ -25,7 +26,7 @@ from twostep.recovery.verification import record_view, vouch_candidates
 
 from . import selectors
 from .access import support_required
-from .actions import ACTIONS
+from .actions import ACTIONS, DECISIONS
 from .forms import ApproveForm, ChecklistForm, RejectForm, VouchRequestForm
 
 
@@ -51,6 +52,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(RecoveryCase.objects.select_related("account", "assignee"), pk=pk)
     agent = cast(User, request.user)
     record_view(actor=agent, case=case)
+    kept = take_stash(request)  # a decision posted before confirming it's them
+    approving = "typed_email" in kept
     account = case.account
     context = thread_context(
         conversation_id=case.conversation_id,
@@ -79,10 +82,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         vouch_form=VouchRequestForm(candidates=vouch_candidates(case)),
         # Two forms have a "reason" field: distinct ids keep each label on its own box.
-        approve_form=ApproveForm(auto_id="approve_%s"),
+        approve_form=ApproveForm(auto_id="approve_%s", initial=kept if approving else None),
         delay_hours=round(settings.TWOSTEP_RECOVERY_DELAY / 3600, 1),
         reset_parked=case.reset_failures >= attempts.MAX_ATTEMPTS,
-        reject_form=RejectForm(auto_id="reject_%s"),
+        reject_form=RejectForm(auto_id="reject_%s", initial=None if approving else kept),
     )
     return render(request, "support/case.html", context)
 
@@ -98,11 +101,14 @@ def case_messages(request: HttpRequest, pk: int) -> JsonResponse:
 @support_required
 def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Every support action on a case: one handler each (actions.ACTIONS), errors shown on
-    the page."""
+    the page. A decision (actions.DECISIONS) first needs a recent confirmation."""
     case = get_object_or_404(RecoveryCase.objects.select_related("account"), pk=pk)
     handler = ACTIONS.get(action)
     if handler is None:
         raise Http404("Unknown action")
+    if action in DECISIONS and not confirmed(request):
+        page = reverse("support:case_detail", kwargs={"pk": pk})
+        return ask_to_confirm(request, return_to=page, keep=DECISIONS[action])
     try:
         done = handler(request.POST, cast(User, request.user), case)
     except (RecoveryError, MessageRefused) as error:

@@ -4,16 +4,16 @@ recorded and mailed; the last method only through the disable confirmation."""
 import pytest
 
 from tests.authenticator import Authenticator, give_key
-from tests.helpers import SITE, enable_2fa, verified_session
+from tests.helpers import SITE, confirmed_session, enable_2fa, verified_session
 from tests.mfa.conftest import emails, events
-from tests.mfa.webauthn.conftest import JSON, RP_ID, error, options
+from tests.mfa.webauthn.conftest import RP_ID
 from twostep.audit.models import SecurityEvent
 from twostep.mfa.models import MfaState, SecurityKey
 
 
 @pytest.fixture
 def logged_in(client, user, key):
-    client.force_login(user)
+    confirmed_session(client, user)
     return client
 
 
@@ -92,42 +92,3 @@ def test_the_admin_lists_keys_read_only(client, make_user, key, frozen):
     assert client.get("/admin/mfa/securitykey/add/").status_code == 403
     assert client.post(f"/admin/mfa/securitykey/{key.pk}/delete/").status_code == 403
     assert SecurityKey.objects.filter(pk=key.pk).exists()
-
-
-def test_2fa_is_turned_off_with_a_key_after_the_same_confirmation(logged_in, user, authenticator):
-    page = logged_in.get("/settings/2fa/disable/").content.decode()
-    assert "Disable with my security key" in page and 'data-webauthn="key"' in page
-
-    unticked = logged_in.post("/settings/2fa/disable/key/options/", **JSON)
-    assert "Tick the box" in error(unticked)
-    offered = options(logged_in, "/settings/2fa/disable/key/options/", {"confirm": "on"})
-    assert [c["id"] for c in offered["allowCredentials"]] == [authenticator.id]
-    response = logged_in.post(
-        "/settings/2fa/disable/key/",
-        {"confirm": "on", "credential": authenticator.get(offered)},
-        **JSON,
-    )
-
-    assert response.json() == {"redirect": "/settings/"}
-    assert not SecurityKey.objects.filter(user=user).exists()
-    assert MfaState.objects.get(user=user).methods == 0
-    assert len(events(user, SecurityEvent.Type.MFA_DISABLED)) == 1
-    assert emails(user, "Two-factor authentication was turned off")
-
-
-def test_a_wrong_key_does_not_turn_2fa_off_and_is_counted(logged_in, user, key):
-    stranger = Authenticator(origin=SITE, rp_id=RP_ID)
-    offered = options(logged_in, "/settings/2fa/disable/key/options/", {"confirm": "on"})
-
-    response = logged_in.post(
-        "/settings/2fa/disable/key/",
-        {"confirm": "on", "credential": stranger.get(offered)},
-        **JSON,
-    )
-
-    assert "not registered for this account" in error(response)
-    assert SecurityKey.objects.filter(pk=key.pk).exists()
-    assert MfaState.objects.get(user=user).failure_count == 1
-    [refused] = events(user, SecurityEvent.Type.KEY_REFUSED)
-    assert refused.details["purpose"] == "disable"
-    assert refused.details["reason"] == "unknown_credential"

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.authenticator import Authenticator, b64url, give_key
-from tests.helpers import SITE, code_for, verified_session
+from tests.helpers import SITE, code_for, confirmed_session, verified_session
 from tests.mfa.conftest import emails, events
 from tests.mfa.webauthn.conftest import CDJ, JSON, RP_ID, error, options, register
 from twostep.audit.models import SecurityEvent
@@ -202,21 +202,21 @@ def test_anonymous_visitors_cannot_add_keys(db, client):
     assert not WebAuthnChallenge.objects.exists()
 
 
-def test_a_session_that_logged_in_without_the_second_factor_adds_no_key(
-    client, user, authenticator, frozen
-):
-    """2FA turned on in another session: this one logged in with the password alone, and
-    a passkey logs in alone, so it must not make one."""
-    client.force_login(user)
+def test_a_session_without_a_recent_confirmation_adds_no_key(client, user, authenticator, frozen):
+    """A passkey logs in alone, so a session that has not just proved the password and the
+    second factor must not make one; the script is told, in JSON, where to confirm."""
+    client.force_login(user)  # logged in, but not confirmed (or long ago)
     give_key(user, Authenticator(origin=SITE, rp_id=RP_ID))
 
     response = client.post(OPTIONS, {"name": "Phone"}, **JSON)
-    assert response.status_code == 403 and "log in again" in response.json()["error"]
+    assert response.status_code == 403 and "Confirm it's you" in response.json()["error"]
+    assert response.json()["redirect"] == "/confirm/?next=%2Fsettings%2F2fa%2Fkeys%2Fadd%2F"
     other = verified_session(type(client)(), user)
     sneaked = authenticator.create(options(other, OPTIONS, {"name": "Phone"}))
-    assert "log in again" in error(
-        client.post(ADD, {"name": "Phone", "credential": sneaked}, **JSON)
-    )
+    refused = client.post(ADD, {"name": "Phone", "credential": sneaked}, **JSON)
+    assert refused.status_code == 403 and refused.json()["redirect"].startswith("/confirm/")
+    page = client.get(ADD)
+    assert page.status_code == 302 and page["Location"].startswith("/confirm/")
     assert SecurityKey.objects.filter(user=user).count() == 1
 
 
@@ -225,8 +225,8 @@ def test_the_session_that_added_the_first_key_may_add_a_second_but_is_not_verifi
 ):
     """Adding a factor proves only the password (the factor is the one just made): staff
     pages still wait for a login with it. But the session that turned 2FA on, the
-    account's only one left, may go on adding keys."""
-    client.force_login(user)
+    account's only one left, may go on adding keys within its confirmation."""
+    confirmed_session(client, user)
     assert register(client, authenticator).status_code == 200
 
     assert not marked_verified(client.session)
@@ -236,7 +236,7 @@ def test_the_session_that_added_the_first_key_may_add_a_second_but_is_not_verifi
 
 
 def test_the_session_that_turned_the_app_on_may_add_a_key(client, user, authenticator, frozen):
-    client.force_login(user)
+    confirmed_session(client, user)
     client.post(reverse("mfa:enable"))
     secret = factors.pending_device(user).secret()
     assert client.post(reverse("mfa:setup"), {"code": code_for(secret)}).status_code == 302

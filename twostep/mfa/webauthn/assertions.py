@@ -28,7 +28,7 @@ from ..checks import CodeCheck, Reason
 from ..models import MfaState, SecurityKey
 from . import ceremonies, challenges, key_lookup, passkey_throttle, sign_count
 
-Purpose = Literal["login", "disable", "regenerate"]
+Purpose = Literal["login", "confirm"]
 """Why a known account's key is checked (as for codes: which emails a failure sends)."""
 
 CLONE_EMAIL_QUIET = timedelta(minutes=10)
@@ -182,10 +182,7 @@ def _challenge_purpose(purpose: Purpose, *, passwordless: bool) -> str:
     return _CHALLENGE_PURPOSES.get(purpose, challenges.Purpose.SECOND_STEP)
 
 
-_CHALLENGE_PURPOSES = {
-    "disable": challenges.Purpose.DISABLE,
-    "regenerate": challenges.Purpose.REGENERATE,
-}
+_CHALLENGE_PURPOSES = {"confirm": challenges.Purpose.CONFIRM}
 
 
 def _throttled(user: User, now: datetime) -> CodeCheck | None:

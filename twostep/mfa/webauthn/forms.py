@@ -22,12 +22,3 @@ class KeyNameForm(forms.Form):
         if not name or any(not c.isprintable() for c in name):
             raise forms.ValidationError(_("Use letters, digits, spaces and punctuation only."))
         return name
-
-
-class ConfirmOffForm(forms.Form):
-    """Turning 2FA off with a key asks for the same confirmation as with a code."""
-
-    confirm = forms.BooleanField(
-        label=_("I understand that my account will be protected by my password only."),
-        error_messages={"required": _("Tick the box to confirm.")},
-    )

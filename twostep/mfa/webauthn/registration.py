@@ -18,7 +18,6 @@ from twostep.mail.services import queue_email
 
 from ..factors import recount_methods
 from ..models import MAX_SECURITY_KEYS, MfaState, SecurityKey
-from ..session import mark_turned_on_here
 from ..throttle import ensure_state
 from . import ceremonies, challenges
 from .ceremonies import Refused
@@ -109,8 +108,6 @@ def add_key(
             _record_added(request, user, key, first=first)
     except IntegrityError as error:  # the credential ID is unique across all accounts
         raise Refused("duplicate", _("This security key is already registered.")) from error
-    if first:  # this session turned 2FA on: it may go on to add a second key
-        mark_turned_on_here(request.session)
     return key, first
 
 

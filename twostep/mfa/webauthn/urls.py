@@ -11,10 +11,4 @@ urlpatterns = [
     ),
     path("settings/2fa/keys/<int:pk>/rename/", views.KeyRenameView.as_view(), name="key_rename"),
     path("settings/2fa/keys/<int:pk>/remove/", views.KeyRemoveView.as_view(), name="key_remove"),
-    path(
-        "settings/2fa/disable/key/options/",
-        views.DisableOptionsView.as_view(),
-        name="disable_key_options",
-    ),
-    path("settings/2fa/disable/key/", views.DisableWithKeyView.as_view(), name="disable_key"),
 ]

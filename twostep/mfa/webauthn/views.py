@@ -1,6 +1,8 @@
 """Settings pages for security keys and passkeys: add one (its name, then the browser's
 ceremony through webauthn.js), rename one, remove one. The ceremony's requests answer JSON;
-every page works without JavaScript as far as it can, and says what it needs."""
+every page works without JavaScript as far as it can, and says what it needs. Adding and
+removing a key need a recent "confirm it's you" (accounts.confirmation); its refusal
+answers JSON to the script too."""
 
 from typing import Any, cast
 
@@ -16,44 +18,37 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
+from twostep.accounts.confirmation import ConfirmItsYouMixin, wants_json
 from twostep.accounts.models import User
 
-from .. import enrolment
 from ..models import MAX_SECURITY_KEYS, SecurityKey
-from ..session import FIRST_SET, grant_recovery_codes, may_add_factor
-from . import assertions, challenges, keys, registration
-from .ceremonies import Refused, authentication_options
-from .forms import ConfirmOffForm, KeyNameForm
+from ..session import grant_first_recovery_codes
+from . import keys, registration
+from .ceremonies import Refused
+from .forms import KeyNameForm
 
 NO_SCRIPT = gettext_lazy(
     "Adding a security key needs JavaScript and a browser that supports security keys and passkeys."
 )
 
 
-def wants_json(request: HttpRequest) -> bool:
-    """webauthn.js asks for JSON; a form sent without the script gets a page."""
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def form_errors(form: KeyNameForm | ConfirmOffForm) -> str:
+def form_errors(form: KeyNameForm) -> str:
     return " ".join(str(e) for errors in form.errors.values() for e in errors)
 
 
-NOT_VERIFIED = gettext_lazy(
-    "To add a security key or passkey, log out and log in again with your second factor."
-)
 SENSITIVE = method_decorator(sensitive_post_parameters("credential"), name="dispatch")
 
 
-def may_add_key(request: HttpRequest) -> bool:
-    """With 2FA on, only a session whose login used the second factor, or the one that
-    turned 2FA on, adds a key (a passkey logs in alone: a password-only session of an
-    account protected by 2FA must not make one)."""
-    return may_add_factor(request)
+class AddingKeyMixin(LoginRequiredMixin, ConfirmItsYouMixin):
+    """Adding a key needs a recent confirmation (with 2FA on, the password and a second
+    factor: a passkey logs in alone, so a session that only knows the password must not
+    make one). Refused, the page and its script come back here after confirming."""
+
+    confirm_return_to = "mfa:key_add"
 
 
 @SENSITIVE
-class KeyAddView(LoginRequiredMixin, View):
+class KeyAddView(AddingKeyMixin, View):
     """GET: the name field and the button that starts the browser's ceremony. POST: the
     browser's answer (from webauthn.js) with the name; the key is checked and stored."""
 
@@ -73,8 +68,6 @@ class KeyAddView(LoginRequiredMixin, View):
         form = KeyNameForm(request.POST)
         if not form.is_valid():
             return self.refuse(form, form_errors(form))
-        if not may_add_key(request):
-            return self.refuse(form, str(NOT_VERIFIED))
         credential = request.POST.get("credential", "")
         if not credential and not wants_json(request):
             form.add_error(None, NO_SCRIPT)
@@ -88,7 +81,7 @@ class KeyAddView(LoginRequiredMixin, View):
         messages.success(request, _("“%(name)s” was added.") % {"name": key.name})
         # The account's first method: 2FA is on, and its recovery codes come next.
         if first:
-            grant_recovery_codes(request.session, user=user, kind=FIRST_SET)
+            grant_first_recovery_codes(request.session, user=user)
         target = reverse("mfa:recovery_codes" if first else "accounts:settings")
         if wants_json(request):
             return JsonResponse({"redirect": target})
@@ -102,7 +95,7 @@ class KeyAddView(LoginRequiredMixin, View):
         return self.page(form, status=400)
 
 
-class KeyAddOptionsView(LoginRequiredMixin, View):
+class KeyAddOptionsView(AddingKeyMixin, View):
     """POST (webauthn.js): the options for navigator.credentials.create(), once the name is
     right, with a new challenge for this session."""
 
@@ -110,8 +103,6 @@ class KeyAddOptionsView(LoginRequiredMixin, View):
         form = KeyNameForm(request.POST)
         if not form.is_valid():
             return JsonResponse({"error": form_errors(form)}, status=400)
-        if not may_add_key(request):
-            return JsonResponse({"error": str(NOT_VERIFIED)}, status=403)
         try:
             options = registration.registration_options(
                 request=request, user=cast(User, request.user)
@@ -161,9 +152,9 @@ class KeyRenameView(OwnKeyMixin, FormView):
         return redirect("accounts:settings")
 
 
-class KeyRemoveView(OwnKeyMixin, View):
-    """GET: what removing the key means; POST: remove it. The last method of the account
-    goes through the disable confirmation instead (it turns 2FA off)."""
+class KeyRemoveView(OwnKeyMixin, ConfirmItsYouMixin, View):
+    """GET: what removing the key means; POST: remove it. Both after a recent confirmation.
+    The last method of the account goes through turning 2FA off instead."""
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         user = cast(User, request.user)
@@ -187,58 +178,3 @@ class KeyRemoveView(OwnKeyMixin, View):
         if removed:
             messages.success(request, _("“%(name)s” was removed.") % {"name": self.key.name})
         return redirect("accounts:settings")
-
-
-class DisableOptionsView(LoginRequiredMixin, View):
-    """POST (webauthn.js): options to confirm turning 2FA off with one of the account's
-    keys, once the box is ticked."""
-
-    def post(self, request: HttpRequest) -> JsonResponse:
-        user = cast(User, request.user)
-        form = ConfirmOffForm(request.POST)
-        if not form.is_valid():
-            return JsonResponse({"error": form_errors(form)}, status=400)
-        allow = list(user.security_keys.values_list("credential_id", "transports"))
-        if not allow:
-            return JsonResponse({"error": _("Your account has no security key.")}, status=400)
-        challenge = challenges.issue(
-            session=request.session, purpose=challenges.Purpose.DISABLE, user=user
-        )
-        options = authentication_options(challenge=challenge, allow=allow, user_verification=None)
-        return JsonResponse({"publicKey": options})
-
-
-@SENSITIVE
-class DisableWithKeyView(LoginRequiredMixin, View):
-    """POST: turn 2FA off (every method goes) with a security key's answer instead of a
-    code, judged like a login's; the same confirmation as the code form."""
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        user = cast(User, request.user)
-        form = ConfirmOffForm(request.POST)
-        credential = request.POST.get("credential", "")
-        message = ""
-        if not form.is_valid():
-            message = form_errors(form)
-        elif not credential and not wants_json(request):
-            message = str(NO_SCRIPT_KEY)
-        else:
-            check = assertions.check_key(
-                request=request, user=user, credential=credential, purpose="disable"
-            )
-            if check.accepted:
-                enrolment.turn_off(user=user, request=request)
-                messages.success(request, _("Two-factor authentication is now off."))
-                return self.answer({"redirect": reverse("accounts:settings")})
-            message = check.message
-        return self.answer({"error": message})
-
-    def answer(self, body: dict[str, str]) -> HttpResponse:
-        if wants_json(self.request):
-            return JsonResponse(body, status=400 if "error" in body else 200)
-        if "error" in body:
-            messages.error(self.request, body["error"])
-        return redirect(body.get("redirect") or reverse("mfa:disable"))
-
-
-NO_SCRIPT_KEY = gettext_lazy("Security keys need JavaScript: turn it on, or use a code.")

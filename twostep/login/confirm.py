@@ -1,0 +1,205 @@
+"""'Confirm it's you': the page that opens the confirmation window (accounts.confirmation)
+before an action that could lock the person out or change another account.
+
+It asks the password and, when 2FA is on, a second factor: a code from the app, or a
+security key or passkey through webauthn.js. Never a recovery code (whoever holds one
+must not use it to turn 2FA off or mint new codes) and never a remembered browser. Each
+proof goes through the login's own throttles: the password through the password step's
+(login.password), the factor through the second step's shared one (mfa.throttle, which
+verify_code and check_key count in). The password is checked first: a wrong one leaves
+the factor unjudged. Two tabs confirming at once both simply open the window.
+"""
+
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from django.views.generic import FormView
+
+from twostep.accounts.confirmation import mark_confirmed, wants_json
+from twostep.accounts.models import User
+from twostep.accounts.views import safe_next
+from twostep.audit.models import SecurityEvent
+from twostep.audit.services import record
+from twostep.backoff import wait_duration
+from twostep.mfa.factors import active_device, second_factor_on
+from twostep.mfa.verification import verify_code
+from twostep.mfa.webauthn import assertions, challenges
+from twostep.mfa.webauthn.ceremonies import authentication_options
+
+from . import password
+from .forms import ConfirmCodeForm, ConfirmForm
+
+
+def methods(user: User) -> list[str]:
+    """How this account confirms, strongest first: "key" and/or "app" when 2FA is on (no
+    recovery code), "password" alone when it is off."""
+    if not second_factor_on(user):
+        return ["password"]
+    app = active_device(user) is not None
+    keys = user.mfa_state.methods > (1 if app else 0)
+    return [*(["key"] if keys else []), *(["app"] if app else [])]
+
+
+def check_password(request: HttpRequest, user: User, given: str) -> str | None:
+    """Why the password is refused (a message for the person), or None when it is right.
+    Counted in the password step's throttle, like a login's."""
+    try:
+        password.check_password(request=request, email=user.email, password=given)
+    except password.LoginRefused as refused:
+        if refused.wait is not None:
+            wait = wait_duration(refused.wait.total_seconds())
+            return _("Too many failed attempts. Try again in %(wait)s.") % {"wait": wait}
+        return _("That is not your password. Try again.")
+    return None
+
+
+def confirm_identity(*, request: HttpRequest, user: User, method: str) -> None:
+    """Open the window: the session confirmed it's them just now, recorded."""
+    with transaction.atomic():
+        mark_confirmed(request.session)
+        record(
+            type=SecurityEvent.Type.CONFIRMED_IDENTITY,
+            subject=user,
+            request=request,
+            method=method,
+        )
+
+
+def _done(request: HttpRequest) -> str:
+    messages.success(request, _("Thank you. You can go ahead."))
+    return safe_next(request, reverse("accounts:settings"))
+
+
+@method_decorator([never_cache, sensitive_post_parameters("password", "code")], name="dispatch")
+class ConfirmView(LoginRequiredMixin, FormView):
+    """GET /confirm/?next=…&method=key|app: what this is for and the proofs it needs.
+    POST: the password (and the app's code); right, back to `next` (when safe)."""
+
+    template_name = "login/confirm.html"
+    user: User
+    method: str
+    available: list[str]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            self.user = cast(User, request.user)
+            self.available = methods(self.user)
+            asked = request.GET.get("method", "")
+            self.method = asked if asked in self.available else self.available[0]
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_class(self) -> type[ConfirmForm]:
+        return ConfirmCodeForm if self.method == "app" else ConfirmForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        next_url = safe_next(self.request, "")
+        base = reverse("login:confirm")
+        others = [
+            (m, f"{base}?{urlencode({'method': m, 'next': next_url})}")
+            for m in self.available
+            if m != self.method
+        ]
+        return super().get_context_data(
+            method=self.method,
+            others=others,
+            next=next_url,
+            minutes=settings.TWOSTEP_REAUTH_SECONDS // 60,
+            **kwargs,
+        )
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.method == "key":  # a key answers at its own address (confirm_key)
+            return redirect(request.get_full_path())
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: ConfirmForm) -> HttpResponse:
+        refused = check_password(self.request, self.user, form.cleaned_data["password"])
+        if refused:
+            form.add_error("password", refused)
+            return self.form_invalid(form)
+        if self.method == "app":
+            device = active_device(self.user)
+            if device is None:  # removed meanwhile: choose again
+                return redirect(self.request.get_full_path())
+            check = verify_code(
+                device=device,
+                code=form.cleaned_data["code"],
+                request=self.request,
+                purpose="confirm",
+            )
+            if not check.accepted:
+                form.add_error("code", check.message)
+                return self.form_invalid(form)
+        confirm_identity(request=self.request, user=self.user, method=self.method)
+        return redirect(_done(self.request))
+
+
+def _logged_in(request: HttpRequest) -> JsonResponse | None:
+    if request.user.is_authenticated:
+        return None
+    message = _("You are logged out. Log in again.")
+    return JsonResponse({"error": message, "redirect": reverse("login:login")}, status=401)
+
+
+def _errors(form: ConfirmForm) -> str:
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+@require_POST
+def key_options(request: HttpRequest) -> HttpResponse:
+    """Options for confirming with one of the account's keys, once the password is typed
+    (it is checked with the answer)."""
+    refused = _logged_in(request)
+    if refused:
+        return refused
+    user = cast(User, request.user)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"error": _errors(form)}, status=400)
+    allow = list(user.security_keys.values_list("credential_id", "transports"))
+    if not allow:
+        return JsonResponse({"error": _("Your account has no security key.")}, status=400)
+    challenge = challenges.issue(
+        session=request.session, purpose=challenges.Purpose.CONFIRM, user=user
+    )
+    options = authentication_options(challenge=challenge, allow=allow, user_verification=None)
+    return JsonResponse({"publicKey": options})
+
+
+@sensitive_post_parameters("password", "credential")
+@require_POST
+def confirm_key(request: HttpRequest) -> HttpResponse:
+    """The password and a key's answer (webauthn.js): both right, the window opens."""
+    refused = _logged_in(request)
+    if refused:
+        return refused
+    user = cast(User, request.user)
+    credential = request.POST.get("credential", "")
+    if not credential and not wants_json(request):  # sent without webauthn.js
+        messages.error(request, _("Security keys need JavaScript: turn it on, or use a code."))
+        return redirect(f"{reverse('login:confirm')}?{urlencode({'next': safe_next(request, '')})}")
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"error": _errors(form)}, status=400)
+    message = check_password(request, user, form.cleaned_data["password"])
+    if message is None:
+        check = assertions.check_key(
+            request=request, user=user, credential=credential, purpose="confirm"
+        )
+        message = None if check.accepted else check.message
+    if message is not None:
+        return JsonResponse({"error": message}, status=400)
+    confirm_identity(request=request, user=user, method="key")
+    return JsonResponse({"redirect": _done(request)})
