@@ -113,7 +113,9 @@ def test_a_key_form_posted_without_the_script_and_no_password_gets_the_page(clie
     response = client.post("/confirm/key/", {"next": "/settings/2fa/disable/", "credential": "{}"})
     query = urlencode({"method": "key", "next": "/settings/2fa/disable/"})
     assert response.status_code == 302 and response["Location"] == f"{CONFIRM}?{query}"
-    assert "Enter your password." in html.unescape(client.get(response["Location"]).content.decode())
+    assert "Enter your password." in html.unescape(
+        client.get(response["Location"]).content.decode()
+    )
 
 
 def test_a_key_form_posted_logged_out_without_the_script_goes_to_the_login(client, db):
@@ -138,3 +140,9 @@ def test_wrong_codes_after_the_right_password_email_the_owner(client, ada):
     for _ in range(FREE_FAILURES):
         client.post(CONFIRM, {"password": PASSWORD, "code": wrong_code()})
     assert len(emails(ada, "Someone may know your password")) == 1
+
+
+def test_settings_activity_shows_the_confirmation_in_neutral_words(client, ada):
+    client.post(CONFIRM, {"password": PASSWORD, "code": code_for()})
+    page = client.get(reverse("accounts:settings")).content.decode()
+    assert "<td>Identity confirmed</td>" in page

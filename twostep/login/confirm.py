@@ -206,19 +206,23 @@ def confirm_key(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     credential = request.POST.get("credential", "")
     if not credential and not script:  # sent without webauthn.js
-        return _back_to_page(request, _("Security keys need JavaScript: turn it on, or use a code."))
+        return _back_to_page(
+            request, _("Security keys need JavaScript: turn it on, or use a code.")
+        )
     form = ConfirmForm(request.POST)
     if not form.is_valid():
-        if not script:
-            return _back_to_page(request, form_errors(form))
-        return JsonResponse({"error": form_errors(form)}, status=400)
-    message = check_password(request, user, form.cleaned_data["password"])
+        message: str | None = form_errors(form)
+    else:
+        message = check_password(request, user, form.cleaned_data["password"])
     if message is None:
         check = assertions.check_key(
             request=request, user=user, credential=credential, purpose="confirm"
         )
         message = None if check.accepted else check.message
     if message is not None:
+        if not script:
+            return _back_to_page(request, message)
         return JsonResponse({"error": message}, status=400)
     confirm_identity(request=request, user=user, method="key")
-    return JsonResponse({"redirect": _done(request)})
+    target = _done(request)
+    return JsonResponse({"redirect": target}) if script else redirect(target)

@@ -6,7 +6,7 @@ free tries each gets, and what the person and the audit log are told.
 """
 
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth import authenticate
 from django.db import transaction
@@ -112,5 +112,5 @@ def _record_refusal(type: str, *, email: str, request: HttpRequest, purpose: str
     is unknown. Written either way, so the database work does not tell which. A login's
     event has no purpose detail; any other's (confirming it's you) names it."""
     subject = User.objects.filter(email=normalize_email(email)).first()
-    details = {} if purpose == "login" else {"purpose": purpose}
+    details: dict[str, Any] = {} if purpose == "login" else {"purpose": purpose}
     record(type=type, subject=subject, request=request, **details)
