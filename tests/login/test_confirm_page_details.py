@@ -118,6 +118,14 @@ def test_a_key_form_posted_without_the_script_and_no_password_gets_the_page(clie
     )
 
 
+def test_a_wrong_password_with_a_key_posted_without_the_script_gets_the_page(client, keys_only):
+    verified_session(client, keys_only)
+    response = client.post("/confirm/key/", {"password": "not it", "credential": "{}"})
+    assert response.status_code == 302 and response["Location"].startswith(f"{CONFIRM}?")
+    shown = html.unescape(client.get(response["Location"]).content.decode())
+    assert "That is not your password. Try again." in shown
+
+
 def test_a_key_form_posted_logged_out_without_the_script_goes_to_the_login(client, db):
     response = client.post("/confirm/key/", {"password": "x", "credential": "{}"})
     assert response.status_code == 302
