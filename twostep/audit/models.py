@@ -79,6 +79,15 @@ class SecurityEvent(models.Model):
         EMAIL_CHANGE_REQUESTED = "email_change_requested", "Email change requested"
         EMAIL_CHANGED = "email_changed", "Email address changed"
         EMAIL_CHANGE_CANCELLED = "email_change_cancelled", "Email change cancelled"
+        BROWSER_REMEMBERED = "browser_remembered", "Browser remembered: no code asked there"
+        REMEMBERED_BROWSER_FORGOTTEN = (
+            "remembered_browser_forgotten",
+            "Remembered browser forgotten",
+        )
+        REMEMBERED_BROWSERS_FORGOTTEN = (
+            "remembered_browsers_forgotten",
+            "Remembered browsers forgotten",
+        )
 
     type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(
