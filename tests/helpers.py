@@ -113,9 +113,11 @@ def submit_password(client: Client, email: str = ADA, password: str = PASSWORD, 
     return client.post(LOGIN, data, **extra)
 
 
-def submit_code(client: Client, code: str):
-    """POST the second login step's form."""
-    return client.post(CODE, {"code": code})
+def submit_code(client: Client, code: str, *, remember: bool = False, **extra):
+    """POST the second login step's form, with "Don't ask for a code on this browser"
+    ticked when `remember`; `extra` as for `submit_password`."""
+    data = {"code": code, **({"remember": "1"} if remember else {})}
+    return client.post(CODE, data, **extra)
 
 
 def log_in(
@@ -125,14 +127,16 @@ def log_in(
     password: str = PASSWORD,
     secret: bytes = SECRET,
     steps: int = 0,
+    remember: bool = False,
     **extra,
 ) -> HttpResponse:
-    """Both real login steps, the code (`steps` ahead of the clock) only when 2FA is on;
-    `extra` as for `submit_password`. Returns the last response."""
+    """Both real login steps, the code (`steps` ahead of the clock, "Don't ask for a code
+    on this browser" ticked when `remember`) only when 2FA is on and the browser is not
+    remembered; `extra` as for `submit_password`. Returns the last response."""
     response = submit_password(client, user.email, password, **extra)
     assert response.status_code == 302, "the password step failed"
     if response["Location"] == reverse("login:code"):
-        response = submit_code(client, code_for(secret, steps=steps))
+        response = submit_code(client, code_for(secret, steps=steps), remember=remember)
         assert response.status_code == 302, response.content
     assert client.session.get("_auth_user_id") == str(user.pk), "the login did not complete"
     return response
