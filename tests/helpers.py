@@ -113,11 +113,11 @@ def submit_password(client: Client, email: str = ADA, password: str = PASSWORD, 
     return client.post(LOGIN, data, **extra)
 
 
-def submit_code(client: Client, code: str, *, remember: bool = False, **extra):
-    """POST the second login step's form, with "Don't ask for a code on this browser"
-    ticked when `remember`; `extra` as for `submit_password`."""
+def submit_code(client: Client, code: str, *, remember: bool = False):
+    """POST the second login step's app code form (the app's section even when the account
+    has keys), with "Don't ask for a code on this browser" ticked when `remember`."""
     data = {"code": code, **({"remember": "1"} if remember else {})}
-    return client.post(CODE, data, **extra)
+    return client.post(f"{CODE}?method=app", data)
 
 
 def log_in(
@@ -140,6 +140,16 @@ def log_in(
         assert response.status_code == 302, response.content
     assert client.session.get("_auth_user_id") == str(user.pk), "the login did not complete"
     return response
+
+
+def remembered_browser(user: User, **headers) -> Client:
+    """A browser (with `headers`, e.g. HTTP_USER_AGENT) that logged in to `user` with its app
+    code and "Don't ask for a code on this browser" ticked, then logged out."""
+    client = Client(**headers)
+    log_in(client, user, remember=True)
+    client.post("/logout/")
+    assert "_auth_user_id" not in client.session
+    return client
 
 
 def verified_session(client: Client, user: User) -> Client:

@@ -4,33 +4,16 @@ the second step; once the first browser is forgotten from the second, it is aske
 code again. Codes come from the known secret, each from its own time step."""
 
 import re
-from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import VIEWPORT, enter_code, fill_login, log_in
+from tests.e2e.conftest import PHONE, enter_code, fill_login, log_in
 from tests.helpers import code_for, create_user, enable_2fa
 
 pytestmark = pytest.mark.e2e
 
 EMAIL = "ada@example.com"
-PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-def new_page(browser, live_server) -> Iterator[Callable[..., Page]]:
-    contexts = []
-
-    def make(viewport: dict = VIEWPORT) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport=viewport)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def log_out(page: Page) -> None:

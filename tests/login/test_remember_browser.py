@@ -16,6 +16,7 @@ from tests.helpers import (
     enable_2fa,
     give_recovery_codes,
     log_in,
+    remembered_browser,
     submit_code,
     submit_password,
 )
@@ -28,15 +29,6 @@ REMEMBER = "twostep_remember"
 NEW_LOGIN = "New login to your account"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 Type = SecurityEvent.Type
-
-
-def remembered_browser(user, **headers) -> Client:
-    """A browser that logged in to `user` with the box ticked, then logged out."""
-    client = Client(HTTP_USER_AGENT=FIREFOX, **headers)
-    log_in(client, user, remember=True)
-    client.post("/logout/")
-    assert "_auth_user_id" not in client.session
-    return client
 
 
 def logged_in(client: Client, user) -> bool:
@@ -117,7 +109,7 @@ def test_unticked_box_remembers_nothing(ada_2fa):
 
 
 def test_a_remembered_browser_logs_in_with_the_password_only(ada_2fa, frozen):
-    client = remembered_browser(ada_2fa)
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     frozen.shift(3600)
 
     response = submit_password(client)
@@ -134,7 +126,7 @@ def test_a_remembered_browser_logs_in_with_the_password_only(ada_2fa, frozen):
 
 
 def test_recognising_the_browser_is_one_statement(ada_2fa, rf: RequestFactory):
-    client = remembered_browser(ada_2fa)
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     request = rf.post("/login/")
     request.COOKIES[REMEMBER] = client.cookies[REMEMBER].value
 
@@ -151,7 +143,7 @@ def test_without_a_cookie_recognising_costs_no_statement(ada_2fa, rf, django_ass
 
 
 def test_a_wrong_password_is_still_refused_on_a_remembered_browser(ada_2fa):
-    client = remembered_browser(ada_2fa)
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
 
     response = submit_password(client, password="not the password")
 
@@ -159,7 +151,7 @@ def test_a_wrong_password_is_still_refused_on_a_remembered_browser(ada_2fa):
 
 
 def test_another_browser_still_gets_the_second_step(ada_2fa):
-    remembered_browser(ada_2fa)
+    remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
 
     other = Client(HTTP_USER_AGENT=FIREFOX)
     assert submit_password(other)["Location"] == CODE
@@ -170,7 +162,7 @@ def test_another_browser_still_gets_the_second_step(ada_2fa):
     "cookie", ["", "forged", "x" * 43, "y" * 500], ids=["empty", "short", "random", "long"]
 )
 def test_a_forged_cookie_gets_the_second_step_and_changes_nothing(ada_2fa, cookie):
-    remembered_browser(ada_2fa)
+    remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     before = list(RememberedBrowser.objects.values())
     client = Client()
     client.cookies[REMEMBER] = cookie
@@ -182,7 +174,7 @@ def test_a_forged_cookie_gets_the_second_step_and_changes_nothing(ada_2fa, cooki
 def test_a_cookie_of_another_account_gets_the_second_step(ada_2fa, frozen):
     grace = create_user("grace@example.com", "Grace Hopper")
     enable_2fa(grace)
-    client = remembered_browser(ada_2fa)
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
 
     response = submit_password(client, grace.email)
 
@@ -191,7 +183,7 @@ def test_a_cookie_of_another_account_gets_the_second_step(ada_2fa, frozen):
 
 
 def test_an_expired_remembered_browser_gets_the_second_step(ada_2fa, frozen):
-    client = remembered_browser(ada_2fa)
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     frozen.shift(timedelta(days=30, seconds=1))
 
     assert submit_password(client)["Location"] == CODE
@@ -199,14 +191,14 @@ def test_an_expired_remembered_browser_gets_the_second_step(ada_2fa, frozen):
 
 
 def test_the_day_before_it_expires_the_browser_is_still_remembered(ada_2fa, frozen):
-    client = remembered_browser(ada_2fa)
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     frozen.shift(timedelta(days=29, hours=23))
 
     assert submit_password(client)["Location"] == "/profile/"
 
 
 def test_remembering_again_replaces_the_browsers_earlier_row(ada_2fa, frozen):
-    client = remembered_browser(ada_2fa)
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     first = RememberedBrowser.objects.get()
     frozen.shift(timedelta(days=31))  # expired: asked for the code again, ticks again
     log_in(client, ada_2fa, remember=True)
@@ -234,7 +226,7 @@ def test_a_wrong_code_keeps_the_box_ticked_and_remembers_nothing(pending_client)
 
 
 def test_a_remembered_browser_does_not_open_the_confirm_its_you_window(ada_2fa):
-    client = remembered_browser(ada_2fa)
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     submit_password(client)
 
     assert "twostep_confirmed_at" not in client.session
@@ -242,7 +234,7 @@ def test_a_remembered_browser_does_not_open_the_confirm_its_you_window(ada_2fa):
 
 
 def test_a_remembered_browser_is_not_a_new_browser_for_the_email(ada_2fa, frozen):
-    client = remembered_browser(ada_2fa, REMOTE_ADDR="192.0.2.10")
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR="192.0.2.10")
     OutgoingEmail.objects.all().delete()
     # From another address, with the device cookie lost (cleared by the browser).
     del client.cookies["twostep_device"]
@@ -254,7 +246,7 @@ def test_a_remembered_browser_is_not_a_new_browser_for_the_email(ada_2fa, frozen
 
 
 def test_without_the_remember_cookie_that_browser_gets_the_new_browser_email(ada_2fa, frozen):
-    client = remembered_browser(ada_2fa, REMOTE_ADDR="192.0.2.10")
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR="192.0.2.10")
     OutgoingEmail.objects.all().delete()
     del client.cookies["twostep_device"]
     del client.cookies[REMEMBER]
@@ -274,7 +266,7 @@ def test_with_the_offer_off_remember_does_nothing(ada_2fa, rf, settings):
 
 
 def test_with_the_offer_turned_off_later_a_remembered_browser_gets_the_code(ada_2fa, settings):
-    client = remembered_browser(ada_2fa)
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     settings.TWOSTEP_REMEMBER_DAYS = 0
 
     assert submit_password(client)["Location"] == CODE

@@ -12,7 +12,15 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from tests.authenticator import Authenticator, give_key
-from tests.helpers import CODE, PASSWORD, code_for, give_recovery_codes, submit_password
+from tests.helpers import (
+    CODE,
+    PASSWORD,
+    code_for,
+    give_recovery_codes,
+    log_in,
+    remembered_browser,
+    submit_password,
+)
 from twostep.accounts import new_browser, remembered
 from twostep.accounts.models import RememberedBrowser, User
 from twostep.audit.models import SecurityEvent
@@ -28,19 +36,9 @@ def ada(ada_2fa: User, frozen) -> User:
     return ada_2fa
 
 
-def log_in_with_app(client: Client, user: User, *, remember: bool = False) -> None:
-    """Both login steps with the app's code (the account may have keys too)."""
-    assert submit_password(client, user.email)["Location"] == CODE
-    data = {"code": code_for(), **({"remember": "1"} if remember else {})}
-    client.post(f"{CODE}?method=app", data)
-    assert client.session.get("_auth_user_id") == str(user.pk)
-
-
 def remembered_laptop(user: User, frozen) -> Client:
     """A remembered browser of `user`, logged out; the clock moved on a step."""
-    client = Client()
-    log_in_with_app(client, user, remember=True)
-    client.post("/logout/")
+    client = remembered_browser(user)
     frozen.shift(60)
     return client
 
@@ -53,7 +51,7 @@ def laptop(ada: User, frozen) -> Client:
 def settings_browser(user: User, frozen) -> Client:
     """Another browser of Ada's, logged in with her code (a fresh time step)."""
     client = Client(REMOTE_ADDR="198.51.100.20")
-    log_in_with_app(client, user)
+    log_in(client, user)
     frozen.shift(60)
     return client
 

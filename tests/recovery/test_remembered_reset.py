@@ -5,7 +5,7 @@ cancel a pending reset, since it proves no factor."""
 import pytest
 from django.test import Client
 
-from tests.helpers import CODE, log_in, submit_password
+from tests.helpers import CODE, remembered_browser, submit_password
 from twostep.accounts.models import RememberedBrowser, User
 from twostep.audit.models import SecurityEvent
 from twostep.recovery import resets
@@ -17,9 +17,7 @@ FORGOTTEN = SecurityEvent.Type.REMEMBERED_BROWSERS_FORGOTTEN
 @pytest.fixture
 def laptop(ada: User, frozen) -> Client:
     """Ada's browser, remembered before she lost her phone (before the case), logged out."""
-    client = Client()
-    log_in(client, ada, remember=True)
-    client.post("/logout/")
+    client = remembered_browser(ada)
     frozen.shift(60)
     return client
 
