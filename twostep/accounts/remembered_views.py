@@ -9,8 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext, ngettext
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, ngettext
 from django.views import View
 from django.views.decorators.http import require_POST
 
