@@ -51,7 +51,8 @@ def factors_changed(user: User, *, request: HttpRequest | None) -> None:
     longer the same), and the person who made the change is offered to log out everywhere
     else. Inside the change's transaction."""
     remembered.forget_all(user=user, request=request, reason="second factors changed")
-    if request is not None and request.user.pk == user.pk:
+    acting = getattr(request, "user", None)
+    if request is not None and acting is not None and acting.pk == user.pk:
         session_offer.offer_end_others(request.session)
 
 
@@ -94,7 +95,6 @@ def remove_factors(user: User, *, request: HttpRequest | None = None) -> int:
     caller records the event and ends the sessions. Returns how many methods there were
     (app and keys)."""
     with transaction.atomic():
-        factors_changed(user, request=request)
         state = _locked_state(user)
         apps, _ = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).delete()
         TOTPDevice.objects.filter(user=user).delete()
@@ -105,4 +105,5 @@ def remove_factors(user: User, *, request: HttpRequest | None = None) -> int:
         state.methods, state.failure_count, state.next_try_at = 0, 0, None
         user.mfa_state = state
         user.totp_device = None
+        factors_changed(user, request=request)  # under the lock, as recount_methods
     return apps + keys
