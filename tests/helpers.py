@@ -114,9 +114,11 @@ def submit_password(client: Client, email: str = ADA, password: str = PASSWORD, 
     return client.post(LOGIN, data, **extra)
 
 
-def submit_code(client: Client, code: str):
-    """POST the second login step's form."""
-    return client.post(CODE, {"code": code})
+def submit_code(client: Client, code: str, *, remember: bool = False):
+    """POST the second login step's app code form (the app's section even when the account
+    has keys), with "Don't ask for a code on this browser" ticked when `remember`."""
+    data = {"code": code, **({"remember": "1"} if remember else {})}
+    return client.post(f"{CODE}?method=app", data)
 
 
 def log_in(
@@ -126,17 +128,29 @@ def log_in(
     password: str = PASSWORD,
     secret: bytes = SECRET,
     steps: int = 0,
+    remember: bool = False,
     **extra,
 ) -> HttpResponse:
-    """Both real login steps, the code (`steps` ahead of the clock) only when 2FA is on;
-    `extra` as for `submit_password`. Returns the last response."""
+    """Both real login steps, the code (`steps` ahead of the clock, "Don't ask for a code
+    on this browser" ticked when `remember`) only when 2FA is on and the browser is not
+    remembered; `extra` as for `submit_password`. Returns the last response."""
     response = submit_password(client, user.email, password, **extra)
     assert response.status_code == 302, "the password step failed"
     if response["Location"] == reverse("login:code"):
-        response = submit_code(client, code_for(secret, steps=steps))
+        response = submit_code(client, code_for(secret, steps=steps), remember=remember)
         assert response.status_code == 302, response.content
     assert client.session.get("_auth_user_id") == str(user.pk), "the login did not complete"
     return response
+
+
+def remembered_browser(user: User, **headers) -> Client:
+    """A browser (with `headers`, e.g. HTTP_USER_AGENT) that logged in to `user` with its app
+    code and "Don't ask for a code on this browser" ticked, then logged out."""
+    client = Client(**headers)
+    log_in(client, user, remember=True)
+    client.post("/logout/")
+    assert "_auth_user_id" not in client.session
+    return client
 
 
 def verified_session(client: Client, user: User) -> Client:

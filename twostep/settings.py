@@ -121,10 +121,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Server-side parameters let psycopg prepare the statements a process repeats (the
-    # session load, the code check): PostgreSQL then skips parsing and planning them.
+    # Server-side parameters, and psycopg preparing a statement once a connection has run it
+    # `prepare_threshold` times (Django turns that off unless asked, for poolers that move
+    # a client between server sessions; TWOSTEP_PG_PREPARE_THRESHOLD=0 turns it off): the
+    # statements a process repeats (session load, code check, passkey check) then skip
+    # PostgreSQL's parsing and planning, which cost more than running them. Prepared
+    # statements belong to one connection; a replaced one (twostep.postgresql) starts afresh.
     DATABASES["default"]["OPTIONS"] = {
-        "server_side_binding": env_flag("TWOSTEP_PG_SERVER_SIDE_BINDING", True)
+        "server_side_binding": env_flag("TWOSTEP_PG_SERVER_SIDE_BINDING", True),
+        "prepare_threshold": int(os.environ.get("TWOSTEP_PG_PREPARE_THRESHOLD", "5")) or None,
     }
     # Django's backend, plus a lost connection (failover, restart) replaced without a 500.
     DATABASES["default"]["ENGINE"] = "twostep.postgresql"

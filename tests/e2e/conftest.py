@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1000, "height": 800}
+PHONE = {"width": 360, "height": 740}  # the narrowest screen every page must fit
 
 
 def require(found: bool, reason: str) -> None:
@@ -65,6 +66,23 @@ def page(browser, live_server) -> Iterator:
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server) -> Iterator[Callable[..., Page]]:
+    """Another browser (its own cookies) for each person or device taking part:
+    new_page(viewport=VIEWPORT) -> Page."""
+    contexts = []
+
+    def make(viewport: dict = VIEWPORT) -> Page:
+        context = browser.new_context(base_url=live_server.url, viewport=viewport)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@ agent and the vouching manager each in their own browser context, the cooling-of
 with time-machine, and 2FA turned on again at the end."""
 
 import re
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import VIEWPORT, enter_code, fill_login
+from tests.e2e.conftest import enter_code, fill_login
 from tests.helpers import add_membership, code_for, create_user, enable_2fa
 from twostep.accounts.models import User
 from twostep.mail.models import OutgoingEmail
@@ -23,22 +22,6 @@ ORGANIZATION = "Analytical Engines"
 LOST_SECRET = b"ada-lost-her-phone!!"
 AGENT_SECRET = b"grace-hopper-phone!!"
 MANAGER_SECRET = b"charles-babbage-app!"
-
-
-@pytest.fixture
-def new_page(browser, live_server) -> Iterator[Callable[[], Page]]:
-    """Another browser (its own cookies) for each person taking part."""
-    contexts = []
-
-    def make() -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def mailed_link(to: str, subject: str, path: str) -> str:

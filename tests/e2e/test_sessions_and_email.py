@@ -3,35 +3,17 @@ one ends the other, which is logged out on its next request; the email changed e
 with the links read from the outgoing mail, then cancelled from the old address."""
 
 import re
-from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.e2e.conftest import VIEWPORT, log_in
+from tests.e2e.conftest import PHONE, log_in
 from tests.helpers import create_user
 from twostep.accounts.models import User
 from twostep.mail.models import OutgoingEmail
 from twostep.recovery.models import RecoveryCase
 
 pytestmark = pytest.mark.e2e
-
-PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-def new_page(browser, live_server) -> Iterator[Callable[..., Page]]:
-    contexts = []
-
-    def make(viewport: dict = VIEWPORT) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport=viewport)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def mailed_link(to: str, path: str) -> str:

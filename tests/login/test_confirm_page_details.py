@@ -13,7 +13,7 @@ from tests.helpers import PASSWORD, SITE, code_for, enable_2fa, log_in, verified
 from tests.mfa.conftest import emails, events, wrong_code
 from tests.mfa.webauthn.conftest import RP_ID
 from twostep.audit.models import SecurityEvent
-from twostep.login.confirm_purposes import PURPOSE_PREFIXES, purpose
+from twostep.login.confirm_purposes import purpose
 from twostep.mfa.models import FREE_FAILURES
 
 CONFIRM = reverse("login:confirm")
@@ -38,7 +38,7 @@ def ada(client, ada_2fa, frozen):
         ("/settings/2fa/disable/", "to turn off two-factor authentication"),
         ("/settings/password/", "to change your password"),
         ("/profile/email/", "to change your email address"),
-        ("/settings/sessions/", "to end sessions"),
+        ("/settings/sessions/", "to end sessions or forget remembered browsers"),
         ("/settings/2fa/keys/add/", "to add a security key or passkey"),
         ("/settings/2fa/setup/", "to set up an authenticator app"),
         ("/settings/2fa/keys/3/remove/", "to remove a security key"),
@@ -60,10 +60,12 @@ def test_an_unknown_purpose_gets_the_generic_sentence(client, ada, next_url):
     assert 'data-testid="confirm-purpose"' not in shown
 
 
-def test_remembered_browsers_pages_are_named_by_their_prefix():
-    [(prefix, sentence)] = PURPOSE_PREFIXES.items()
-    assert prefix == "accounts:forget_remembered"
-    assert str(sentence) == "to forget remembered browsers"
+@pytest.mark.parametrize("name", ["accounts:forget_remembered", "accounts:forget_all_remembered"])
+def test_forgetting_remembered_browsers_is_named(name):
+    assert str(purpose(reverse(name))) == "to forget remembered browsers"
+
+
+def test_a_page_missing_from_the_table_has_no_purpose():
     assert purpose("/settings/") is None
 
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from twostep.audit.services import client_ip
 
+from . import cookies, remembered
 from .models import LoginThrottle, User, UserSession, normalize_email
 
 COOKIE_NAME = "twostep_device"
@@ -88,17 +89,8 @@ def distrust(*, request: HttpRequest) -> None:
         delattr(request, _CHECKED)
 
 
-def _secure(request: HttpRequest) -> bool:
-    return settings.SESSION_COOKIE_SECURE or request.is_secure()
-
-
-def _cookie_name(request: HttpRequest) -> str:
-    # Over HTTPS the __Host- prefix: the browser only accepts it Secure, for this host, on /.
-    return f"__Host-{COOKIE_NAME}" if _secure(request) else COOKIE_NAME
-
-
 def _from_cookie(request: HttpRequest) -> Device | None:
-    value = request.COOKIES.get(_cookie_name(request))
+    value = cookies.read(request, COOKIE_NAME)
     if not value:
         return None
     try:
@@ -143,14 +135,17 @@ def prepare(*, request: HttpRequest, user: User) -> None:
 
 
 def _new_to_account(request: HttpRequest, user: User, *, trusted: bool) -> bool:
-    """A browser new to `user`: no trusted device cookie for the account, no live session of
-    the account from the same address and User-Agent, and the account logged in before (a
-    first login has nothing to compare with)."""
+    """A browser new to `user`: no trusted device cookie for the account, not one of its
+    remembered browsers, no live session of the account from the same address and
+    User-Agent, and the account logged in before (a first login has nothing to compare
+    with)."""
     if trusted or user.last_login is None:
         return False
     agent = request.META.get("HTTP_USER_AGENT", "")[:300]
     live = UserSession.objects.filter(user=user, expire_date__gt=timezone.now())
-    return not live.filter(ip=client_ip(request), user_agent=agent).exists()
+    if live.filter(ip=client_ip(request), user_agent=agent).exists():
+        return False
+    return not remembered.holds(request=request, user=user)
 
 
 def new_to_account(*, request: HttpRequest, user: User) -> bool:
@@ -221,12 +216,5 @@ def set_cookie(*, request: HttpRequest, response: HttpResponse) -> None:
     device: Device | None = getattr(request, _CHOSEN, None)
     if device is None or device == _from_cookie(request):
         return
-    response.set_cookie(
-        _cookie_name(request),
-        signing.dumps(_cookie_data(device), salt=SALT),
-        max_age=int(MAX_AGE.total_seconds()),
-        path="/",
-        secure=_secure(request),
-        httponly=True,
-        samesite="Lax",
-    )
+    value = signing.dumps(_cookie_data(device), salt=SALT)
+    cookies.give(request, response, COOKIE_NAME, value, max_age=int(MAX_AGE.total_seconds()))

@@ -174,3 +174,27 @@ class EmailChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_email} -> {self.new_email} ({self.status})"
+
+
+class RememberedBrowser(models.Model):
+    """A browser where the second step is skipped for `user` until `expires_at`
+    ("Don't ask for a code on this browser", remembered.py).
+
+    The browser's cookie holds 256 random bits; only their SHA-256 is stored, so the table
+    hands out no credential. Listed in Settings and forgotten one by one, all at once, or
+    by any change to the password or the second factors.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="remembered_browsers")
+    token_hash = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=100)  # "Firefox on Linux": audit.describe_browser
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.user_id}, until {self.expires_at:%Y-%m-%d})"

@@ -1,9 +1,10 @@
 """The email on a login from a browser the account has not used before, and its "This
-wasn't me" link: every session signed out, the device cookies forgotten, then on to the
-password reset.
+wasn't me" link: every session signed out, the device cookies and remembered browsers
+forgotten, then on to the password reset.
 
-A browser is known when it holds the account's trusted device cookie or the account has a
-live session from the same address and User-Agent (devices.new_to_account: judged at the
+A browser is known when it holds the account's trusted device cookie, is a remembered
+browser of the account, or the account has a live session from the same address and
+User-Agent (devices.new_to_account: judged at the
 password step and carried in the signed device cookie, so the code step costs no statement
 more; a new browser costs the queued email). The very first login of an account (no
 `last_login` yet) is not announced: there is nothing to compare it with.
@@ -22,7 +23,7 @@ from twostep.audit.services import client_ip, describe_browser, record
 from twostep.mail.links import site_url
 from twostep.mail.services import queue_email
 
-from . import devices, email_change
+from . import devices, email_change, remembered
 from .models import User
 from .session_activity import USER_AGENT_LENGTH
 from .sessions import end_all_sessions
@@ -72,8 +73,8 @@ def _used_since(user: User, sent: float) -> bool:
 
 
 def sign_out_everywhere(*, request: HttpRequest, user: User, token: str) -> bool:
-    """ "This wasn't me": end every session, forget every trusted browser of `user` and
-    void its pending email change.
+    """ "This wasn't me": end every session, forget every trusted and remembered browser of
+    `user` and void its pending email change.
     False, changing nothing, when the link was used meanwhile."""
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
@@ -81,6 +82,7 @@ def sign_out_everywhere(*, request: HttpRequest, user: User, token: str) -> bool
             return False
         ended = end_all_sessions(locked)
         devices.forget(request=request, user=locked, keep_this_browser=False)
+        remembered.forget_all(user=locked, request=request, reason="signed out everywhere")
         email_change.void_pending(user=locked, request=request, reason="signed out everywhere")
         record(
             type=SecurityEvent.Type.SIGNED_OUT_EVERYWHERE,

@@ -6,7 +6,7 @@ from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.mail.services import queue_email
 
-from . import devices, email_change, throttle
+from . import devices, email_change, remembered, throttle
 from .models import User
 from .sessions import end_all_sessions, end_other_sessions
 
@@ -16,7 +16,9 @@ def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) 
     account's password throttle (whoever pushed it into its back-off guessed a password that
     no longer exists) and forget its trusted browsers, all but the one that made a change
     through Settings (it gets a new device cookie: pass the response to
-    `devices.set_cookie`), and void its pending email change (email_change.void_pending).
+    `devices.set_cookie`), forget its remembered browsers (every one: the next login asks
+    for the second factor again) and void its pending email change
+    (email_change.void_pending).
     Call inside the transaction that saved the password.
 
     Every other session is ended (all of them after a reset): Django already refuses a
@@ -26,6 +28,7 @@ def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) 
     throttle.clear_account(user.email)
     devices.forget(request=request, user=user, keep_this_browser=not by_reset)
     reason = "password reset" if by_reset else "password changed"
+    remembered.forget_all(user=user, request=request, reason=reason)
     email_change.void_pending(user=user, request=request, reason=reason)
     record(type=event, subject=user, request=request)
     queue_email(to=user.email, template="password_changed", context={"user": user})

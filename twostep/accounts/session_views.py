@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 
 from .confirmation import ConfirmItsYouMixin
 from .models import User
+from .remembered import remembered_of
 from .session_list import SessionGone, end_others, end_session, sessions_of
 
 
@@ -27,7 +28,10 @@ class SessionsView(LoginRequiredMixin, TemplateView):
         user = cast(User, self.request.user)
         listed = sessions_of(user, current_key=self.request.session.session_key)
         others = any(not s.current for s in listed)
-        return super().get_context_data(sessions=listed, others=others, **kwargs)
+        browsers = remembered_of(request=self.request, user=user)
+        return super().get_context_data(
+            sessions=listed, others=others, remembered=browsers, **kwargs
+        )
 
 
 def back_to_list() -> HttpResponse:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import email_views, session_views, views
+from . import email_views, remembered_views, session_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -21,6 +21,16 @@ urlpatterns = [
         "settings/sessions/end-others/",
         session_views.EndOtherSessionsView.as_view(),
         name="end_other_sessions",
+    ),
+    path(
+        "settings/sessions/forget-browser/",
+        remembered_views.ForgetRememberedView.as_view(),
+        name="forget_remembered",
+    ),
+    path(
+        "settings/sessions/forget-browsers/",
+        remembered_views.ForgetAllRememberedView.as_view(),
+        name="forget_all_remembered",
     ),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),

@@ -40,10 +40,17 @@ class UserRows:
             f" ON {table}.{qn(rel.field.column)} = {self.user_id}"
             for rel, (model, table) in zip(self.relations, joined, strict=True)
         )
+        # Per model: its field names, and only the columns that have converters (most have
+        # none), so reading a row loops over no more than it must: it runs on every page.
+        self.names = [[col.target.attname for col in cols] for _, cols in self.parts]
         self.converters = [
             [
-                (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-                for col in cols
+                (i, col, convs)
+                for i, col in enumerate(cols)
+                if (
+                    convs := connection.ops.get_db_converters(col)
+                    + col.get_db_converters(connection)
+                )
             ]
             for _, cols in self.parts
         ]
@@ -56,13 +63,14 @@ class UserRows:
         query, with or without the related row) and it on them."""
         connection = connections[self.alias]
         values: list[Any] = []
-        for (model, cols), converters in zip(self.parts, self.converters, strict=True):
+        for (model, cols), names, converters in zip(
+            self.parts, self.names, self.converters, strict=True
+        ):
             chunk = list(row[start : start + len(cols)])
             start += len(cols)
-            for i, (col, convs) in enumerate(converters):
+            for i, col, convs in converters:
                 for convert in convs:
                     chunk[i] = convert(chunk[i], col, connection)
-            names = [col.target.attname for col in cols]
             values.append(model.from_db(self.alias, names, chunk) if chunk[0] is not None else None)
         user = values[self.first]
         related = values[self.first + 1 :]

@@ -24,6 +24,7 @@ from . import devices, resets, services, signups
 from .confirmation import ConfirmItsYouMixin
 from .forms import SignupForm
 from .models import User
+from .session_offer import take_offer
 from .settings_sections import sections
 from .tokens import signup_tokens
 
@@ -59,7 +60,10 @@ class SettingsView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = cast(User, self.request.user)
         events = [(event, describe_browser(event.user_agent)) for event in recent_for(user)]
-        return super().get_context_data(sections=sections(), events=events, **kwargs)
+        end_others = take_offer(self.request, user)
+        return super().get_context_data(
+            sections=sections(), events=events, end_others_offer=end_others, **kwargs
+        )
 
 
 @method_decorator(sensitive_post_parameters(), name="dispatch")

@@ -81,6 +81,15 @@ class SecurityEvent(models.Model):
         EMAIL_CHANGED = "email_changed", "Email address changed"
         EMAIL_CHANGE_CANCELLED = "email_change_cancelled", "Email change cancelled"
         CONFIRMED_IDENTITY = "confirmed_identity", _("Identity confirmed")
+        BROWSER_REMEMBERED = "browser_remembered", "Browser remembered: no code asked there"
+        REMEMBERED_BROWSER_FORGOTTEN = (
+            "remembered_browser_forgotten",
+            "Remembered browser forgotten",
+        )
+        REMEMBERED_BROWSERS_FORGOTTEN = (
+            "remembered_browsers_forgotten",
+            "Remembered browsers forgotten",
+        )
 
     type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(

@@ -21,9 +21,13 @@ PURPOSES: dict[str, Promise] = {
     "mfa:disable": _("to turn off two-factor authentication"),
     "accounts:password_change": _("to change your password"),
     "accounts:email_change": _("to change your email address"),
-    "accounts:sessions": END_SESSIONS,
+    # The list of sessions also lists the remembered browsers: ending and forgetting both
+    # come back to it.
+    "accounts:sessions": _("to end sessions or forget remembered browsers"),
     "accounts:end_session": END_SESSIONS,
     "accounts:end_other_sessions": END_SESSIONS,
+    "accounts:forget_remembered": FORGET_BROWSERS,
+    "accounts:forget_all_remembered": FORGET_BROWSERS,
     "mfa:key_add": ADD_KEY,
     "mfa:key_add_options": ADD_KEY,
     "mfa:enable": SET_UP_APP,
@@ -34,8 +38,6 @@ PURPOSES: dict[str, Promise] = {
     "support:case_action": DECIDE,
     "recovery:vouch": DECIDE,
 }
-# Names that begin so (the remembered browsers' pages, however many there are).
-PURPOSE_PREFIXES: dict[str, Promise] = {"accounts:forget_remembered": FORGET_BROWSERS}
 
 
 def _match(next_url: str) -> ResolverMatch | None:
@@ -50,11 +52,7 @@ def purpose(next_url: str) -> Promise | None:
     match = _match(next_url) if next_url else None
     if match is None:
         return None
-    name = match.view_name
-    found = PURPOSES.get(name)
-    if found is None:
-        found = next((s for p, s in PURPOSE_PREFIXES.items() if name.startswith(p)), None)
-    return found
+    return PURPOSES.get(match.view_name)
 
 
 def cancel_url(next_url: str, fallback: str) -> str:

@@ -1,15 +1,16 @@
 """The login as one use case: what follows a right password, and completing the login."""
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext
 
-from twostep.accounts import devices, new_browser
+from twostep.accounts import devices, new_browser, remembered
 from twostep.accounts.confirmation import mark_confirmed
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
@@ -25,12 +26,16 @@ from . import pending
 def after_password(*, request: HttpRequest, user: User, next_url: str) -> bool:
     """Continue a login whose password was right. Returns True when a code is still needed.
 
-    With 2FA on, the session only gets the short-lived pending marker; otherwise the login
-    completes here.
+    With 2FA on, the session only gets the short-lived pending marker, unless this browser
+    is remembered for the account; otherwise the login completes here.
     """
     devices.prepare(request=request, user=user)
     if not second_factor_on(user):
         complete_login(request=request, user=user, mfa_verified=False)
+        return False
+    if remembered.recognise(request=request, user=user):
+        # A remembered browser of this account stands in for the second step (only here).
+        complete_login(request=request, user=user, mfa_verified=True, remembered=True)
         return False
     pending.begin(request, user, next_url=next_url)
     record(type=SecurityEvent.Type.PASSWORD_OK, subject=user, request=request)
@@ -57,12 +62,26 @@ def complete_login(
         mark_verified(request.session, verified=mfa_verified)
         if not remembered:
             mark_confirmed(request.session)
+        said: dict[str, Any] = {"remembered_browser": True} if remembered else {}
         record(
-            type=SecurityEvent.Type.LOGIN, subject=user, request=request, second_factor=mfa_verified
+            type=SecurityEvent.Type.LOGIN,
+            subject=user,
+            request=request,
+            second_factor=mfa_verified,
+            **said,
         )
-        if mfa_verified:
+        if mfa_verified and not remembered:
             # The owner still holds their factor: a pending support reset must not go on.
+            # (A remembered browser proves no factor: someone who lost theirs still needs
+            # the reset.)
             cancel_on_login(user=user)
+
+
+def remember_if_ticked(*, request: HttpRequest, user: User, response: HttpResponseBase) -> None:
+    """After a second step passed: remember this browser for `user` if the person ticked
+    "Don't ask for a code on this browser" (and the offer is on)."""
+    if request.POST.get("remember"):
+        remembered.remember(request=request, user=user, response=response)
 
 
 def landing(*, request: HttpRequest, user: User, next_url: str) -> str:

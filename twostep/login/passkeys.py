@@ -88,7 +88,11 @@ def key_login(request: HttpRequest) -> HttpResponse:
     next_url = pending.next_url(request) or reverse(settings.LOGIN_REDIRECT_URL)
     pending.clear(request)
     flow.complete_login(request=request, user=user, mfa_verified=True)
-    return JsonResponse({"redirect": flow.landing(request=request, user=user, next_url=next_url)})
+    response = JsonResponse(
+        {"redirect": flow.landing(request=request, user=user, next_url=next_url)}
+    )
+    flow.remember_if_ticked(request=request, user=user, response=response)
+    return response
 
 
 @require_POST

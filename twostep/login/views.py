@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, RedirectView
 
-from twostep.accounts import devices
+from twostep.accounts import devices, remembered
 from twostep.accounts.models import User
 from twostep.accounts.views import safe_next
 from twostep.mfa.checks import CodeCheck
@@ -99,7 +99,13 @@ class LoginCodeView(FormView):
         others = [
             (m, f"{base}?{urlencode({'method': m})}") for m in self.available if m != self.method
         ]
-        return super().get_context_data(method=self.method, others=others, **kwargs)
+        return super().get_context_data(
+            method=self.method,
+            others=others,
+            remember_days=remembered.days(),
+            remember_ticked=bool(self.request.POST.get("remember")),  # kept after a wrong code
+            **kwargs,
+        )
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.method == "key":  # a key answers at its own address (mfa/webauthn)
@@ -126,7 +132,9 @@ class LoginCodeView(FormView):
         next_url = pending.next_url(self.request) or reverse(settings.LOGIN_REDIRECT_URL)
         pending.clear(self.request)
         flow.complete_login(request=self.request, user=self.user, mfa_verified=True)
-        return redirect(flow.landing(request=self.request, user=self.user, next_url=next_url))
+        response = redirect(flow.landing(request=self.request, user=self.user, next_url=next_url))
+        flow.remember_if_ticked(request=self.request, user=self.user, response=response)
+        return response
 
 
 def second_step_methods(user: User, device: TOTPDevice | None) -> list[str]:

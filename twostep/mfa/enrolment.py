@@ -76,7 +76,7 @@ def confirm_enrolment(*, device: TOTPDevice, code: str, request: HttpRequest | N
         if not activated:
             return Enrolment(True)
         device.confirmed_at = now
-        before, _ = recount_methods(user)
+        before, _ = recount_methods(user, request=request)
         # Often the answer to a leaked password: other sessions (the leak's) end here.
         end_other_sessions(user, keep=request.session.session_key if request is not None else None)
         if before > 0:
@@ -94,7 +94,7 @@ def turn_off(*, user: User, request: HttpRequest | None) -> None:
     """Remove every method (the person confirmed it's them just before), recorded and
     emailed when there was one."""
     with transaction.atomic():
-        removed = remove_factors(user)
+        removed = remove_factors(user, request=request)
         if removed:
             record(type=SecurityEvent.Type.MFA_DISABLED, subject=user, request=request)
             queue_email(to=user.email, template="mfa_disabled", context={"user": user})

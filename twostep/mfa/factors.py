@@ -8,7 +8,9 @@ method: they never turn 2FA on alone, and they go when the last method goes.
 """
 
 from django.db import transaction
+from django.http import HttpRequest
 
+from twostep.accounts import remembered, session_offer
 from twostep.accounts.models import User
 
 from .models import MfaState, RecoveryCode, SecurityKey, TOTPDevice, WebAuthnChallenge
@@ -54,18 +56,30 @@ def pending_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
 
 
+def factors_changed(user: User, *, request: HttpRequest | None) -> None:
+    """The account's second factors changed (a method added or removed, 2FA off, a support
+    reset): its remembered browsers are forgotten (they stood in for factors that are no
+    longer the same), and the person who made the change is offered to log out everywhere
+    else. Inside the change's transaction."""
+    remembered.forget_all(user=user, request=request, reason="second factors changed")
+    acting = getattr(request, "user", None)
+    if request is not None and acting is not None and acting.pk == user.pk:
+        session_offer.offer_end_others(request.session)
+
+
 def _locked_state(user: User) -> MfaState:
     """The account's MfaState row, locked until the transaction ends (made if absent)."""
     MfaState.objects.bulk_create([MfaState(user=user)], ignore_conflicts=True)
     return MfaState.objects.select_for_update().get(user=user)
 
 
-def recount_methods(user: User) -> tuple[int, int]:
+def recount_methods(user: User, *, request: HttpRequest | None = None) -> tuple[int, int]:
     """Recount the account's methods (app once confirmed, each key) and store the number.
 
     Call inside the transaction that added or removed a method: it locks the MfaState row
-    (making it if absent), so two changes at once count one after the other. Returns
-    (before, after); `before == 0 and after > 0` is "2FA was just turned on".
+    (making it if absent), so two changes at once count one after the other. A change in
+    the number is a change of the second factors (`factors_changed`). Returns (before,
+    after); `before == 0 and after > 0` is "2FA was just turned on".
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("recount_methods must run inside the change's transaction")
@@ -77,6 +91,7 @@ def recount_methods(user: User) -> tuple[int, int]:
     )
     if after != before:
         MfaState.objects.filter(user=user).update(methods=after)
+        factors_changed(user, request=request)
     state.methods = after
     user.mfa_state = state
     if after == 0:
@@ -85,10 +100,11 @@ def recount_methods(user: User) -> tuple[int, int]:
     return before, after
 
 
-def remove_factors(user: User) -> int:
+def remove_factors(user: User, *, request: HttpRequest | None = None) -> int:
     """Remove every second factor of the account: the app, keys and passkeys, recovery
-    codes and WebAuthn ceremonies in progress; methods becomes 0. The caller records the
-    event and ends the sessions. Returns how many methods there were (app and keys)."""
+    codes and WebAuthn ceremonies in progress; methods becomes 0 (`factors_changed`). The
+    caller records the event and ends the sessions. Returns how many methods there were
+    (app and keys)."""
     with transaction.atomic():
         state = _locked_state(user)
         apps, _ = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).delete()
@@ -100,4 +116,5 @@ def remove_factors(user: User) -> int:
         state.methods, state.failure_count, state.next_try_at = 0, 0, None
         user.mfa_state = state
         user.totp_device = None
+        factors_changed(user, request=request)  # under the lock, as recount_methods
     return apps + keys

@@ -24,6 +24,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from twostep.accounts import remembered
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, record
@@ -103,8 +104,9 @@ def issue_set(user: User, *, request: HttpRequest | None, replace: bool = True) 
     issued when 2FA is turned on), nothing happens and None is returned when the account
     already has codes. The caller has checked a proof: this function checks none.
 
-    Raises NoSecondFactor when 2FA is off. Records RECOVERY_CODES_GENERATED and emails
-    the owner, in the transaction that writes the set.
+    Raises NoSecondFactor when 2FA is off. Records RECOVERY_CODES_GENERATED, forgets the
+    account's remembered browsers and emails the owner, in the transaction that writes the
+    set.
     """
     codes: list[str] = []
     while len({c[:GROUP] for c in codes}) < RECOVERY_CODES_PER_SET:
@@ -132,6 +134,7 @@ def issue_set(user: User, *, request: HttpRequest | None, replace: bool = True) 
             return None
         replaced = existing.delete()[0]
         RecoveryCode.objects.bulk_create(rows)
+        remembered.forget_all(user=user, request=request, reason="new recovery codes")
         record(
             type=SecurityEvent.Type.RECOVERY_CODES_GENERATED,
             subject=user,

@@ -69,7 +69,7 @@ def remove_key(*, request: HttpRequest, user: User, key: SecurityKey) -> bool:
     with transaction.atomic():
         if not SecurityKey.objects.filter(pk=key.pk, user=user).delete()[0]:
             return False
-        _before, after = recount_methods(user)
+        _before, after = recount_methods(user, request=request)
         if after == 0:
             raise LastMethod  # rolls the removal back
         record(

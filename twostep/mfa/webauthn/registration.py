@@ -103,7 +103,7 @@ def add_key(
                 discoverable=new.discoverable,
                 created_at=now,
             )
-            before, after = recount_methods(user)
+            before, after = recount_methods(user, request=request)
             first = before == 0 and after > 0
             _record_added(request, user, key, first=first)
     except IntegrityError as error:  # the credential ID is unique across all accounts
