@@ -103,6 +103,15 @@ def test_debug_off_refuses_the_development_encryption_key(tmp_path, keys):
     assert "ImproperlyConfigured: Set TWOSTEP_ENCRYPTION_KEYS" in result.stderr
 
 
+@pytest.mark.parametrize(("seconds", "refused"), [("59", True), ("0", True), ("60", False)])
+def test_a_confirmation_window_under_a_minute_is_refused_at_start(tmp_path, seconds, refused):
+    result = run_settings(tmp_path, **proper_keys(), TWOSTEP_REAUTH_SECONDS=seconds)
+
+    assert (result.returncode != 0) == refused
+    message = "ImproperlyConfigured: TWOSTEP_REAUTH_SECONDS must be at least 60 seconds."
+    assert (message in result.stderr) == refused
+
+
 @pytest.mark.parametrize("debug", ["0", "1"])
 def test_a_malformed_encryption_key_is_refused_at_start(tmp_path, debug):
     env = proper_keys()

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from twostep.accounts.confirmation import ask_to_confirm, confirmed
+from twostep.accounts.confirmation import confirm_required
 from twostep.mfa.session import verified_with_second_factor
 
 AdminView = TypeVar("AdminView", bound=Callable[..., Any])
@@ -33,9 +33,10 @@ class TwostepAdminSite(admin.AdminSite):
                 request.method == "POST"
                 and self.has_permission(request)
                 and request.path != reverse("admin:logout", current_app=self.name)
-                and not confirmed(request)
             ):
-                return ask_to_confirm(request)
+                asked = confirm_required(request)
+                if asked is not None:
+                    return asked
             return view(request, *args, **kwargs)
 
         return super().admin_view(cast(AdminView, gated), cacheable)

@@ -44,6 +44,8 @@ TWOSTEP_PENDING_LOGIN_SECONDS = 300
 # "Confirm it's you": how long a confirmation (or a login with every proof) lets actions
 # that could lock the person out go ahead (seconds; not extended by activity).
 TWOSTEP_REAUTH_SECONDS = int(os.environ.get("TWOSTEP_REAUTH_SECONDS", "600"))
+if TWOSTEP_REAUTH_SECONDS < 60:  # the page counts it in minutes; less leaves no time to act
+    raise ImproperlyConfigured("TWOSTEP_REAUTH_SECONDS must be at least 60 seconds.")
 # "Don't ask for a code on this browser": for how many days (0 turns the offer off).
 TWOSTEP_REMEMBER_DAYS = int(os.environ.get("TWOSTEP_REMEMBER_DAYS", "30"))
 # SMTP peers that relay mail to the support listener (a local MTA):

@@ -88,7 +88,7 @@ def test_only_a_login_that_proved_the_factor_opens_the_window(ada_2fa, remembere
 
 def test_the_page_says_what_it_is_for_and_asks_the_password_and_a_code(client, ada):
     page = html.unescape(client.get(CONFIRM, {"next": DISABLE}).content.decode())
-    assert "You are about to change something that protects your account." in page
+    assert "We ask for this to turn off two-factor authentication." in page
     assert "10 minutes" in page
     assert "A recovery code cannot be used here." in page
     assert 'name="password"' in page and 'name="code"' in page
@@ -177,7 +177,10 @@ def test_an_unsafe_next_is_ignored(client, ada, frozen, unsafe):
     frozen.shift(WINDOW + 1)
     response = confirm(client, code=code_for(), next=unsafe)
     assert response.status_code == 302 and response["Location"] == reverse("accounts:settings")
-    assert "evil" not in client.get(CONFIRM, {"next": unsafe}).content.decode()
+    shown = client.get(CONFIRM, {"next": unsafe})
+    assert shown.context["next"] == ""  # the fallback: no `next` at all
+    assert 'name="next"' not in shown.content.decode()
+    assert shown.context["cancel"] == reverse("accounts:settings")
 
 
 def test_two_tabs_confirming_at_once_both_go_ahead(client, ada, frozen):

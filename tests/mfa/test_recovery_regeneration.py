@@ -52,7 +52,7 @@ def test_without_a_recent_confirmation_the_page_asks_for_one_and_a_post_makes_no
     }
 
 
-def test_the_page_says_the_old_codes_stop_working_and_a_right_code_replaces_them(owner, user):
+def test_the_page_says_the_old_codes_stop_working_and_its_button_replaces_them(owner, user):
     old = give_recovery_codes(user)
     page = owner.get(NEW).content.decode()
     assert "Generate new recovery codes" in page

@@ -86,3 +86,22 @@ def test_a_managers_vouch_answer_after_the_window_asks_to_confirm(
     assert 'value="deny" required id="id_answer_1" checked' in page.text
     manager.post(link, {"answer": "deny", "comment": "Not her handwriting."})
     assert Vouch.objects.get().answer == Vouch.Answer.DENIED
+
+
+def test_a_decision_is_not_filled_in_before_the_agent_has_confirmed(agent, checked_case, frozen):
+    frozen.shift(WINDOW + 1)
+    data = {"reason": "Could not reach her manager."}
+    agent.post(action_url(checked_case, "reject"), data)
+
+    assert not agent.get(case_url(checked_case)).context["reject_form"].initial  # not yet
+    confirm_again(agent)
+    assert agent.get(case_url(checked_case)).context["reject_form"].initial == data
+
+
+def test_an_abandoned_decision_is_not_filled_in_later(agent, checked_case, frozen):
+    frozen.shift(WINDOW + 1)
+    agent.post(action_url(checked_case, "reject"), {"reason": "Could not reach her manager."})
+    frozen.shift(WINDOW)  # the agent confirms much later, for something else
+    confirm_again(agent)
+
+    assert not agent.get(case_url(checked_case)).context["reject_form"].initial

@@ -1,16 +1,19 @@
 """'Confirm it's you' (sudo mode): a short window, kept server-side in the session, within
 which actions that could lock the person out (or change another account) may go ahead.
 
-The window opens when the person proves it is them (their password and, when 2FA is on, a
-second factor that is neither a recovery code nor a remembered browser: the confirmation
-page in twostep.login) or when a login with those proofs completes. It closes
-TWOSTEP_REAUTH_SECONDS later, however busy the session is meanwhile.
+The window opens in two ways. The confirmation page (twostep.login.confirm) opens it on the
+password and, when 2FA is on, an app code or a security key: that page accepts no recovery
+code. A login opens it when it proved a second factor: any of them, a recovery code too
+(whoever lost their phone must be able to replace it or turn 2FA off; every such change
+emails the owner), or a passkey (two factors in one, with user verification); never a
+browser remembered instead of the second step. It closes TWOSTEP_REAUTH_SECONDS later,
+however busy the session is meanwhile.
 
 This module is the gate, below everything that needs it: a view that needs a recent
-confirmation asks `confirmed(request)`, or inherits `ConfirmItsYouMixin`. A form posted
-after the window closed is not lost: its fields named in `confirm_keep_fields` (never a
-password or a code) are kept in the session and put back into the form when the person
-returns from confirming.
+confirmation asks `confirm_required(request)`, or inherits `ConfirmItsYouMixin`. A form
+posted after the window closed is not lost: its fields named in `keep` (never a password or
+a code) wait in the session, for TWOSTEP_REAUTH_SECONDS at most, and come back into the form
+only once the person has confirmed (an abandoned confirmation leaves nothing pre-filled).
 """
 
 import time
@@ -32,10 +35,6 @@ STASH = "twostep_confirm_stash"
 def mark_confirmed(session: SessionBase) -> None:
     """Open the window: the person proved it is them just now."""
     session[CONFIRMED_AT] = time.time()
-
-
-def forget_confirmation(session: SessionBase) -> None:
-    session.pop(CONFIRMED_AT, None)
 
 
 def confirmed_at(session: SessionBase) -> float | None:
@@ -68,13 +67,15 @@ def ask_to_confirm(
     whose `redirect` is the confirmation page (webauthn.js shows one, then follows the
     other)."""
     return_to = return_to or request.get_full_path()
+    if request.method == "POST" and keep:
+        _stash(request, return_to, keep)
     if wants_json(request):
-        message = gettext("Confirm it's you first. Taking you there…")
+        message = gettext(
+            "Confirm it's you first. Taking you there… Then you will come back here to "
+            "submit again."
+        )
         return JsonResponse({"error": message, "redirect": confirm_url(return_to)}, status=403)
     if request.method == "POST":
-        if keep:
-            kept = {n: request.POST.get(n, "")[:500] for n in keep if n in request.POST}
-            request.session[STASH] = {"path": return_to.split("?", 1)[0], "data": kept}
         messages.info(
             request,
             gettext("Confirm it's you first. Then check the form and submit it again."),
@@ -82,11 +83,35 @@ def ask_to_confirm(
     return redirect(confirm_url(return_to))
 
 
+def confirm_required(
+    request: HttpRequest, *, return_to: str | None = None, keep: tuple[str, ...] = ()
+) -> HttpResponse | None:
+    """The gate: None when the session confirmed it's them recently, else the answer that
+    asks them to (ask_to_confirm, with `return_to` and `keep`)."""
+    if confirmed(request):
+        return None
+    return ask_to_confirm(request, return_to=return_to, keep=keep)
+
+
+def _stash(request: HttpRequest, return_to: str, keep: tuple[str, ...]) -> None:
+    kept = {n: request.POST.get(n, "")[:500] for n in keep if n in request.POST}
+    path = return_to.split("?", 1)[0]
+    request.session[STASH] = {"path": path, "data": kept, "at": time.time()}
+
+
 def take_stash(request: HttpRequest) -> dict[str, str]:
-    """The fields a form posted before confirming, if they were kept for this page (used
-    up)."""
+    """The fields a form posted before confirming, if they were kept for this page, the
+    session has confirmed since, and they are less than TWOSTEP_REAUTH_SECONDS old (used
+    up). Too old, dropped; not confirmed yet, left waiting."""
     stash = request.session.get(STASH)
-    if not isinstance(stash, dict) or stash.get("path") != request.path:
+    if not isinstance(stash, dict):
+        return {}
+    at = stash.get("at")
+    age = time.time() - at if isinstance(at, int | float) else None
+    if age is None or not 0 <= age < settings.TWOSTEP_REAUTH_SECONDS:
+        del request.session[STASH]
+        return {}
+    if stash.get("path") != request.path or not confirmed(request):
         return {}
     del request.session[STASH]
     data = stash.get("data")
@@ -103,9 +128,11 @@ class ConfirmItsYouMixin:
     confirm_return_to: str | None = None  # a URL name; None: this page
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.user.is_authenticated and not confirmed(request):
+        if request.user.is_authenticated:
             return_to = reverse(self.confirm_return_to) if self.confirm_return_to else None
-            return ask_to_confirm(request, return_to=return_to, keep=self.confirm_keep_fields)
+            asked = confirm_required(request, return_to=return_to, keep=self.confirm_keep_fields)
+            if asked is not None:
+                return asked
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
     def get_initial(self) -> dict[str, Any]:

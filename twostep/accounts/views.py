@@ -66,9 +66,11 @@ class SettingsView(LoginRequiredMixin, TemplateView):
         )
 
 
+@method_decorator(sensitive_post_parameters(), name="dispatch")
 class PasswordChangeView(ConfirmItsYouMixin, auth_views.PasswordChangeView):
     """Changing the password, after a recent "confirm it's you" (no field is kept: the
-    form holds only passwords)."""
+    form holds only passwords). Its own dispatch hides every field from error reports, as
+    Django's does, but before the gate too."""
 
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:settings")

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -79,7 +80,7 @@ class SecurityEvent(models.Model):
         EMAIL_CHANGE_REQUESTED = "email_change_requested", "Email change requested"
         EMAIL_CHANGED = "email_changed", "Email address changed"
         EMAIL_CHANGE_CANCELLED = "email_change_cancelled", "Email change cancelled"
-        CONFIRMED_IDENTITY = "confirmed_identity", "Confirmed it's them (password, second factor)"
+        CONFIRMED_IDENTITY = "confirmed_identity", _("Identity confirmed")
         BROWSER_REMEMBERED = "browser_remembered", "Browser remembered: no code asked there"
         REMEMBERED_BROWSER_FORGOTTEN = (
             "remembered_browser_forgotten",

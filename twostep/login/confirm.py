@@ -1,13 +1,17 @@
 """'Confirm it's you': the page that opens the confirmation window (accounts.confirmation)
 before an action that could lock the person out or change another account.
 
-It asks the password and, when 2FA is on, a second factor: a code from the app, or a
-security key or passkey through webauthn.js. Never a recovery code (whoever holds one
-must not use it to turn 2FA off or mint new codes) and never a remembered browser. Each
-proof goes through the login's own throttles: the password through the password step's
-(login.password), the factor through the second step's shared one (mfa.throttle, which
-verify_code and check_key count in). The password is checked first: a wrong one leaves
-the factor unjudged. Two tabs confirming at once both simply open the window.
+This page asks the password and, when 2FA is on, a second factor: a code from the app, or
+a security key or passkey through webauthn.js. It accepts no recovery code and no
+remembered browser. (A login opens the window too, with any second factor it proved, a
+recovery code included, or a passkey: see accounts.confirmation and login.flow. The page
+is for a window that has closed since.) Each proof goes through the login's own
+throttles: the password through the password step's (login.password, recorded with
+purpose "confirm"), the factor through the second step's shared one (mfa.throttle, which
+verify_code and check_key count in, and which emails the owner after a right password and
+wrong codes, as at login). The password is checked first: a wrong one leaves the factor
+unjudged. Two tabs confirming at once both simply open the window. The page says what it
+is for (confirm_purposes) and its Cancel goes back to `next` when that is a page.
 """
 
 from typing import Any, cast
@@ -16,6 +20,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
@@ -33,30 +38,30 @@ from twostep.accounts.views import safe_next
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
 from twostep.backoff import wait_duration
-from twostep.mfa.factors import active_device, second_factor_on
+from twostep.mfa.factors import active_device, second_factors
+from twostep.mfa.forms import form_errors
 from twostep.mfa.verification import verify_code
 from twostep.mfa.webauthn import assertions, challenges
 from twostep.mfa.webauthn.ceremonies import authentication_options
 
 from . import password
+from .confirm_purposes import cancel_url, purpose
 from .forms import ConfirmCodeForm, ConfirmForm
 
 
 def methods(user: User) -> list[str]:
-    """How this account confirms, strongest first: "key" and/or "app" when 2FA is on (no
+    """How this account confirms, strongest first: its second factors when 2FA is on (no
     recovery code), "password" alone when it is off."""
-    if not second_factor_on(user):
-        return ["password"]
-    app = active_device(user) is not None
-    keys = user.mfa_state.methods > (1 if app else 0)
-    return [*(["key"] if keys else []), *(["app"] if app else [])]
+    return second_factors(user, active_device(user)) or ["password"]
 
 
 def check_password(request: HttpRequest, user: User, given: str) -> str | None:
     """Why the password is refused (a message for the person), or None when it is right.
     Counted in the password step's throttle, like a login's."""
     try:
-        password.check_password(request=request, email=user.email, password=given)
+        password.check_password(
+            request=request, email=user.email, password=given, purpose="confirm"
+        )
     except password.LoginRefused as refused:
         if refused.wait is not None:
             wait = wait_duration(refused.wait.total_seconds())
@@ -105,6 +110,7 @@ class ConfirmView(LoginRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         next_url = safe_next(self.request, "")
+        settings_url = reverse("accounts:settings")
         base = reverse("login:confirm")
         others = [
             (m, f"{base}?{urlencode({'method': m, 'next': next_url})}")
@@ -115,6 +121,9 @@ class ConfirmView(LoginRequiredMixin, FormView):
             method=self.method,
             others=others,
             next=next_url,
+            purpose=purpose(next_url),
+            cancel=cancel_url(next_url, settings_url),
+            only_keys=self.available == ["key"],
             minutes=settings.TWOSTEP_REAUTH_SECONDS // 60,
             **kwargs,
         )
@@ -153,10 +162,14 @@ def _logged_in(request: HttpRequest) -> JsonResponse | None:
     return JsonResponse({"error": message, "redirect": reverse("login:login")}, status=401)
 
 
-def _errors(form: ConfirmForm) -> str:
-    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+def _back_to_page(request: HttpRequest, message: str) -> HttpResponse:
+    """A key's form posted without webauthn.js: the page again (the key method), with why."""
+    messages.error(request, message)
+    query = urlencode({"method": "key", "next": safe_next(request, "")})
+    return redirect(f"{reverse('login:confirm')}?{query}")
 
 
+@sensitive_post_parameters("password")
 @require_POST
 def key_options(request: HttpRequest) -> HttpResponse:
     """Options for confirming with one of the account's keys, once the password is typed
@@ -167,7 +180,7 @@ def key_options(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     form = ConfirmForm(request.POST)
     if not form.is_valid():
-        return JsonResponse({"error": _errors(form)}, status=400)
+        return JsonResponse({"error": form_errors(form)}, status=400)
     allow = list(user.security_keys.values_list("credential_id", "transports"))
     if not allow:
         return JsonResponse({"error": _("Your account has no security key.")}, status=400)
@@ -181,25 +194,35 @@ def key_options(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password", "credential")
 @require_POST
 def confirm_key(request: HttpRequest) -> HttpResponse:
-    """The password and a key's answer (webauthn.js): both right, the window opens."""
+    """The password and a key's answer (webauthn.js): both right, the window opens. A form
+    posted without the script gets pages and messages, never JSON."""
+    script = wants_json(request)
+    if not request.user.is_authenticated and not script:
+        messages.error(request, _("You are logged out. Log in again."))
+        return redirect_to_login(reverse("login:confirm"))
     refused = _logged_in(request)
     if refused:
         return refused
     user = cast(User, request.user)
     credential = request.POST.get("credential", "")
-    if not credential and not wants_json(request):  # sent without webauthn.js
-        messages.error(request, _("Security keys need JavaScript: turn it on, or use a code."))
-        return redirect(f"{reverse('login:confirm')}?{urlencode({'next': safe_next(request, '')})}")
+    if not credential and not script:  # sent without webauthn.js
+        return _back_to_page(
+            request, _("Security keys need JavaScript: turn it on, or use a code.")
+        )
     form = ConfirmForm(request.POST)
     if not form.is_valid():
-        return JsonResponse({"error": _errors(form)}, status=400)
-    message = check_password(request, user, form.cleaned_data["password"])
+        message: str | None = form_errors(form)
+    else:
+        message = check_password(request, user, form.cleaned_data["password"])
     if message is None:
         check = assertions.check_key(
             request=request, user=user, credential=credential, purpose="confirm"
         )
         message = None if check.accepted else check.message
     if message is not None:
+        if not script:
+            return _back_to_page(request, message)
         return JsonResponse({"error": message}, status=400)
     confirm_identity(request=request, user=user, method="key")
-    return JsonResponse({"redirect": _done(request)})
+    target = _done(request)
+    return JsonResponse({"redirect": target}) if script else redirect(target)

@@ -48,8 +48,11 @@ def complete_login(
     """Log the user in (rotating the session key), trust this browser's device cookie for
     the account, and record it.
 
-    The login also confirms it's them for the next TWOSTEP_REAUTH_SECONDS (it proved every
-    factor the account has), unless a remembered browser stood in for the second factor.
+    The login also confirms it's them for the next TWOSTEP_REAUTH_SECONDS: the password
+    and any second factor it proved, a recovery code too (whoever lost their phone must be
+    able to replace it or turn 2FA off; each such change emails the owner), or a passkey
+    alone (two factors in one, with user verification). Not when a remembered browser stood
+    in for the second factor. (The confirmation page itself takes no recovery code.)
     """
     with transaction.atomic():
         # Before login() and trust(): email the owner if this browser is new to the account.

@@ -6,7 +6,7 @@ free tries each gets, and what the person and the audit log are told.
 """
 
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth import authenticate
 from django.db import transaction
@@ -68,8 +68,11 @@ def _untrusted_keys(email: str, request: HttpRequest) -> list[ThrottleKey]:
     return keys
 
 
-def check_password(*, request: HttpRequest, email: str, password: str) -> User:
-    """The first login step. Returns the user or raises LoginRefused.
+def check_password(
+    *, request: HttpRequest, email: str, password: str, purpose: str = "login"
+) -> User:
+    """The first login step (or, with purpose "confirm", the password of "confirm it's
+    you", throttled alike). Returns the user or raises LoginRefused.
 
     The same message, statements and hashing for an unknown email and a wrong password (the
     backend verifies against a dummy hash, the refusal is recorded either way), so neither
@@ -85,7 +88,9 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
         keys = _untrusted_keys(email, request)
         wait = throttle.reserve_attempt(keys, now=now)
     if wait is not None:
-        _record_refusal(SecurityEvent.Type.LOGIN_THROTTLED, email=email, request=request)
+        _record_refusal(
+            SecurityEvent.Type.LOGIN_THROTTLED, email=email, request=request, purpose=purpose
+        )
         raise LoginRefused(
             f"Too many failed attempts. Try again in {wait_duration(wait.total_seconds())}.",
             wait=wait,
@@ -94,14 +99,18 @@ def check_password(*, request: HttpRequest, email: str, password: str) -> User:
     if user is None:
         with transaction.atomic():
             throttle.count_failure(keys, now=now)
-            _record_refusal(SecurityEvent.Type.LOGIN_FAILED, email=email, request=request)
+            _record_refusal(
+                SecurityEvent.Type.LOGIN_FAILED, email=email, request=request, purpose=purpose
+            )
         raise LoginRefused(INVALID_LOGIN)
     throttle.clear_reserved(keys, now=now)
     return cast(User, user)  # our backend's users
 
 
-def _record_refusal(type: str, *, email: str, request: HttpRequest) -> None:
+def _record_refusal(type: str, *, email: str, request: HttpRequest, purpose: str) -> None:
     """Record a refused password step: for the account, or with no subject when the email
-    is unknown. Written either way, so the database work does not tell which."""
+    is unknown. Written either way, so the database work does not tell which. A login's
+    event has no purpose detail; any other's (confirming it's you) names it."""
     subject = User.objects.filter(email=normalize_email(email)).first()
-    record(type=type, subject=subject, request=request)
+    details: dict[str, Any] = {} if purpose == "login" else {"purpose": purpose}
+    record(type=type, subject=subject, request=request, **details)

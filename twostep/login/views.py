@@ -20,7 +20,7 @@ from twostep.accounts import devices, remembered
 from twostep.accounts.models import User
 from twostep.accounts.views import safe_next
 from twostep.mfa.checks import CodeCheck
-from twostep.mfa.factors import active_device, second_factor_on
+from twostep.mfa.factors import active_device, second_factor_on, second_factors
 from twostep.mfa.forms import CodeForm, RecoveryCodeForm
 from twostep.mfa.models import TOTPDevice
 from twostep.mfa.recovery_codes import codes_left, verify_recovery_code
@@ -139,16 +139,10 @@ class LoginCodeView(FormView):
 
 def second_step_methods(user: User, device: TOTPDevice | None) -> list[str]:
     """The second step's methods of the account, strongest first, read without a query:
-    keys when it counts more methods than the app, the app, and a recovery code when the
-    account has a set (`recovery_codes_left`, loaded with the pending user)."""
-    app = 1 if device is not None else 0
-    keys = user.mfa_state.methods > app
+    its second factors (mfa.factors), and a recovery code when the account has a set
+    (`recovery_codes_left`, loaded with the pending user)."""
     recovery = codes_left(user) is not None
-    return [
-        *(["key"] if keys else []),
-        *(["app"] if app else []),
-        *(["recovery"] if recovery else []),
-    ]
+    return [*second_factors(user, device), *(["recovery"] if recovery else [])]
 
 
 class LoginHelpView(RedirectView):

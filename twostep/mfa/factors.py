@@ -40,6 +40,17 @@ def active_device(user: User) -> TOTPDevice | None:
     return device if device.is_active else None
 
 
+def second_factors(user: User, device: TOTPDevice | None) -> list[str]:
+    """The account's methods, strongest first, read without a query: "key" when it counts
+    more methods than the app (`device`, its active_device), then "app"; none with 2FA off.
+    (Recovery codes are a way back, not a method: the login's second step adds them.)"""
+    if not second_factor_on(user):
+        return []
+    app = 1 if device is not None else 0
+    keys = user.mfa_state.methods > app
+    return [*(["key"] if keys else []), *(["app"] if app else [])]
+
+
 def pending_device(user: User) -> TOTPDevice | None:
     """The authenticator being set up (not confirmed yet), if any."""
     return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=True).first()

@@ -6,6 +6,11 @@ from . import recovery_codes, totp
 INVALID = gettext_lazy("Enter the 6-digit code from your app (numbers only).")
 
 
+def form_errors(form: forms.Form) -> str:
+    """A form's errors in one line, for a script's JSON answer (webauthn.js shows it)."""
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
 class CodeForm(forms.Form):
     """Accepts '123456', '123 456' and '123-456'; anything else gets a clear error."""
 

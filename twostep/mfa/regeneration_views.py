@@ -1,8 +1,10 @@
 """'Generate new recovery codes' (or the first ones, for an account that had 2FA before
 codes existed): a page of its own behind a recent "confirm it's you"
-(accounts.confirmation), which proved the password and a second factor that is not a
-recovery code: whoever holds one code must not mint ten more with it. Within that window
-the page asks nothing further: its warning and one button.
+(accounts.confirmation). The confirmation page takes the password and an app code or a
+key, never a recovery code; a login opens the window too, with any second factor it
+proved, a recovery code included (whoever holds the password and a code could turn 2FA
+off and on again anyway, and a new set emails the owner). Within that window the page asks
+nothing further: its warning and one button.
 """
 
 from typing import Any, cast

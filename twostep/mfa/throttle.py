@@ -128,6 +128,11 @@ def _count_failure(user: User, now: datetime) -> int | None:
     return None if row is None else row[0]
 
 
+# Where the password was right, so wrong codes after it mean someone holds the password:
+# the owner is emailed after the free tries (at login, and confirming it's them).
+OWNER_WARNED: tuple[Purpose, ...] = ("login", "confirm")
+
+
 def record_failure(
     user: User,
     *,
@@ -141,7 +146,9 @@ def record_failure(
     """Count one judged failure of `method` ("app", "recovery_code", "key") and record it.
 
     Records CODE_FAILED (KEY_REFUSED for a key) with the method and `details` (never a code),
-    MFA_LOCKED at the lock, and emails the owner when a login uses up the free tries.
+    MFA_LOCKED at the lock, and emails the owner when a login or a confirmation (a right
+    password both) uses up the free tries.
+
     Returns the refusal that now applies, or CodeCheck(False, WRONG, message) with the
     time of the next try. Do not call inside an outer transaction: the failure must stay
     recorded though the caller then refuses the request.
@@ -173,7 +180,7 @@ def record_failure(
         )
         if failures == LOCK_AFTER:
             record(type=SecurityEvent.Type.MFA_LOCKED, subject=user, request=request)
-        if purpose == "login" and failures == FREE_FAILURES:
+        if purpose in OWNER_WARNED and failures == FREE_FAILURES:
             queue_email(
                 to=user.email,
                 template="wrong_codes",

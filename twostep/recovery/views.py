@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from twostep.accounts.confirmation import ask_to_confirm, confirmed, take_stash
+from twostep.accounts.confirmation import confirm_required, take_stash
 from twostep.accounts.models import User
 from twostep.audit.services import client_ip
 
@@ -47,8 +47,10 @@ def vouch(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         Vouch.objects.select_related("case__account", "organization"), pk=pk, manager=request.user
     )
-    if request.method == "POST" and not confirmed(request):
-        return ask_to_confirm(request, keep=("answer", "comment"))
+    if request.method == "POST":
+        asked = confirm_required(request, keep=("answer", "comment"))
+        if asked is not None:
+            return asked
     kept = take_stash(request) if request.method == "GET" else {}
     form = VouchAnswerForm(request.POST or None, initial=kept)
     if request.method == "POST" and form.is_valid():

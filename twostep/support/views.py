@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from twostep.accounts.confirmation import ask_to_confirm, confirmed, take_stash
+from twostep.accounts.confirmation import confirm_required, take_stash
 from twostep.accounts.models import User
 from twostep.audit.services import recent_for
 from twostep.chat.pages import messages_json, thread_context
@@ -106,9 +106,11 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     handler = ACTIONS.get(action)
     if handler is None:
         raise Http404("Unknown action")
-    if action in DECISIONS and not confirmed(request):
+    if action in DECISIONS:
         page = reverse("support:case_detail", kwargs={"pk": pk})
-        return ask_to_confirm(request, return_to=page, keep=DECISIONS[action])
+        asked = confirm_required(request, return_to=page, keep=DECISIONS[action])
+        if asked is not None:
+            return asked
     try:
         done = handler(request.POST, cast(User, request.user), case)
     except (RecoveryError, MessageRefused) as error:

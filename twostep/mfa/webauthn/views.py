@@ -18,9 +18,10 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
-from twostep.accounts.confirmation import ConfirmItsYouMixin, wants_json
+from twostep.accounts.confirmation import ConfirmItsYouMixin, take_stash, wants_json
 from twostep.accounts.models import User
 
+from ..forms import form_errors
 from ..models import MAX_SECURITY_KEYS, SecurityKey
 from ..session import grant_first_recovery_codes
 from . import keys, registration
@@ -32,19 +33,17 @@ NO_SCRIPT = gettext_lazy(
 )
 
 
-def form_errors(form: KeyNameForm) -> str:
-    return " ".join(str(e) for errors in form.errors.values() for e in errors)
-
-
 SENSITIVE = method_decorator(sensitive_post_parameters("credential"), name="dispatch")
 
 
 class AddingKeyMixin(LoginRequiredMixin, ConfirmItsYouMixin):
     """Adding a key needs a recent confirmation (with 2FA on, the password and a second
     factor: a passkey logs in alone, so a session that only knows the password must not
-    make one). Refused, the page and its script come back here after confirming."""
+    make one). Refused, the page and its script come back here after confirming, with the
+    name typed kept."""
 
     confirm_return_to = "mfa:key_add"
+    confirm_keep_fields = ("name",)
 
 
 @SENSITIVE
@@ -55,7 +54,7 @@ class KeyAddView(AddingKeyMixin, View):
     template_name = "mfa/webauthn/add.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.page(KeyNameForm())
+        return self.page(KeyNameForm(initial=take_stash(request)))
 
     def page(self, form: KeyNameForm, status: int = 200) -> HttpResponse:
         user = cast(User, self.request.user)
