@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from tests.helpers import (
     CODE,
@@ -281,3 +282,14 @@ def test_with_the_offer_turned_off_later_a_remembered_browser_gets_the_code(ada_
     settings.TWOSTEP_REMEMBER_DAYS = 0
 
     assert submit_password(client)["Location"] == CODE
+
+
+def test_error_reports_hide_the_remember_cookie(ada_2fa, rf):
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
+    token = client.cookies[REMEMBER].value
+    request = rf.get("/", HTTP_COOKIE=f"{REMEMBER}={token}; __Host-{REMEMBER}={token}")
+
+    report = ExceptionReporter(request, None, None, None).get_traceback_text()
+
+    assert token not in report
+    assert SafeExceptionReporterFilter().get_safe_cookies(request)[REMEMBER] != token
