@@ -44,6 +44,12 @@ def device(user, frozen) -> TOTPDevice:
 
 
 @pytest.fixture
+def ada_2fa(user: User, device: TOTPDevice) -> User:
+    """Ada with an active authenticator (SECRET), time frozen at NOW."""
+    return user
+
+
+@pytest.fixture
 def pending_client(client, device) -> Client:
     """A client that gave Ada's right password and has not entered a code yet."""
     response = submit_password(client, device.user.email)

@@ -1,6 +1,9 @@
 """What every test package shares: people in the real database, their authenticator,
 and logging in through the real views as a browser does."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from importlib import import_module
 
@@ -195,3 +198,16 @@ def error_text(response) -> str:
     """The form's errors as shown on the page."""
     form = response.context["form"]
     return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+def start_django(**env: str) -> subprocess.CompletedProcess[str]:
+    """`django.setup()` in a fresh interpreter with our settings and `env` added to the
+    environment: how a setting refused at startup is seen (exit code 1, the reason in
+    stderr)."""
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "twostep.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -46,8 +46,11 @@ TWOSTEP_PENDING_LOGIN_SECONDS = 300
 TWOSTEP_REAUTH_SECONDS = int(os.environ.get("TWOSTEP_REAUTH_SECONDS", "600"))
 if TWOSTEP_REAUTH_SECONDS < 60:  # the page counts it in minutes; less leaves no time to act
     raise ImproperlyConfigured("TWOSTEP_REAUTH_SECONDS must be at least 60 seconds.")
-# "Don't ask for a code on this browser": for how many days (0 turns the offer off).
+# "Don't ask for a code on this browser": for how many days (0 turns the offer off and
+# no remembered browser is recognised; lowering it shortens those already remembered).
 TWOSTEP_REMEMBER_DAYS = int(os.environ.get("TWOSTEP_REMEMBER_DAYS", "30"))
+if not 0 <= TWOSTEP_REMEMBER_DAYS <= 400:  # browsers keep a cookie at most 400 days
+    raise ImproperlyConfigured("TWOSTEP_REMEMBER_DAYS must be from 0 to 400 days.")
 # SMTP peers that relay mail to the support listener (a local MTA):
 # their address says nothing about the sender, so it is neither stored as the request's
 # origin nor counted against the per-IP limit. Any other peer's address is both.

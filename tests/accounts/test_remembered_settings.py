@@ -3,11 +3,16 @@ forgotten one by one or all at once (POST, CSRF, "confirm it's you"); one alread
 said clearly and changes nothing."""
 
 import pytest
-from django.http import HttpResponseRedirect
 from django.test import Client
 
-from tests.helpers import CODE, code_for, enable_2fa, log_in, submit_password
-from twostep.accounts import confirmation
+from tests.helpers import (
+    CODE,
+    code_for,
+    enable_2fa,
+    log_in,
+    remembered_browser,
+    submit_password,
+)
 from twostep.accounts.models import RememberedBrowser, User
 from twostep.audit.models import SecurityEvent
 
@@ -19,7 +24,8 @@ SAFARI = (
 SESSIONS = "/settings/sessions/"
 FORGET = "/settings/sessions/forget-browser/"
 FORGET_ALL = "/settings/sessions/forget-browsers/"
-REMEMBER = "twostep_remember"
+REMEMBER = "twostep_remember_token"
+CONFIRM_THEN_SESSIONS = "/confirm/?next=%2Fsettings%2Fsessions%2F"
 Type = SecurityEvent.Type
 
 
@@ -182,23 +188,63 @@ def test_forgetting_needs_the_csrf_token(ada, frozen):
     assert RememberedBrowser.objects.count() == 1
 
 
-def test_forgetting_asks_to_confirm_its_you_once_the_window_closed(two, frozen, monkeypatch):
+def test_forgetting_asks_to_confirm_its_you_once_the_window_closed(two, frozen):
     laptop, _phone = two
-    asked = []
-
-    def ask(request, *, return_to=None, keep=()):
-        asked.append(return_to)
-        return HttpResponseRedirect("/confirming/")
-
-    monkeypatch.setattr(confirmation, "ask_to_confirm", ask)
     frozen.shift(11 * 60)  # the window opened by the login closed
 
     one = laptop.post(FORGET, {"id": row_of("Safari on iOS").pk})
     every = laptop.post(FORGET_ALL)
 
-    assert one["Location"] == every["Location"] == "/confirming/"
-    assert asked == [SESSIONS, SESSIONS]
+    assert one["Location"] == every["Location"] == CONFIRM_THEN_SESSIONS
+    assert "Confirm it" in laptop.get(one["Location"]).content.decode()  # the real page
     assert RememberedBrowser.objects.count() == 2
+
+
+def test_a_remembered_browsers_session_confirms_before_forgetting(two):
+    _laptop, phone = two  # logged in with the password only: no window ever opened
+
+    one = phone.post(FORGET, {"id": row_of("Firefox on Linux").pk})
+    every = phone.post(FORGET_ALL)
+
+    assert one["Location"] == every["Location"] == CONFIRM_THEN_SESSIONS
+    assert RememberedBrowser.objects.count() == 2
+    assert not SecurityEvent.objects.filter(
+        type__in=[Type.REMEMBERED_BROWSER_FORGOTTEN, Type.REMEMBERED_BROWSERS_FORGOTTEN]
+    ).exists()
+
+
+def test_forget_all_keeps_a_shared_browsers_cookie_of_another_account(two, ada, make_user, frozen):
+    grace = make_user("grace@example.com", "Grace Hopper")
+    enable_2fa(grace)
+    shared = remembered_browser(grace)  # the cookie this browser holds is Grace's
+    frozen.shift(60)
+    log_in(shared, ada)  # Ada on Grace's browser, not remembering it
+
+    response = shared.post(FORGET_ALL)
+
+    assert REMEMBER not in response.cookies  # Grace's cookie stays
+    assert not RememberedBrowser.objects.filter(user=ada).exists()
+    shared.post("/logout/")
+    assert submit_password(shared, grace.email)["Location"] != CODE
+
+
+def test_the_list_shows_each_browsers_ip_address(ada, frozen):
+    client = remembered_browser(ada, REMOTE_ADDR="192.0.2.44")
+    submit_password(client, REMOTE_ADDR="192.0.2.44")
+
+    page = client.get(SESSIONS).content.decode()
+
+    assert "IP address" in page and "192.0.2.44" in page.split('data-testid="remembered"')[1]
+
+
+def test_with_the_offer_off_the_list_is_hidden(two, settings):
+    laptop, _phone = two
+    settings.TWOSTEP_REMEMBER_DAYS = 0
+
+    page = laptop.get(SESSIONS)
+
+    assert page.context["remembered"] == []
+    assert 'data-testid="remembered"' not in page.content.decode()
 
 
 def test_logged_out_visitors_are_sent_to_log_in(two):

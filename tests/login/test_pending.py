@@ -98,7 +98,7 @@ def test_login_goes_on_to_the_page_asked_for_before_the_password(client, device)
 def test_turning_2fa_off_meanwhile_sends_the_pending_login_back_to_the_password(
     pending_client, device
 ):
-    remove_factors(device.user)  # as disabling or a support reset does
+    remove_factors(device.user, reason="support reset")  # as disabling or a support reset does
     response = pending_client.get(reverse("login:code"))
     assert response.status_code == 302 and response.url == reverse("login:login")
     assert pending.SESSION_KEY not in pending_client.session

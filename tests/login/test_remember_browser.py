@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from tests.helpers import (
     CODE,
@@ -25,7 +26,7 @@ from twostep.accounts.models import RememberedBrowser
 from twostep.audit.models import SecurityEvent
 from twostep.mail.models import OutgoingEmail
 
-REMEMBER = "twostep_remember"
+REMEMBER = "twostep_remember_token"
 NEW_LOGIN = "New login to your account"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 Type = SecurityEvent.Type
@@ -46,10 +47,11 @@ def test_the_second_step_offers_the_tick_box_with_the_days_from_the_setting(
     assert "Don't ask for a code on this browser for 14 days" in page
 
 
-def test_the_tick_box_is_on_every_method_of_the_second_step(pending_client, user):
+def test_the_tick_box_is_offered_with_the_app_not_with_a_recovery_code(pending_client, user):
     give_recovery_codes(user)
+    assert 'name="remember"' in pending_client.get(f"{CODE}?method=app").content.decode()
     page = pending_client.get(f"{CODE}?method=recovery").content.decode()
-    assert 'name="remember"' in page
+    assert 'name="remember"' not in page
 
 
 def test_setting_zero_hides_the_tick_box_and_ignores_a_posted_one(pending_client, settings):
@@ -118,7 +120,7 @@ def test_a_remembered_browser_logs_in_with_the_password_only(ada_2fa, frozen):
     assert logged_in(client, ada_2fa)
     login = SecurityEvent.objects.filter(type=Type.LOGIN).first()
     assert login is not None and login.details == {
-        "second_factor": True,
+        "second_factor": False,
         "remembered_browser": True,
     }
     row = RememberedBrowser.objects.get()
@@ -159,15 +161,18 @@ def test_another_browser_still_gets_the_second_step(ada_2fa):
 
 
 @pytest.mark.parametrize(
-    "cookie", ["", "forged", "x" * 43, "y" * 500], ids=["empty", "short", "random", "long"]
+    "cookie",
+    ["", "forged", "x" * 43, "y" * 500, "ключ-é-🔑" * 4],
+    ids=["empty", "short", "random", "long", "non-ascii"],
 )
 def test_a_forged_cookie_gets_the_second_step_and_changes_nothing(ada_2fa, cookie):
     remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     before = list(RememberedBrowser.objects.values())
     client = Client()
-    client.cookies[REMEMBER] = cookie
+    # As a server hands it over: the header's bytes (UTF-8 here) read as ISO-8859-1.
+    header = f"{REMEMBER}={cookie}".encode().decode("iso-8859-1")
 
-    assert submit_password(client)["Location"] == CODE
+    assert submit_password(client, HTTP_COOKIE=header)["Location"] == CODE
     assert list(RememberedBrowser.objects.values()) == before
 
 
@@ -197,24 +202,31 @@ def test_the_day_before_it_expires_the_browser_is_still_remembered(ada_2fa, froz
     assert submit_password(client)["Location"] == "/profile/"
 
 
-def test_remembering_again_replaces_the_browsers_earlier_row(ada_2fa, frozen):
+def test_remembering_again_replaces_the_browsers_earlier_row(ada_2fa, frozen, rf):
     client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     first = RememberedBrowser.objects.get()
-    frozen.shift(timedelta(days=31))  # expired: asked for the code again, ticks again
-    log_in(client, ada_2fa, remember=True)
+    frozen.shift(timedelta(days=1))  # the first row is still live
+    request = rf.post(CODE, HTTP_USER_AGENT=FIREFOX)
+    request.COOKIES[REMEMBER] = client.cookies[REMEMBER].value
+    response = HttpResponse()
 
-    assert list(RememberedBrowser.objects.values_list("pk", flat=True)) != [first.pk]
-    assert RememberedBrowser.objects.count() == 1
+    assert remembered.remember(request=request, user=ada_2fa, response=response)
+
+    row = RememberedBrowser.objects.get()  # one row: the earlier one went
+    assert row.pk != first.pk
+    assert response.cookies[REMEMBER].value != client.cookies[REMEMBER].value
 
 
-def test_a_recovery_code_login_can_remember_the_browser(ada_2fa):
+def test_a_box_posted_with_a_recovery_code_is_ignored(ada_2fa):
     codes = give_recovery_codes(ada_2fa)
     client = Client()
     submit_password(client)
-    client.post(f"{CODE}?method=recovery", {"recovery_code": codes[0], "remember": "1"})
+    response = client.post(f"{CODE}?method=recovery", {"recovery_code": codes[0], "remember": "1"})
+    assert logged_in(client, ada_2fa) and REMEMBER not in response.cookies
     client.post("/logout/")
 
-    assert submit_password(client)["Location"] == "/profile/"
+    assert not RememberedBrowser.objects.exists()
+    assert submit_password(client)["Location"] == CODE
 
 
 def test_a_wrong_code_keeps_the_box_ticked_and_remembers_nothing(pending_client):
@@ -225,12 +237,12 @@ def test_a_wrong_code_keeps_the_box_ticked_and_remembers_nothing(pending_client)
     assert not RememberedBrowser.objects.exists()
 
 
-def test_a_remembered_browser_does_not_open_the_confirm_its_you_window(ada_2fa):
+def test_a_remembered_browser_neither_confirms_nor_verifies_a_second_factor(ada_2fa):
     client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
     submit_password(client)
 
     assert "twostep_confirmed_at" not in client.session
-    assert client.get("/api/session/").json()["verified_with_two_factor"] is True
+    assert client.get("/api/session/").json()["verified_with_two_factor"] is False
 
 
 def test_a_remembered_browser_is_not_a_new_browser_for_the_email(ada_2fa, frozen):
@@ -270,3 +282,14 @@ def test_with_the_offer_turned_off_later_a_remembered_browser_gets_the_code(ada_
     settings.TWOSTEP_REMEMBER_DAYS = 0
 
     assert submit_password(client)["Location"] == CODE
+
+
+def test_error_reports_hide_the_remember_cookie(ada_2fa, rf):
+    client = remembered_browser(ada_2fa, HTTP_USER_AGENT=FIREFOX)
+    token = client.cookies[REMEMBER].value
+    request = rf.get("/", HTTP_COOKIE=f"{REMEMBER}={token}; __Host-{REMEMBER}={token}")
+
+    report = ExceptionReporter(request, None, None, None).get_traceback_text()
+
+    assert token not in report
+    assert SafeExceptionReporterFilter().get_safe_cookies(request)[REMEMBER] != token

@@ -21,7 +21,7 @@ from tests.helpers import (
     remembered_browser,
     submit_password,
 )
-from twostep.accounts import new_browser, remembered
+from twostep.accounts import new_browser, remembered, session_offer
 from twostep.accounts.models import RememberedBrowser, User
 from twostep.audit.models import SecurityEvent
 from twostep.mfa.webauthn import keys
@@ -102,13 +102,13 @@ def test_disabling_2fa_forgets_every_remembered_browser(ada, laptop, frozen):
 
     here.post("/settings/2fa/disable/", {"code": code_for(), "confirm": "on"})
 
-    assert forgotten_because(ada) == "second factors changed"
+    assert forgotten_because(ada) == "two-factor authentication turned off"
 
 
 def test_adding_a_key_forgets_every_remembered_browser(ada, laptop):
     with_key(ada)
 
-    assert forgotten_because(ada) == "second factors changed"
+    assert forgotten_because(ada) == "a method added"
     assert asked_for_code(laptop, ada)
 
 
@@ -119,14 +119,25 @@ def test_removing_a_key_forgets_every_remembered_browser(ada, frozen):
 
     assert here.post(f"/settings/2fa/keys/{key.pk}/remove/")["Location"] == "/settings/"
 
-    assert forgotten_because(ada) == "second factors changed"
+    assert forgotten_because(ada) == "a method removed"
     assert asked_for_code(laptop, ada)
 
 
-def test_new_recovery_codes_forget_every_remembered_browser(ada, laptop):
+def test_the_first_recovery_codes_forget_every_remembered_browser(ada, laptop):
     give_recovery_codes(ada)
 
-    assert forgotten_because(ada) == "new recovery codes"
+    assert forgotten_because(ada) == "recovery codes generated"
+    assert asked_for_code(laptop, ada)
+
+
+def test_regenerated_recovery_codes_forget_every_remembered_browser(ada, frozen):
+    give_recovery_codes(ada)
+    laptop = remembered_laptop(ada, frozen)
+
+    give_recovery_codes(ada)  # a new set replacing the first
+
+    event = SecurityEvent.objects.filter(type=FORGOTTEN, subject=ada).get()
+    assert event.details == {"count": 1, "reason": "recovery codes regenerated"}
     assert asked_for_code(laptop, ada)
 
 
@@ -151,6 +162,7 @@ def test_renaming_a_key_forgets_nothing(ada, frozen, rf: RequestFactory):
     assert not asked_for_code(laptop, ada)
 
 
+@pytest.mark.django_db(transaction=True)  # commits as in production: on_commit runs
 def test_removing_the_last_method_is_refused_and_forgets_nothing(user, frozen, rf):
     key = with_key(user)
     request = rf.post("/", HTTP_USER_AGENT="Firefox/128.0")
@@ -163,6 +175,7 @@ def test_removing_the_last_method_is_refused_and_forgets_nothing(user, frozen, r
 
     assert RememberedBrowser.objects.filter(user=user).count() == 1
     assert not SecurityEvent.objects.filter(type=FORGOTTEN).exists()
+    assert session_offer.OFFER not in request.session  # the offer rolled back with it
 
 
 def test_forgetting_nothing_records_nothing(ada):
@@ -173,8 +186,11 @@ def test_forgetting_nothing_records_nothing(ada):
 # "Log out everywhere else" after a 2FA change.
 
 OFFER = 'data-testid="end-others-offer"'
+# The offer is marked once the change commits: these tests commit, as production does.
+committing = pytest.mark.django_db(transaction=True)
 
 
+@committing
 def test_after_removing_a_key_settings_offers_to_log_out_everywhere_else(ada, frozen):
     key = with_key(ada)
     elsewhere = settings_browser(ada, frozen)
@@ -189,6 +205,7 @@ def test_after_removing_a_key_settings_offers_to_log_out_everywhere_else(ada, fr
     assert elsewhere.get("/settings/")["Location"].startswith("/login/")
 
 
+@committing
 def test_after_disabling_2fa_the_offer_shows_when_other_sessions_exist(ada, frozen):
     settings_browser(ada, frozen)
     here = settings_browser(ada, frozen)
@@ -198,6 +215,7 @@ def test_after_disabling_2fa_the_offer_shows_when_other_sessions_exist(ada, froz
     assert OFFER in here.get("/settings/").content.decode()
 
 
+@committing
 def test_without_other_sessions_there_is_no_offer(ada, frozen):
     key = with_key(ada)
     here = settings_browser(ada, frozen)
@@ -207,6 +225,7 @@ def test_without_other_sessions_there_is_no_offer(ada, frozen):
     assert OFFER not in here.get("/settings/").content.decode()
 
 
+@committing
 def test_a_password_change_needs_no_offer_it_ends_the_other_sessions(ada, frozen):
     elsewhere = settings_browser(ada, frozen)
     here = settings_browser(ada, frozen)

@@ -8,8 +8,6 @@ mid-send causes a second copy, which carries the same Message-ID.
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 
 import psycopg
@@ -17,6 +15,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.helpers import start_django
 from tests.workers import WAIT, Worker, allow_connections, wait_for
 from twostep.mail.models import OutgoingEmail
 from twostep.mail.services import _claim_next, deliver_due, queue_email
@@ -170,15 +169,7 @@ def test_a_claim_made_after_waiting_for_a_lock_lasts_its_full_length_from_then(u
 
 @pytest.mark.parametrize("seconds", ["0", "-1", "nan"])
 def test_a_claim_of_no_time_is_refused_at_startup(seconds):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "twostep.settings"}
-    env["TWOSTEP_MAIL_CLAIM_SECONDS"] = seconds
-    started = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    started = start_django(TWOSTEP_MAIL_CLAIM_SECONDS=seconds)
 
     assert started.returncode == 1
     assert "TWOSTEP_MAIL_CLAIM_SECONDS must be more than 0 seconds." in started.stderr

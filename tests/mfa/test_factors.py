@@ -63,7 +63,7 @@ def test_remove_factors_removes_app_keys_codes_and_challenges(device, user):
         expires_at=timezone.now(),
     )
     MfaState.objects.filter(user=user).update(failure_count=7)
-    assert factors.remove_factors(user) == 2
+    assert factors.remove_factors(user, reason="support reset") == 2
     for model in (TOTPDevice, SecurityKey, RecoveryCode, WebAuthnChallenge):
         assert not model.objects.filter(user=user).exists(), model
     state = mfa_state(user)

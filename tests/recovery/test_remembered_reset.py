@@ -29,7 +29,7 @@ def test_a_support_reset_forgets_every_remembered_browser(ada, laptop, approved_
 
     assert not RememberedBrowser.objects.filter(user=ada).exists()
     event = SecurityEvent.objects.get(type=FORGOTTEN, subject=ada)
-    assert event.actor is None and event.details["reason"] == "second factors changed"
+    assert event.actor is None and event.details["reason"] == "support reset"
     submit_password(laptop)  # 2FA is off now: the password alone, as for everyone
     assert laptop.session.get("_auth_user_id") == str(ada.pk)
 

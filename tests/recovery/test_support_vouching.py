@@ -111,14 +111,14 @@ def test_manager_logged_in_with_2fa_confirms_and_support_sees_it(
     assert "Saw her at the office today." in case_page.text
 
 
-def test_manager_without_a_2fa_verified_session_gets_403(agent, charles, verified_case):
+def test_manager_whose_session_proved_no_factor_is_sent_to_confirm(agent, charles, verified_case):
     ask_charles(agent, verified_case)
     manager = Client()
-    manager.force_login(charles)
+    manager.force_login(charles)  # as a remembered browser's login: no factor proved
 
     response = manager.get(f"/vouch/{Vouch.objects.get().pk}/")
 
-    assert response.status_code == 403
+    assert response.status_code == 302 and response["Location"].startswith("/confirm/")
     manager.post(f"/vouch/{Vouch.objects.get().pk}/", {"answer": "confirm"})
     assert Vouch.objects.get().answer == Vouch.Answer.PENDING
 

@@ -60,7 +60,7 @@ def test_an_agent_who_turns_2fa_off_loses_the_console_and_the_admin(client, make
     assert client.get(QUEUE).status_code == 200
     assert client.get("/admin/").status_code == 200
 
-    remove_factors(staff)  # as disabling or a support reset does
+    remove_factors(staff, reason="support reset")  # as disabling or a support reset does
 
     assert client.get(QUEUE).status_code == 403
     assert client.get("/admin/").status_code == 302

@@ -1,11 +1,14 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.db import transaction
 
 from twostep.organizations.models import Membership
 from twostep.text import refuse_control_characters
 
+from . import devices, services
 from .models import User
 
 
@@ -60,3 +63,26 @@ class UserAdmin(BaseUserAdmin):
         # without audit or notice; only the add form sets it.
         readonly = list(super().get_readonly_fields(request, obj))
         return [*readonly, "email"] if obj is not None else readonly
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's page, and in its transaction what the site's own change does
+        (services.record_password_change: audited, mailed, remembered browsers, trusted
+        devices and other sessions forgotten) once the password changed, recorded with the
+        agent as actor. Another person's password set here ends all their sessions, as a
+        reset does; an agent's own keeps this browser, as in Settings."""
+        with transaction.atomic():
+            user = self.get_object(request, unquote(id))
+            before = user.password if user is not None else None
+            response = super().user_change_password(request, id, form_url)
+            if user is None or request.method != "POST":
+                return response
+            user.refresh_from_db(fields=["password"])
+            if user.password == before:  # refused, or nothing saved
+                return response
+            own = user.pk == request.user.pk
+            services.record_password_change(
+                request=request, user=user, by_reset=not own, in_admin=True
+            )
+        if own:
+            devices.set_cookie(request=request, response=response)
+        return response

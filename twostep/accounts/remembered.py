@@ -5,7 +5,12 @@ listed in Settings and forgotten one at a time. The browser's cookie holds 256 r
 from `secrets`; the row keeps only their SHA-256 (the token is random, so a fast hash is
 enough: nothing to guess from it). The cookie stands in for the second step only: the
 password step asks `recognise` after a right password, for that account only, and "confirm
-it's you" never asks it.
+it's you" never asks it. Such a login proves no factor: its session is not "verified with
+a second factor", and staff (whose pages need a factor proved in the login) are neither
+offered it nor recognised.
+
+The cookie's name contains TOKEN, so Django's error reports hide its value (their filter
+hides every cookie and setting whose name says it is secret).
 
 Forgotten all at once (`forget_all`, with an audit event, in the transaction of the change)
 by a password change or reset, "This wasn't me", and any change to the account's second
@@ -21,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, describe_browser, record
@@ -28,7 +34,7 @@ from twostep.audit.services import client_ip, describe_browser, record
 from . import cookies
 from .models import RememberedBrowser, User
 
-COOKIE_NAME = "twostep_remember"
+COOKIE_NAME = "twostep_remember_token"
 TOKEN_BYTES = 32  # 256 bits
 LONGEST_TOKEN = 100  # a cookie longer than any token we hand out is not looked up
 
@@ -42,10 +48,17 @@ def offered() -> bool:
     return days() > 0
 
 
+def offered_to(user: User) -> bool:
+    """Whether `user` may have a remembered browser: the offer is on and they are not
+    staff (the admin and the support console need a factor proved in the login)."""
+    return offered() and not user.is_staff
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@sensitive_variables("token")
 def _browser_hash(request: HttpRequest) -> str | None:
     """The hash of this browser's remember cookie, if it has one."""
     token = cookies.read(request, COOKIE_NAME)
@@ -55,22 +68,32 @@ def _browser_hash(request: HttpRequest) -> str | None:
 
 
 def _live(user: User):
-    return RememberedBrowser.objects.filter(user=user, expires_at__gt=timezone.now())
+    """The account's rows still usable: not expired, and remembered less than `days()`
+    ago (lowering the setting shortens the browsers already remembered)."""
+    now = timezone.now()
+    return RememberedBrowser.objects.filter(
+        user=user, expires_at__gt=now, created_at__gt=now - timedelta(days=days())
+    )
 
 
+@sensitive_variables("token")
 def remember(*, request: HttpRequest, user: User, response: HttpResponseBase) -> bool:
     """After a second step passed with the box ticked: remember this browser for `user`
     for `days()` days (a new row and cookie; the browser's earlier row for the account and
-    the account's expired rows go). Recorded. False, doing nothing, when the offer is off."""
-    if not offered():
+    the account's expired rows go). Recorded. False, doing nothing, when the offer is off,
+    `user` is staff (`offered_to`), or the password changed since `user` was loaded."""
+    if not offered_to(user):
         return False
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = timezone.now()
     agent = request.META.get("HTTP_USER_AGENT", "")
     earlier = _browser_hash(request)
     with transaction.atomic():
-        stale = RememberedBrowser.objects.filter(user=user, expires_at__lte=now)
-        stale.delete()
+        # Under the account row's lock: a password changed since `user` was loaded forgot
+        # the account's browsers, and this one must not outlive that change.
+        if not User.objects.select_for_update().filter(pk=user.pk, password=user.password).exists():
+            return False
+        RememberedBrowser.objects.filter(user=user).exclude(pk__in=_live(user)).delete()
         if earlier is not None:
             RememberedBrowser.objects.filter(user=user, token_hash=earlier).delete()
         row = RememberedBrowser.objects.create(
@@ -94,17 +117,13 @@ def remember(*, request: HttpRequest, user: User, response: HttpResponseBase) ->
 
 def recognise(*, request: HttpRequest, user: User) -> bool:
     """After a right password: does this browser's cookie name a live remembered browser of
-    `user`? If so its "last used" moves to now. One UPDATE (none without a cookie): a
-    forged, expired or forgotten cookie, or one of another account, matches no row."""
+    `user`? If so its "last used" moves to now. One UPDATE (none without a cookie, nor for
+    staff): a forged, expired or forgotten cookie, one remembered longer ago than `days()`,
+    or one of another account, matches no row."""
     browser = _browser_hash(request)
-    if browser is None or not offered():
+    if browser is None or not offered_to(user):
         return False
-    now = timezone.now()
-    return bool(
-        RememberedBrowser.objects.filter(token_hash=browser, user=user, expires_at__gt=now).update(
-            last_used_at=now
-        )
-    )
+    return bool(_live(user).filter(token_hash=browser).update(last_used_at=timezone.now()))
 
 
 def holds(*, request: HttpRequest, user: User) -> bool:
@@ -117,6 +136,7 @@ def holds(*, request: HttpRequest, user: User) -> bool:
 class RememberedInfo:
     id: int
     label: str
+    ip: str | None
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime
@@ -130,6 +150,7 @@ def remembered_of(*, request: HttpRequest, user: User) -> list[RememberedInfo]:
         RememberedInfo(
             id=row.pk,
             label=row.label,
+            ip=row.ip,
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             expires_at=row.expires_at,
@@ -168,19 +189,31 @@ def forget_all(*, user: User, request: HttpRequest | None, reason: str) -> int:
     """Forget every remembered browser of `user` and record it with `reason` (when there
     were any). Call inside the transaction of the change that demands it; `request` None
     (the worker) records no actor. Returns how many were forgotten."""
+    return len(_forget_all(user=user, request=request, reason=reason))
+
+
+def forget_all_here(*, request: HttpRequest, user: User, reason: str) -> tuple[int, bool]:
+    """`forget_all`, and whether this browser was among those forgotten (its cookie may go;
+    a browser shared with another account keeps that account's cookie)."""
+    hashes = _forget_all(user=user, request=request, reason=reason)
+    return len(hashes), _browser_hash(request) in hashes
+
+
+def _forget_all(*, user: User, request: HttpRequest | None, reason: str) -> set[str]:
+    """The hashes of the live rows forgotten (every row of the account goes)."""
     with transaction.atomic():
-        RememberedBrowser.objects.filter(user=user, expires_at__lte=timezone.now()).delete()
-        forgotten, _ = _live(user).delete()  # counted: the ones that could still be used
-        if forgotten:
+        live = set(_live(user).select_for_update().values_list("token_hash", flat=True))
+        RememberedBrowser.objects.filter(user=user).delete()
+        if live:  # counted: the ones that could still be used
             record(
                 type=SecurityEvent.Type.REMEMBERED_BROWSERS_FORGOTTEN,
                 subject=user,
                 actor=user if request is not None else None,
                 request=request,
-                count=forgotten,
+                count=len(live),
                 reason=reason,
             )
-    return forgotten
+    return live
 
 
 def drop_cookie(*, request: HttpRequest, response: HttpResponseBase) -> None:

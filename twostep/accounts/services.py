@@ -1,5 +1,7 @@
 """Account use cases: password changes. (The login itself is twostep.login.)"""
 
+from typing import cast
+
 from django.http import HttpRequest
 
 from twostep.audit.models import SecurityEvent
@@ -11,10 +13,13 @@ from .models import User
 from .sessions import end_all_sessions, end_other_sessions
 
 
-def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) -> int:
-    """Audit and announce a password change (through Settings or a reset link), clear the
-    account's password throttle (whoever pushed it into its back-off guessed a password that
-    no longer exists) and forget its trusted browsers, all but the one that made a change
+def record_password_change(
+    *, request: HttpRequest, user: User, by_reset: bool, in_admin: bool = False
+) -> int:
+    """Audit and announce a password change (through Settings, a reset link, or the admin
+    when `in_admin`: recorded with the agent as actor), clear the account's password
+    throttle (whoever pushed it into its back-off guessed a password that no longer exists)
+    and forget its trusted browsers, all but the one that made a change
     through Settings (it gets a new device cookie: pass the response to
     `devices.set_cookie`), forget its remembered browsers (every one: the next login asks
     for the second factor again) and void its pending email change
@@ -25,12 +30,15 @@ def record_password_change(*, request: HttpRequest, user: User, by_reset: bool) 
     session logged in with the old password, and its row must not stay listed in Settings
     as if it were open. Returns how many were ended."""
     event = SecurityEvent.Type.PASSWORD_RESET if by_reset else SecurityEvent.Type.PASSWORD_CHANGED
+    reason = "password reset" if by_reset else "password changed"
+    if in_admin:
+        event, reason = SecurityEvent.Type.PASSWORD_SET_IN_ADMIN, "password set in the admin"
     throttle.clear_account(user.email)
     devices.forget(request=request, user=user, keep_this_browser=not by_reset)
-    reason = "password reset" if by_reset else "password changed"
     remembered.forget_all(user=user, request=request, reason=reason)
     email_change.void_pending(user=user, request=request, reason=reason)
-    record(type=event, subject=user, request=request)
+    actor = cast(User, request.user) if in_admin else user
+    record(type=event, subject=user, actor=actor, request=request)
     queue_email(to=user.email, template="password_changed", context={"user": user})
     if by_reset:
         return end_all_sessions(user)

@@ -1,7 +1,8 @@
 """After a change to the second factors: offer "Log out everywhere else" on the page the
 person lands on (Settings), when the account has other sessions.
 
-The change (twostep.mfa.factors) marks its session; Settings takes the mark once. A
+The change (twostep.mfa.factors) marks its session once it commits; Settings takes the
+mark once. A
 password change needs no offer: it ends the other sessions itself (services.py), and
 Django refuses any session logged in with the old password anyway.
 """

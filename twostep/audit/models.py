@@ -42,6 +42,7 @@ class SecurityEvent(models.Model):
         PASSWORD_CHANGED = "password_changed", "Password changed"
         PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
         PASSWORD_RESET = "password_reset", "Password reset by email"
+        PASSWORD_SET_IN_ADMIN = "password_set_in_admin", "Password set in the admin"
         SIGNUP = "signup", "Account created"
         SIGNUP_CONFIRMED = "signup_confirmed", "Email address confirmed"
         KEYS_ROTATED = "keys_rotated", "Secrets re-encrypted under a new key"

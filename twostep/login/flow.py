@@ -15,7 +15,7 @@ from twostep.accounts.confirmation import mark_confirmed
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import record
-from twostep.mfa.factors import second_factor_on
+from twostep.mfa.factors import methods_unchanged, second_factor_on
 from twostep.mfa.recovery_codes import ran_out
 from twostep.mfa.session import mark_verified
 from twostep.recovery.resets import cancel_on_login
@@ -31,11 +31,14 @@ def after_password(*, request: HttpRequest, user: User, next_url: str) -> bool:
     """
     devices.prepare(request=request, user=user)
     if not second_factor_on(user):
+        pending.clear(request)  # an older half-login in this browser is superseded
         complete_login(request=request, user=user, mfa_verified=False)
         return False
     if remembered.recognise(request=request, user=user):
-        # A remembered browser of this account stands in for the second step (only here).
-        complete_login(request=request, user=user, mfa_verified=True, remembered=True)
+        # A remembered browser of this account stands in for the second step (only here),
+        # but proves no factor: the session is not "verified with a second factor".
+        pending.clear(request)
+        complete_login(request=request, user=user, mfa_verified=False, remembered=True)
         return False
     pending.begin(request, user, next_url=next_url)
     record(type=SecurityEvent.Type.PASSWORD_OK, subject=user, request=request)
@@ -54,6 +57,9 @@ def complete_login(
     alone (two factors in one, with user verification). Not when a remembered browser stood
     in for the second factor. (The confirmation page itself takes no recovery code.)
     """
+    # A remembered browser proves no factor: never "verified with a second factor" (the
+    # admin, the support console and vouching need one proved in the login or confirmed).
+    mfa_verified = mfa_verified and not remembered
     with transaction.atomic():
         # Before login() and trust(): email the owner if this browser is new to the account.
         new_browser.notify_if_new(request=request, user=user)
@@ -70,18 +76,41 @@ def complete_login(
             second_factor=mfa_verified,
             **said,
         )
-        if mfa_verified and not remembered:
+        if mfa_verified:
             # The owner still holds their factor: a pending support reset must not go on.
             # (A remembered browser proves no factor: someone who lost theirs still needs
             # the reset.)
             cancel_on_login(user=user)
 
 
-def remember_if_ticked(*, request: HttpRequest, user: User, response: HttpResponseBase) -> None:
-    """After a second step passed: remember this browser for `user` if the person ticked
-    "Don't ask for a code on this browser" (and the offer is on)."""
-    if request.POST.get("remember"):
-        remembered.remember(request=request, user=user, response=response)
+# The second step's methods after which the browser may be remembered: not a recovery
+# code (a one-time emergency code must not become weeks without a second step).
+REMEMBERING_METHODS = ("app", "key")
+
+
+def remember_days(*, user: User, method: str) -> int:
+    """The days "Don't ask for a code on this browser" offers after `method` (0: no box):
+    only after the app or a key, and only when `remembered.offered_to(user)`."""
+    if method not in REMEMBERING_METHODS or not remembered.offered_to(user):
+        return 0
+    return remembered.days()
+
+
+def remember_if_ticked(
+    *, request: HttpRequest, user: User, method: str, response: HttpResponseBase
+) -> None:
+    """After a second step passed with `method`: remember this browser for `user` if the
+    person ticked "Don't ask for a code on this browser" and it was offered (a box posted
+    where none was offered is ignored), and neither the password nor the number of methods
+    changed since `user` was loaded."""
+    if not request.POST.get("remember") or not remember_days(user=user, method=method):
+        return
+    with transaction.atomic():
+        # Methods, then the account row (remember), locked in the order every change
+        # takes them: a change committed since this request loaded `user` (it forgot the
+        # account's remembered browsers) is seen, and nothing is remembered after it.
+        if methods_unchanged(user):
+            remembered.remember(request=request, user=user, response=response)
 
 
 def landing(*, request: HttpRequest, user: User, next_url: str) -> str:

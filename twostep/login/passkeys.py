@@ -91,7 +91,7 @@ def key_login(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(
         {"redirect": flow.landing(request=request, user=user, next_url=next_url)}
     )
-    flow.remember_if_ticked(request=request, user=user, response=response)
+    flow.remember_if_ticked(request=request, user=user, method="key", response=response)
     return response
 
 

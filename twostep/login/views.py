@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, RedirectView
 
-from twostep.accounts import devices, remembered
+from twostep.accounts import devices
 from twostep.accounts.models import User
 from twostep.accounts.views import safe_next
 from twostep.mfa.checks import CodeCheck
@@ -102,7 +102,7 @@ class LoginCodeView(FormView):
         return super().get_context_data(
             method=self.method,
             others=others,
-            remember_days=remembered.days(),
+            remember_days=flow.remember_days(user=self.user, method=self.method),
             remember_ticked=bool(self.request.POST.get("remember")),  # kept after a wrong code
             **kwargs,
         )
@@ -133,7 +133,9 @@ class LoginCodeView(FormView):
         pending.clear(self.request)
         flow.complete_login(request=self.request, user=self.user, mfa_verified=True)
         response = redirect(flow.landing(request=self.request, user=self.user, next_url=next_url))
-        flow.remember_if_ticked(request=self.request, user=self.user, response=response)
+        flow.remember_if_ticked(
+            request=self.request, user=self.user, method=self.method, response=response
+        )
         return response
 
 

@@ -94,7 +94,9 @@ def turn_off(*, user: User, request: HttpRequest | None) -> None:
     """Remove every method (the person confirmed it's them just before), recorded and
     emailed when there was one."""
     with transaction.atomic():
-        removed = remove_factors(user, request=request)
+        removed = remove_factors(
+            user, request=request, reason="two-factor authentication turned off"
+        )
         if removed:
             record(type=SecurityEvent.Type.MFA_DISABLED, subject=user, request=request)
             queue_email(to=user.email, template="mfa_disabled", context={"user": user})

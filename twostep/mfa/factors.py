@@ -56,15 +56,25 @@ def pending_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
 
 
-def factors_changed(user: User, *, request: HttpRequest | None) -> None:
-    """The account's second factors changed (a method added or removed, 2FA off, a support
-    reset): its remembered browsers are forgotten (they stood in for factors that are no
-    longer the same), and the person who made the change is offered to log out everywhere
-    else. Inside the change's transaction."""
-    remembered.forget_all(user=user, request=request, reason="second factors changed")
+def factors_changed(user: User, *, request: HttpRequest | None, reason: str) -> None:
+    """The account's second factors changed (a method added or removed, 2FA off, new
+    recovery codes, a support reset): its remembered browsers are forgotten (they stood in
+    for factors that are no longer the same; the audit event says `reason`), and the person
+    who made the change is offered to log out everywhere else once the change commits.
+    Inside the change's transaction."""
+    remembered.forget_all(user=user, request=request, reason=reason)
     acting = getattr(request, "user", None)
     if request is not None and acting is not None and acting.pk == user.pk:
-        session_offer.offer_end_others(request.session)
+        session = request.session
+        # Only once committed: a change refused or rolled back offers nothing.
+        transaction.on_commit(lambda: session_offer.offer_end_others(session))
+
+
+def methods_unchanged(user: User) -> bool:
+    """Whether the account still counts the methods loaded with `user`, locking its
+    MfaState row until the transaction ends (a change of the methods waits for it)."""
+    loaded = user.mfa_state.methods if second_factor_on(user) else 0
+    return _locked_state(user).methods == loaded
 
 
 def _locked_state(user: User) -> MfaState:
@@ -91,7 +101,8 @@ def recount_methods(user: User, *, request: HttpRequest | None = None) -> tuple[
     )
     if after != before:
         MfaState.objects.filter(user=user).update(methods=after)
-        factors_changed(user, request=request)
+        reason = "a method added" if after > before else "a method removed"
+        factors_changed(user, request=request, reason=reason)
     state.methods = after
     user.mfa_state = state
     if after == 0:
@@ -100,7 +111,7 @@ def recount_methods(user: User, *, request: HttpRequest | None = None) -> tuple[
     return before, after
 
 
-def remove_factors(user: User, *, request: HttpRequest | None = None) -> int:
+def remove_factors(user: User, *, request: HttpRequest | None = None, reason: str) -> int:
     """Remove every second factor of the account: the app, keys and passkeys, recovery
     codes and WebAuthn ceremonies in progress; methods becomes 0 (`factors_changed`). The
     caller records the event and ends the sessions. Returns how many methods there were
@@ -116,5 +127,5 @@ def remove_factors(user: User, *, request: HttpRequest | None = None) -> int:
         state.methods, state.failure_count, state.next_try_at = 0, 0, None
         user.mfa_state = state
         user.totp_device = None
-        factors_changed(user, request=request)  # under the lock, as recount_methods
+        factors_changed(user, request=request, reason=reason)  # under the lock, as recount
     return apps + keys

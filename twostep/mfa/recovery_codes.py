@@ -24,7 +24,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from twostep.accounts import remembered
 from twostep.accounts.models import User
 from twostep.audit.models import SecurityEvent
 from twostep.audit.services import client_ip, record
@@ -32,7 +31,7 @@ from twostep.mail.services import queue_email
 
 from . import throttle
 from .checks import CodeCheck, Purpose, Reason
-from .factors import second_factor_on
+from .factors import factors_changed, second_factor_on
 from .models import LOCK_AFTER, RECOVERY_CODES_PER_SET, MfaState, RecoveryCode
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -134,7 +133,8 @@ def issue_set(user: User, *, request: HttpRequest | None, replace: bool = True) 
             return None
         replaced = existing.delete()[0]
         RecoveryCode.objects.bulk_create(rows)
-        remembered.forget_all(user=user, request=request, reason="new recovery codes")
+        reason = "recovery codes regenerated" if replaced else "recovery codes generated"
+        factors_changed(user, request=request, reason=reason)
         record(
             type=SecurityEvent.Type.RECOVERY_CODES_GENERATED,
             subject=user,

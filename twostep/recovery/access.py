@@ -1,14 +1,18 @@
 """Pages of a recovery case for a logged-in person (a vouching manager): only a session
-that passed the second factor opens them."""
+that proved a second factor opens them, in its login or, after a login that did not (a
+remembered browser), through "confirm it's you"."""
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from twostep.accounts.confirmation import ask_to_confirm, confirmed
+from twostep.accounts.models import User
+from twostep.mfa.factors import second_factor_on
 from twostep.mfa.session import verified_with_second_factor
 
 View = Callable[..., HttpResponse]
@@ -21,8 +25,12 @@ def mfa_login_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not verified_with_second_factor(request):
+        if verified_with_second_factor(request):
+            return view(request, *args, **kwargs)
+        if not second_factor_on(cast(User, request.user)):
             raise PermissionDenied("This page needs a login with two-factor authentication.")
+        if not confirmed(request):  # a remembered browser: prove the factor now
+            return ask_to_confirm(request, return_to=request.get_full_path())
         return view(request, *args, **kwargs)
 
     return wrapper

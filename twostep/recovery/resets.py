@@ -120,7 +120,7 @@ def _perform_reset(pk: int) -> bool:
             )
             return False
         account = case.account
-        remove_factors(account)
+        remove_factors(account, reason="support reset")
         sessions = end_all_sessions(account)
         User.objects.filter(pk=account.pk).update(mfa_reset_at=now)
         void_pending(user=account, request=None, reason="support reset")

@@ -22,7 +22,7 @@ def test_a_key_login_with_the_box_ticked_remembers_the_browser(
     response = client.post("/login/key/", {"credential": answer, "remember": "1"}, **JSON)
 
     assert response.json() == {"redirect": "/profile/"}
-    assert "twostep_remember" in response.cookies
+    assert "twostep_remember_token" in response.cookies
     assert RememberedBrowser.objects.filter(user=user).count() == 1
     client.post("/logout/")
     assert submit_password(client)["Location"] == "/profile/"
@@ -35,5 +35,5 @@ def test_a_key_login_without_the_box_remembers_nothing(
     answer = key_answer(client, authenticator)
     response = client.post("/login/key/", {"credential": answer}, **JSON)
 
-    assert "twostep_remember" not in response.cookies
+    assert "twostep_remember_token" not in response.cookies
     assert not RememberedBrowser.objects.exists()
