@@ -163,7 +163,7 @@ def verified_session(client: Client, user: User) -> Client:
     client.force_login(user)
     session = client.session
     session[SESSION_MFA_VERIFIED] = True
-    mark_confirmed(session)
+    mark_confirmed(session, factor=True)
     session.save()
     return client
 
@@ -179,7 +179,7 @@ def confirm_again(client: Client) -> Client:
     """What the confirmation page does for this logged-in client (tests/login/test_confirm.py
     goes through the page itself): the window opens anew from now."""
     session = client.session
-    mark_confirmed(session)
+    mark_confirmed(session, factor=True)
     session.save()
     return client
 

@@ -53,6 +53,7 @@ def test_an_admin_password_change_forgets_browsers_devices_and_sessions(ada, sam
     assert not RememberedBrowser.objects.filter(user=ada).exists()
     forgotten = SecurityEvent.objects.get(type=Type.REMEMBERED_BROWSERS_FORGOTTEN)
     assert forgotten.details["reason"] == "password set in the admin"
+    assert forgotten.actor == sam  # the agent who set it, not the owner
     event = SecurityEvent.objects.get(type=Type.PASSWORD_SET_IN_ADMIN, subject=ada)
     assert event.actor == sam
     assert not UserSession.objects.filter(user=ada).exists()

@@ -60,9 +60,42 @@ def test_an_unknown_purpose_gets_the_generic_sentence(client, ada, next_url):
     assert 'data-testid="confirm-purpose"' not in shown
 
 
-@pytest.mark.parametrize("name", ["accounts:forget_remembered", "accounts:forget_all_remembered"])
-def test_forgetting_remembered_browsers_is_named(name):
-    assert str(purpose(reverse(name))) == "to forget remembered browsers"
+def test_turning_2fa_on_says_it_is_to_set_up_an_authenticator_app(client, user, frozen):
+    log_in(client, user)  # 2FA off: the password alone
+    frozen.shift(WINDOW + 1)
+
+    asked = client.post(reverse("mfa:enable"))
+
+    # Back to Settings afterwards (where "Turn on" is), but the page says what for.
+    query = urlencode({"next": "/settings/", "for": "mfa:enable"})
+    assert asked["Location"] == f"{CONFIRM}?{query}"
+    shown = html.unescape(client.get(asked["Location"]).content.decode())
+    assert "We ask for this to set up an authenticator app." in shown
+
+
+def test_switching_method_keeps_what_the_confirmation_is_for(client, keys_only):
+    enable_2fa(keys_only)
+    verified_session(client, keys_only)
+
+    response = client.get(CONFIRM, {"next": "/settings/", "for": "mfa:enable"})
+
+    (other,) = response.context["others"]
+    assert "for=mfa%3Aenable" in other[1]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "accounts:end_other_sessions",
+        "accounts:forget_all_remembered",
+        "mfa:key_add_options",
+        "mfa:enable",
+    ],
+)
+def test_pages_that_send_the_person_elsewhere_are_not_in_the_table(name):
+    # Their views come back to another page (confirm_return_to): its line, or the view's
+    # own confirm_purpose, says what for.
+    assert purpose(reverse(name)) is None
 
 
 def test_a_page_missing_from_the_table_has_no_purpose():

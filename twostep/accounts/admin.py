@@ -8,7 +8,7 @@ from django.db import transaction
 from twostep.organizations.models import Membership
 from twostep.text import refuse_control_characters
 
-from . import devices, services
+from . import devices, remembered, services
 from .models import User
 
 
@@ -57,6 +57,16 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        """Granting staff forgets the account's remembered browsers (staff must prove a
+        factor at every login), recorded with the agent as actor, in the admin's
+        transaction, before the save (the rows are still the account's live ones)."""
+        if change and "is_staff" in form.changed_data and obj.is_staff:
+            remembered.forget_all(
+                user=obj, request=request, reason="made staff", actor=request.user
+            )
+        super().save_model(request, obj, form, change)
 
     def get_readonly_fields(self, request, obj=None):
         # Changing the address of an existing account would redirect its recovery emails

@@ -13,8 +13,9 @@ The cookie's name contains TOKEN, so Django's error reports hide its value (thei
 hides every cookie and setting whose name says it is secret).
 
 Forgotten all at once (`forget_all`, with an audit event, in the transaction of the change)
-by a password change or reset, "This wasn't me", and any change to the account's second
-factors (twostep.mfa.factors, twostep.mfa.recovery_codes).
+by a password change or reset (the admin's too, with the agent as actor), "This wasn't
+me", any change to the account's second factors (twostep.mfa.factors,
+twostep.mfa.recovery_codes), and staff granted in the admin.
 """
 
 import hashlib
@@ -41,7 +42,7 @@ LONGEST_TOKEN = 100  # a cookie longer than any token we hand out is not looked 
 
 def days() -> int:
     """For how many days a browser is remembered; 0: the offer is off."""
-    return max(settings.TWOSTEP_REMEMBER_DAYS, 0)
+    return int(settings.TWOSTEP_REMEMBER_DAYS)  # 0–400, checked at start-up
 
 
 def offered() -> bool:
@@ -69,10 +70,14 @@ def _browser_hash(request: HttpRequest) -> str | None:
 
 def _live(user: User):
     """The account's rows still usable: not expired, and remembered less than `days()`
-    ago (lowering the setting shortens the browsers already remembered)."""
+    ago (lowering the setting shortens the browsers already remembered). None while the
+    account is staff (as saved: granting staff forgets them, any left over stay unusable)."""
     now = timezone.now()
     return RememberedBrowser.objects.filter(
-        user=user, expires_at__gt=now, created_at__gt=now - timedelta(days=days())
+        user=user,
+        user__is_staff=False,
+        expires_at__gt=now,
+        created_at__gt=now - timedelta(days=days()),
     )
 
 
@@ -185,11 +190,14 @@ def forget(*, request: HttpRequest, user: User, id: int) -> bool:
     return row.token_hash == _browser_hash(request)
 
 
-def forget_all(*, user: User, request: HttpRequest | None, reason: str) -> int:
+def forget_all(
+    *, user: User, request: HttpRequest | None, reason: str, actor: User | None = None
+) -> int:
     """Forget every remembered browser of `user` and record it with `reason` (when there
-    were any). Call inside the transaction of the change that demands it; `request` None
-    (the worker) records no actor. Returns how many were forgotten."""
-    return len(_forget_all(user=user, request=request, reason=reason))
+    were any). Call inside the transaction of the change that demands it. The actor is
+    `actor` when given (an agent in the admin), else the owner; `request` None (the worker)
+    records none. Returns how many were forgotten."""
+    return len(_forget_all(user=user, request=request, reason=reason, actor=actor))
 
 
 def forget_all_here(*, request: HttpRequest, user: User, reason: str) -> tuple[int, bool]:
@@ -199,8 +207,14 @@ def forget_all_here(*, request: HttpRequest, user: User, reason: str) -> tuple[i
     return len(hashes), _browser_hash(request) in hashes
 
 
-def _forget_all(*, user: User, request: HttpRequest | None, reason: str) -> set[str]:
+def _forget_all(
+    *, user: User, request: HttpRequest | None, reason: str, actor: User | None = None
+) -> set[str]:
     """The hashes of the live rows forgotten (every row of the account goes)."""
+    if request is None:
+        actor = None
+    elif actor is None:
+        actor = user
     with transaction.atomic():
         live = set(_live(user).select_for_update().values_list("token_hash", flat=True))
         RememberedBrowser.objects.filter(user=user).delete()
@@ -208,7 +222,7 @@ def _forget_all(*, user: User, request: HttpRequest | None, reason: str) -> set[
             record(
                 type=SecurityEvent.Type.REMEMBERED_BROWSERS_FORGOTTEN,
                 subject=user,
-                actor=user if request is not None else None,
+                actor=actor,
                 request=request,
                 count=len(live),
                 reason=reason,

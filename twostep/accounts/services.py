@@ -33,11 +33,11 @@ def record_password_change(
     reason = "password reset" if by_reset else "password changed"
     if in_admin:
         event, reason = SecurityEvent.Type.PASSWORD_SET_IN_ADMIN, "password set in the admin"
+    actor = cast(User, request.user) if in_admin else user
     throttle.clear_account(user.email)
     devices.forget(request=request, user=user, keep_this_browser=not by_reset)
-    remembered.forget_all(user=user, request=request, reason=reason)
+    remembered.forget_all(user=user, request=request, reason=reason, actor=actor)
     email_change.void_pending(user=user, request=request, reason=reason)
-    actor = cast(User, request.user) if in_admin else user
     record(type=event, subject=user, actor=actor, request=request)
     queue_email(to=user.email, template="password_changed", context={"user": user})
     if by_reset:

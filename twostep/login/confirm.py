@@ -43,6 +43,7 @@ from twostep.mfa.forms import form_errors
 from twostep.mfa.verification import verify_code
 from twostep.mfa.webauthn import assertions, challenges
 from twostep.mfa.webauthn.ceremonies import authentication_options
+from twostep.recovery.resets import cancel_on_login
 
 from . import password
 from .confirm_purposes import cancel_url, purpose
@@ -71,15 +72,20 @@ def check_password(request: HttpRequest, user: User, given: str) -> str | None:
 
 
 def confirm_identity(*, request: HttpRequest, user: User, method: str) -> None:
-    """Open the window: the session confirmed it's them just now, recorded."""
+    """Open the window: the session confirmed it's them just now, recorded. A factor proved
+    (the app or a key, not the password alone) opens it "with a factor" and, as a login
+    with the factor does, cancels a pending support reset: the owner still holds it."""
+    factor = method != "password"
     with transaction.atomic():
-        mark_confirmed(request.session)
+        mark_confirmed(request.session, factor=factor)
         record(
             type=SecurityEvent.Type.CONFIRMED_IDENTITY,
             subject=user,
             request=request,
             method=method,
         )
+        if factor:
+            cancel_on_login(user=user, reason="the owner confirmed it's them with 2FA")
 
 
 def _done(request: HttpRequest) -> str:
@@ -110,10 +116,12 @@ class ConfirmView(LoginRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         next_url = safe_next(self.request, "")
+        named = self.request.GET.get("for", "")[:50]
         settings_url = reverse("accounts:settings")
         base = reverse("login:confirm")
+        kept = {"next": next_url, **({"for": named} if named else {})}
         others = [
-            (m, f"{base}?{urlencode({'method': m, 'next': next_url})}")
+            (m, f"{base}?{urlencode({'method': m, **kept})}")
             for m in self.available
             if m != self.method
         ]
@@ -121,7 +129,7 @@ class ConfirmView(LoginRequiredMixin, FormView):
             method=self.method,
             others=others,
             next=next_url,
-            purpose=purpose(next_url),
+            purpose=purpose(next_url, named),
             cancel=cancel_url(next_url, settings_url),
             only_keys=self.available == ["key"],
             minutes=settings.TWOSTEP_REAUTH_SECONDS // 60,

@@ -57,8 +57,10 @@ def complete_login(
     alone (two factors in one, with user verification). Not when a remembered browser stood
     in for the second factor. (The confirmation page itself takes no recovery code.)
     """
-    # A remembered browser proves no factor: never "verified with a second factor" (the
-    # admin, the support console and vouching need one proved in the login or confirmed).
+    # A remembered browser proves no factor: never "verified with a second factor". The
+    # admin and the support console accept only a factor proved in the login
+    # (verified_with_second_factor); vouching also accepts a window that "confirm it's
+    # you" opened with a factor (confirmed_with_factor).
     mfa_verified = mfa_verified and not remembered
     with transaction.atomic():
         # Before login() and trust(): email the owner if this browser is new to the account.
@@ -67,7 +69,7 @@ def complete_login(
         devices.trust(request=request, user=user)
         mark_verified(request.session, verified=mfa_verified)
         if not remembered:
-            mark_confirmed(request.session)
+            mark_confirmed(request.session, factor=mfa_verified)
         said: dict[str, Any] = {"remembered_browser": True} if remembered else {}
         record(
             type=SecurityEvent.Type.LOGIN,

@@ -28,6 +28,7 @@ class EnableView(LoginRequiredMixin, ConfirmItsYouMixin, View):
     set-up page."""
 
     confirm_return_to = "accounts:settings"
+    confirm_purpose = "mfa:enable"  # Settings does not say it: "to set up an authenticator app"
 
     def post(self, request: HttpRequest) -> HttpResponse:
         try:

@@ -1,6 +1,7 @@
 """Pages of a recovery case for a logged-in person (a vouching manager): only a session
 that proved a second factor opens them, in its login or, after a login that did not (a
-remembered browser), through "confirm it's you"."""
+remembered browser, or 2FA turned on since), through "confirm it's you" with the app or a
+key (a window the password alone opened is not enough)."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -10,7 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from twostep.accounts.confirmation import ask_to_confirm, confirmed
+from twostep.accounts.confirmation import ask_to_confirm, confirmed_with_factor
 from twostep.accounts.models import User
 from twostep.mfa.factors import second_factor_on
 from twostep.mfa.session import verified_with_second_factor
@@ -29,7 +30,9 @@ def mfa_login_required(view: View) -> View:
             return view(request, *args, **kwargs)
         if not second_factor_on(cast(User, request.user)):
             raise PermissionDenied("This page needs a login with two-factor authentication.")
-        if not confirmed(request):  # a remembered browser: prove the factor now
+        # A remembered browser, or a window opened by the password alone (2FA was off
+        # then): prove the factor now.
+        if not confirmed_with_factor(request):
             return ask_to_confirm(request, return_to=request.get_full_path())
         return view(request, *args, **kwargs)
 

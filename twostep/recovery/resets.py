@@ -53,12 +53,11 @@ def cancel_pending_reset(*, user: User) -> int:
     return cancelled
 
 
-def cancel_on_login(*, user: User) -> int:
-    """A login with the second factor proves the owner still has it: stop pending resets."""
+def cancel_on_login(*, user: User, reason: str = "the owner logged in with 2FA") -> int:
+    """A login with the second factor (or "confirm it's you" with it) proves the owner
+    still has it: stop pending resets."""
     cases = RecoveryCase.objects.filter(account=user, status=Status.APPROVED)
-    return sum(
-        cancel(case=case, reason="the owner logged in with 2FA", actor=user) for case in cases
-    )
+    return sum(cancel(case=case, reason=reason, actor=user) for case in cases)
 
 
 def perform_due_resets() -> int:
