@@ -208,11 +208,13 @@ class Deployment:
         else:
             argv = peer_site.gunicorn_argv(port, workers, extra=GUNICORN_SHARED, venv=RUN.peer_venv)
         errors = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log", delete=False)
+        # The app's own log (a 500's traceback, through Django's console handler) goes to
+        # the same file as gunicorn's, so a failed phase can be read afterwards.
         process = subprocess.Popen(
             argv + ["--error-logfile", errors.name],
             env=self.env(),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=errors,
         )
         server = Server(self.site(port), process, Path(errors.name))
         try:
