@@ -36,8 +36,9 @@ SESSIONS = "/settings/sessions/"
 NEW_PASSWORD = "a brand new passphrase 42"
 
 
-def confirm_url(next_url: str) -> str:
-    return f"/confirm/?{urlencode({'next': next_url})}"
+def confirm_url(next_url: str, purpose: str | None = None) -> str:
+    """The address the gate sends to, written out by hand (not by the code under test)."""
+    return f"/confirm/?{urlencode({'next': next_url, **({'for': purpose} if purpose else {})})}"
 
 
 @pytest.fixture
@@ -104,6 +105,10 @@ GATED = [
 ]
 
 
+# Gated views that come back to another page name what they are for themselves.
+PURPOSES = {"/settings/2fa/enable/": "mfa:enable"}
+
+
 def _fill(text: str, ada: User, client: Client) -> str:
     """The path or value with Ada's key and her laptop's session filled in."""
     mine = client.session.session_key
@@ -125,7 +130,7 @@ def test_each_gated_action_asks_to_confirm_and_changes_nothing(
     response = getattr(late, method)(path, data)
 
     assert response.status_code == 302
-    assert response["Location"] == confirm_url(back_to or path)
+    assert response["Location"] == confirm_url(back_to or path, PURPOSES.get(path))
     assert state_of(ada) == before
 
 
