@@ -7,7 +7,6 @@ from django.test import Client
 
 from tests.helpers import (
     CODE,
-    enable_2fa,
     log_in,
     remembered_browser,
     submit_password,
@@ -24,13 +23,6 @@ Type = SecurityEvent.Type
 @pytest.fixture
 def ada(ada_2fa: User) -> User:
     return ada_2fa
-
-
-@pytest.fixture
-def sam(make_user, frozen) -> User:
-    staff = make_user("sam@example.com", "Sam Support", is_staff=True, is_superuser=True)
-    enable_2fa(staff)
-    return staff
 
 
 def set_password(admin: Client, user: User, first: str = NEW, second: str = NEW):

@@ -9,7 +9,6 @@ from django.test import Client
 
 from tests.helpers import (
     CODE,
-    enable_2fa,
     log_in,
     remembered_browser,
     submit_password,
@@ -24,13 +23,6 @@ FORGOTTEN = SecurityEvent.Type.REMEMBERED_BROWSERS_FORGOTTEN
 @pytest.fixture
 def ada(ada_2fa: User) -> User:
     return ada_2fa
-
-
-@pytest.fixture
-def sam(make_user, frozen) -> User:
-    staff = make_user("sam@example.com", "Sam Support", is_staff=True, is_superuser=True)
-    enable_2fa(staff)
-    return staff
 
 
 def change_form(admin: Client, user: User) -> dict[str, str | list[str]]:

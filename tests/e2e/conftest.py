@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connections
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.helpers import PASSWORD
 
@@ -140,3 +140,11 @@ def log_in(page: Page, email: str, password: str = PASSWORD, *, code: str | None
 def enter_code(page: Page, code: str, button: str = "Verify") -> None:
     page.get_by_label("6-digit code").fill(code)
     page.get_by_role("button", name=button).click()
+
+
+def turn_off_with_the_tick(page: Page) -> None:
+    """On the disable page, inside the confirmation window: tick the warning, press the
+    button, and see 2FA off."""
+    page.get_by_label("I understand that my account will be protected by my password only.").check()
+    page.get_by_role("button", name="Disable two-factor authentication").click()
+    expect(page.get_by_role("status")).to_have_text("Two-factor authentication is now off.")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import enter_code, log_in
+from tests.e2e.conftest import enter_code, log_in, turn_off_with_the_tick
 from tests.e2e.test_two_factor import EMAIL, FULL_NAME, open_user_menu, two_factor_section
 from tests.helpers import PASSWORD, SECRET, enable_2fa
 from twostep.audit.models import SecurityEvent
@@ -60,9 +60,7 @@ def test_disabling_2fa_after_the_window_asks_to_confirm_then_goes_ahead(
     expect(page).to_have_url(re.compile(r"/settings/2fa/disable/$"))
     expect(page.get_by_role("heading", name="Disable two-factor authentication")).to_be_visible()
     expect(page.get_by_label("6-digit code")).to_have_count(0)
-    page.get_by_label("I understand that my account will be protected by my password only.").check()
-    page.get_by_role("button", name="Disable two-factor authentication").click()
-    expect(page.get_by_role("status")).to_have_text("Two-factor authentication is now off.")
+    turn_off_with_the_tick(page)
     expect(page.get_by_test_id("mfa-status")).to_have_text("Off")
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert SecurityEvent.objects.filter(

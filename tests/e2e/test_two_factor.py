@@ -16,7 +16,7 @@ from django.utils import dateformat, timezone
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import enter_code, log_in
+from tests.e2e.conftest import enter_code, log_in, turn_off_with_the_tick
 from tests.helpers import SECRET, add_membership, code_for, enable_2fa
 from twostep.audit.models import SecurityEvent
 from twostep.mfa import totp
@@ -179,9 +179,7 @@ def test_seed_flow_enable_log_in_with_code_and_disable(
     open_user_menu(page, "Settings")
     two_factor_section(page).get_by_role("link", name="Disable two-factor authentication").click()
     expect(page.get_by_label("6-digit code")).to_have_count(0)
-    page.get_by_label("I understand that my account will be protected by my password only.").check()
-    page.get_by_role("button", name="Disable two-factor authentication").click()
-    expect(page.get_by_role("status")).to_have_text("Two-factor authentication is now off.")
+    turn_off_with_the_tick(page)
     expect(page.get_by_test_id("mfa-status")).to_have_text("Off")
     assert not TOTPDevice.objects.filter(user=user).exists()
 
